@@ -1,0 +1,201 @@
+"""One record shape: what ``runs/`` stores, the API returns, ``deployd status --json`` prints,
+and the metrics are computed from.
+
+Two frozen values live here:
+
+* :class:`RunRecord`: one run (a converge attempt, or a refusal to run), written once when the
+  run ends, to ``STATE/runs/<id>.json``.
+* :class:`HostState`: the daemon's durable memory, ``STATE/state.json``: the ratchet, the last
+  good deployment, suspension, what the remote looked like at the last poll, and the monotonic
+  counters and histograms the metrics need (so a restart loses nothing).
+
+Both serialise to plain JSON with ``to_dict`` / ``from_dict``. ``SCHEMA_VERSION`` goes into every
+document; readers refuse a newer schema rather than guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
+
+SCHEMA_VERSION = 1
+
+# Bounded label sets: metrics use these as label values, so nothing else may appear.
+OUTCOMES = ("succeeded", "failed", "timeout", "crashed", "refused", "skipped", "cancelled")
+TRIGGERS = ("startup", "poll", "schedule", "api", "webhook", "push", "inbox", "manual")
+REFUSAL_REASONS = (
+    "not-fast-forward",
+    "host-missing",
+    "host-empty",
+    "bad-configuration",
+    "bad-bundle",
+)
+FETCH_OUTCOMES = ("unchanged", "fetched", "failed")
+VENV_OUTCOMES = ("reused", "built", "failed")
+# Histogram buckets (seconds) for run durations, venv builds and push-to-converged.
+DURATION_BUCKETS = (1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+
+Outcome = Literal["succeeded", "failed", "timeout", "crashed", "refused", "skipped", "cancelled"]
+
+
+@dataclass(frozen=True)
+class ComponentRecord:
+    component: str  # root component name
+    outcome: str  # changed / unchanged / failed / skipped
+    duration: float = 0.0
+    changed_paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ErrorRecord:
+    kind: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    section: str | None = None
+    component: str | None = None
+    host: str | None = None
+    hint: str | None = None
+    details: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    sha: str
+    subject: str = ""
+    timestamp: float = 0.0  # the commit's own time (committer date)
+    branch: str = ""
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str  # sortable: "<UTC yyyymmddThhmmss>-<sequence>"
+    trigger: str  # one of TRIGGERS
+    outcome: str  # one of OUTCOMES
+    started_at: float
+    finished_at: float
+    commit: CommitInfo | None = None
+    environment: str = ""
+    host: str = ""
+    platform: str | None = None
+    reason: str | None = None  # refused / skipped: one of REFUSAL_REASONS or a short word
+    components: tuple[ComponentRecord, ...] = ()
+    errors: tuple[ErrorRecord, ...] = ()
+    warnings: tuple[str, ...] = ()
+    venv: str | None = None  # the venv hash used
+    venv_outcome: str | None = None  # one of VENV_OUTCOMES
+    venv_duration: float | None = None
+    stderr_tail: str = ""  # crashed / timeout: the worker's last words
+    timed_out_component: str | None = None
+    schema: int = SCHEMA_VERSION
+
+    @property
+    def duration(self) -> float:
+        return max(0.0, self.finished_at - self.started_at)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["duration"] = self.duration
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunRecord:
+        _check_schema(data)
+        data = {k: v for k, v in data.items() if k != "duration"}
+        commit = data.get("commit")
+        data["commit"] = CommitInfo(**commit) if commit else None
+        data["components"] = tuple(
+            ComponentRecord(**{**c, "changed_paths": tuple(c.get("changed_paths") or ())})
+            for c in data.get("components") or ()
+        )
+        data["errors"] = tuple(
+            ErrorRecord(**{**e, "details": tuple(e.get("details") or ())})
+            for e in data.get("errors") or ()
+        )
+        data["warnings"] = tuple(data.get("warnings") or ())
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Cumulative histogram state, persisted so the exported series never go backwards."""
+
+    buckets: tuple[float, ...] = DURATION_BUCKETS
+    counts: tuple[int, ...] = (0,) * len(DURATION_BUCKETS)  # per bucket, not cumulative
+    count: int = 0
+    sum: float = 0.0
+
+    def observe(self, value: float) -> Histogram:
+        counts = list(self.counts)
+        for i, upper in enumerate(self.buckets):
+            if value <= upper:
+                counts[i] += 1
+                break
+        return replace(self, counts=tuple(counts), count=self.count + 1, sum=self.sum + value)
+
+
+@dataclass(frozen=True)
+class HostState:
+    ratchet: str | None = None  # last deployed (or trusted) commit; only fast-forwards pass
+    last_good: CommitInfo | None = None  # commit of the last succeeded run
+    last_good_run: str | None = None
+    last_good_at: float | None = None
+    last_run: str | None = None  # id of the newest run record
+    suspended_reason: str | None = None
+    suspended_at: float | None = None
+    upstream: CommitInfo | None = None  # remote branch head at the last successful poll
+    last_fetch_at: float | None = None
+    last_fetch_success_at: float | None = None
+    last_fetch_error: str | None = None
+    refused_commit: str | None = None  # a rewritten head we refuse, until history moves on
+    # Monotonic counters: name -> "label1=v1,label2=v2" -> value.
+    counters: dict[str, dict[str, float]] = field(default_factory=dict)
+    histograms: dict[str, Histogram] = field(default_factory=dict)
+    schema: int = SCHEMA_VERSION
+
+    def count(self, name: str, amount: float = 1.0, **labels: str) -> HostState:
+        key = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+        counters = {n: dict(series) for n, series in self.counters.items()}
+        series = counters.setdefault(name, {})
+        series[key] = series.get(key, 0.0) + amount
+        return replace(self, counters=counters)
+
+    def observe(self, name: str, value: float) -> HostState:
+        histograms = dict(self.histograms)
+        histograms[name] = histograms.get(name, Histogram()).observe(value)
+        return replace(self, histograms=histograms)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> HostState:
+        _check_schema(data)
+        data = dict(data)
+        for key in ("last_good", "upstream"):
+            data[key] = CommitInfo(**data[key]) if data.get(key) else None
+        data["histograms"] = {
+            name: Histogram(
+                buckets=tuple(h["buckets"]),
+                counts=tuple(h["counts"]),
+                count=h["count"],
+                sum=h["sum"],
+            )
+            for name, h in (data.get("histograms") or {}).items()
+        }
+        return cls(**data)
+
+
+def parse_labels(key: str) -> dict[str, str]:
+    """Inverse of the counter key format used by :meth:`HostState.count`."""
+    if not key:
+        return {}
+    return dict(part.split("=", 1) for part in key.split(","))
+
+
+def _check_schema(data: dict[str, Any]) -> None:
+    schema = data.get("schema", SCHEMA_VERSION)
+    if schema > SCHEMA_VERSION:
+        raise ValueError(
+            f"state written by a newer deployd (schema {schema}, this one reads {SCHEMA_VERSION})"
+        )
