@@ -199,3 +199,66 @@ def _check_schema(data: dict[str, Any]) -> None:
         raise ValueError(
             f"state written by a newer deployd (schema {schema}, this one reads {SCHEMA_VERSION})"
         )
+
+
+@dataclass(frozen=True)
+class DebuggerInfo:
+    host: str
+    port: int
+    file: str | None = None
+    line: int | None = None
+    since: float = 0.0
+
+
+@dataclass(frozen=True)
+class LiveStatus:
+    """What only the running loop knows (not persisted): served with the state, read by metrics."""
+
+    daemon_started_at: float = 0.0
+    running_run_id: str | None = None
+    running_since: float | None = None
+    running_commit: str | None = None
+    running_component: str | None = None
+    pending_trigger: str | None = None
+    next_poll_at: float | None = None
+    next_converge_at: float | None = None
+    debugger: DebuggerInfo | None = None
+
+
+@dataclass(frozen=True)
+class StatusSnapshot:
+    """The answer to ``GET /status`` and ``deployd status --json`` (with ``schema``)."""
+
+    host: str
+    environment: str
+    repository: str  # credentials already redacted
+    branch: str
+    platform: str | None
+    state: HostState
+    live: LiveStatus
+    last_run: RunRecord | None = None
+    version: str = ""
+    schema: int = SCHEMA_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["last_run"] = self.last_run.to_dict() if self.last_run else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StatusSnapshot:
+        _check_schema(data)
+        live = dict(data["live"])
+        live["debugger"] = DebuggerInfo(**live["debugger"]) if live.get("debugger") else None
+        return cls(
+            host=data["host"],
+            environment=data["environment"],
+            repository=data["repository"],
+            branch=data["branch"],
+            platform=data.get("platform"),
+            state=HostState.from_dict(data["state"]),
+            live=LiveStatus(**live),
+            last_run=RunRecord.from_dict(data["last_run"]) if data.get("last_run") else None,
+            version=data.get("version", ""),
+            schema=data.get("schema", SCHEMA_VERSION),
+        )
