@@ -1,0 +1,72 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from daemon.records import CommitInfo, HostState, RunRecord
+from daemon.state import StateError, StateStore
+
+
+def _record(store: StateStore, outcome: str = "succeeded") -> RunRecord:
+    return RunRecord(
+        id=store.new_run_id(),
+        trigger="poll",
+        outcome=outcome,
+        started_at=1.0,
+        finished_at=3.5,
+        commit=CommitInfo(sha="a" * 40, subject="hello"),
+    )
+
+
+def test_fresh_state_dir_gives_empty_state(tmp_path: Path) -> None:
+    store = StateStore(tmp_path / "state")
+    assert store.load() == HostState()
+    assert store.list_runs() == []
+    assert store.last_run() is None
+
+
+def test_state_round_trips_with_counters(tmp_path: Path) -> None:
+    store = StateStore(tmp_path)
+    state = HostState(ratchet="b" * 40).count("runs_total", outcome="failed", trigger="api")
+    state = state.observe("run_duration_seconds", 4.0)
+    store.save(state)
+    assert StateStore(tmp_path).load() == state
+    assert not list(tmp_path.glob(".*.tmp")), "no temporary files left behind"
+
+
+def test_runs_are_kept_newest_first_and_pruned(tmp_path: Path) -> None:
+    store = StateStore(tmp_path, keep_runs=3)
+    written = []
+    for _ in range(5):
+        record = _record(store)
+        store.write_run(record)
+        written.append(record)
+    runs = store.list_runs()
+    assert [r.id for r in runs] == [r.id for r in reversed(written[-3:])]
+    assert store.get_run(written[-1].id) == written[-1]
+    assert store.get_run(written[0].id) is None
+    assert store.get_run("../state") is None
+    assert store.last_run() == written[-1]
+
+
+def test_run_ids_stay_unique_across_a_running_marker(tmp_path: Path) -> None:
+    store = StateStore(tmp_path)
+    first = store.new_run_id()
+    store.mark_running(id=first, trigger="poll")
+    second = store.new_run_id()
+    assert second != first and second.endswith("-000002")
+    assert store.read_running() == {"id": first, "trigger": "poll"}
+    store.clear_running()
+    assert store.read_running() is None
+
+
+def test_corrupt_state_names_the_file(tmp_path: Path) -> None:
+    (tmp_path / "state.json").write_text("{not json")
+    with pytest.raises(StateError, match="state.json"):
+        StateStore(tmp_path).load()
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "state.json").write_text(json.dumps({"schema": 99}))
+    with pytest.raises(StateError, match="newer deployd"):
+        StateStore(tmp_path).load()
