@@ -151,7 +151,19 @@ class HostState:
     # Monotonic counters: name -> "label1=v1,label2=v2" -> value.
     counters: dict[str, dict[str, float]] = field(default_factory=dict)
     histograms: dict[str, Histogram] = field(default_factory=dict)
+    # component name -> finished_at of the newest run in which it changed (metrics read this
+    # instead of scanning every run record; maintained with note_changed_components).
+    component_last_changed: dict[str, float] = field(default_factory=dict)
     schema: int = SCHEMA_VERSION
+
+    def note_changed_components(self, run: RunRecord) -> HostState:
+        """Remember when each component of ``run`` that changed last changed."""
+        changed = [c.component for c in run.components if c.outcome == "changed"]
+        if not changed:
+            return self
+        stamps = dict(self.component_last_changed)
+        stamps.update(dict.fromkeys(changed, run.finished_at))
+        return replace(self, component_last_changed=stamps)
 
     def count(self, name: str, amount: float = 1.0, **labels: str) -> HostState:
         key = ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
