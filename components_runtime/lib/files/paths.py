@@ -1,0 +1,49 @@
+"""Path helpers shared by the file components: clearing a path, breadcrumb names."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+
+def ensure_path_nonexistent(path: str) -> None:
+    """Make sure that, at some moment during this call, ``path`` did not exist.
+
+    Whatever is there (file, directory, symlink, even a dangling one) is renamed into a fresh
+    temporary directory next to it, which is then deleted. The rename is atomic, so a
+    concurrent writer can never see a half-deleted tree at ``path``; if the rename fails for
+    any other reason than "already gone", the error propagates.
+    """
+    if not os.path.lexists(path):
+        return
+    parent = os.path.dirname(os.path.abspath(path))
+    name = os.path.basename(os.path.normpath(path))
+    with tempfile.TemporaryDirectory(dir=parent) as scratch:
+        try:
+            os.rename(path, os.path.join(scratch, name))
+        except FileNotFoundError:
+            pass  # someone else removed it first: the goal is reached
+
+
+def short_path_name(component: Any, path: str, short_under: tuple[type, ...] = ()) -> str:
+    """How a path-named component shows up in breadcrumbs (batou's rules).
+
+    Inside a composite listed in ``short_under`` only the base name is shown; otherwise the
+    path relative to the deployment base, or the absolute path if it lies outside it.
+    """
+    if short_under and isinstance(component.parent, short_under):
+        return os.path.basename(path)
+    base = getattr(component.environment, "base_dir", None)
+    if base:
+        relative = os.path.relpath(path, base)
+        if not relative.startswith(".."):
+            return relative
+    return os.path.abspath(path)
+
+
+def stat_field(path: str, key: str) -> Any:
+    """``os.stat(path).<key>``, or ``None`` when the path is missing."""
+    if not os.path.exists(path):
+        return None
+    return getattr(os.stat(path), key)
