@@ -1,0 +1,235 @@
+"""The git side: a bare mirror in the state dir, a cheap poll, the ratchet, checkouts.
+
+* :meth:`Mirror.remote_head` asks the remote for the branch head: one ``ls-remote`` round trip.
+* :meth:`Mirror.fetch` fetches the branch into ``refs/deployd/upstream`` only when it moved.
+* :func:`decide` applies the ratchet: only fast-forwards of the last deployed commit pass.
+* :meth:`Mirror.checkout` exports one commit into ``checkouts/<sha>``.
+
+Hooks are disabled for every git command (``core.hooksPath=/dev/null``), git never prompts,
+and every error text passes through :func:`redact` so tokens and passwords in the repository
+URL never reach logs, status or run records. GitPython errors are translated into
+:class:`FetchError` here, with ``transient`` telling the loop whether to retry with backoff.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import git
+
+from daemon.records import CommitInfo
+
+log = logging.getLogger(__name__)
+
+UPSTREAM_REF = "refs/deployd/upstream"
+RATCHET_REF = "refs/deployd/ratchet"
+_GIT_CONFIG = ("-c", "core.hooksPath=/dev/null", "-c", "protocol.file.allow=always")
+_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "/bin/false", "SSH_ASKPASS": "/bin/false"}
+_TRANSIENT = re.compile(
+    r"could not resolve|connection refused|connection reset|timed out|timeout|"
+    r"returned error: 5\d\d|unable to access|early eof|network is unreachable|"
+    r"no route to host|could not read from remote|temporary failure|unexpected disconnect|"
+    r"remote end hung up|unable to connect|service unavailable",
+    re.IGNORECASE,
+)
+_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<info>[^/@\s]+)@")
+
+
+def redact(text: str) -> str:
+    """Hide credentials in URLs: ``https://user:token@h`` -> ``https://***@h``; for ssh-like
+    URLs the user name is kept and only a password is hidden."""
+
+    def hide(match: re.Match[str]) -> str:
+        scheme, info = match.group("scheme"), match.group("info")
+        if scheme.lower().startswith("http"):
+            return f"{scheme}***@"
+        user = info.split(":", 1)[0]
+        return f"{scheme}{user}:***@" if ":" in info else match.group(0)
+
+    return _USERINFO.sub(hide, text)
+
+
+class FetchError(Exception):
+    """A git operation failed. ``str()`` is already redacted."""
+
+    def __init__(self, message: str, transient: bool = False) -> None:
+        super().__init__(redact(message))
+        self.transient = transient
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the ratchet allows: converge ``target``, or refuse with ``reason``."""
+
+    target: str | None
+    reason: str | None = None  # "not-fast-forward" when refused
+    advanced: bool = False  # target is newer than the ratchet
+
+
+def normalise_url(url: str) -> str:
+    """A local path becomes an absolute path; URLs are kept as they are."""
+    if "://" in url or re.match(r"^[\w.-]+@[\w.-]+:", url):
+        return url
+    return str(Path(url).expanduser().resolve())
+
+
+def local_repository_path(url: str) -> Path | None:
+    """The directory of a repository on this host (a path or ``file://``), else None."""
+    if url.startswith("file://"):
+        return Path(url[len("file://") :])
+    if "://" in url or re.match(r"^[\w.-]+@[\w.-]+:", url):
+        return None
+    return Path(url)
+
+
+class Mirror:
+    """The bare mirror ``STATE/repo.git`` of one branch of one repository."""
+
+    def __init__(self, path: Path, url: str, branch: str, timeout: float = 120.0) -> None:
+        self.path = path
+        self.url = normalise_url(url)
+        self.branch = branch
+        self.timeout = timeout
+        self._repo: git.Repo | None = None
+
+    @property
+    def repo(self) -> git.Repo:
+        if self._repo is None:
+            self._repo = self._open()
+        return self._repo
+
+    def _open(self) -> git.Repo:
+        if not (self.path / "HEAD").exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            git.Repo.init(self.path, bare=True)
+        repo = git.Repo(self.path)
+        with repo.config_writer() as config:
+            config.set_value("core", "hooksPath", "/dev/null")
+            config.set_value("gc", "auto", "0")
+        return repo
+
+    def _git(self, *args: str, timeout: float | None = None) -> str:
+        """Run one git command in the mirror; translate failures into FetchError."""
+        try:
+            return self.repo.git.execute(
+                ["git", *_GIT_CONFIG, *args],
+                env=_GIT_ENV,
+                kill_after_timeout=timeout or self.timeout,
+                stdout_as_string=True,
+            )
+        except git.GitCommandError as error:
+            text = (error.stderr or str(error)).strip().removeprefix("stderr:").strip(" '")
+            if error.status == -9 or "timed out" in text.lower():
+                text = f"git {args[0]} timed out after {timeout or self.timeout:.0f}s"
+            raise FetchError(f"git {args[0]}: {text}", bool(_TRANSIENT.search(text))) from None
+        except OSError as error:
+            raise FetchError(f"git {args[0]}: {error}") from None
+
+    # -- poll and fetch --------------------------------------------------------------------
+    def remote_head(self) -> str:
+        """The branch head on the remote (one ``ls-remote`` round trip)."""
+        out = self._git("ls-remote", "--", self.url, f"refs/heads/{self.branch}")
+        for line in out.splitlines():
+            sha, _, ref = line.partition("\t")
+            if ref == f"refs/heads/{self.branch}":
+                return sha
+        raise FetchError(f"the repository has no branch {self.branch!r}")
+
+    def local_head(self) -> str | None:
+        return self.resolve(UPSTREAM_REF)
+
+    def fetch(self) -> str:
+        """Fetch the branch into the mirror; return its head."""
+        self._git(
+            "fetch", "--no-tags", "--prune", "--", self.url,
+            f"+refs/heads/{self.branch}:{UPSTREAM_REF}",
+        )  # fmt: skip
+        head = self.local_head()
+        if head is None:
+            raise FetchError(f"fetch did not produce the branch {self.branch!r}")
+        return head
+
+    def fetch_bundle(self, bundle: Path) -> str:
+        """Verify a git bundle and fetch its branch head into the mirror as a candidate."""
+        try:
+            self._git("bundle", "verify", str(bundle))
+        except FetchError as error:
+            raise FetchError(f"bundle {bundle.name} is not valid: {error}") from None
+        ref = "refs/deployd/bundle"
+        self._git("fetch", "--no-tags", "--", str(bundle), f"+refs/heads/{self.branch}:{ref}")
+        sha = self.resolve(ref)
+        if sha is None:
+            raise FetchError(f"bundle {bundle.name} holds no branch {self.branch!r}")
+        return sha
+
+    def resolve(self, ref: str) -> str | None:
+        try:
+            return self._git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip()
+        except FetchError:
+            return None
+
+    def commit_info(self, sha: str) -> CommitInfo:
+        out = self._git("log", "-1", "--format=%H%x00%ct%x00%s", sha)
+        full, stamp, subject = (out.split("\x00", 2) + ["", ""])[:3]
+        return CommitInfo(
+            sha=full, subject=subject, timestamp=float(stamp or 0), branch=self.branch
+        )
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        try:
+            self._git("merge-base", "--is-ancestor", older, newer)
+            return True
+        except FetchError:
+            return False
+
+    def set_ratchet(self, sha: str) -> None:
+        """Keep the ratchet commit reachable in the mirror, even after a force-push."""
+        self._git("update-ref", RATCHET_REF, sha)
+
+    # -- checkout --------------------------------------------------------------------------
+    def checkout(self, sha: str, checkouts: Path, keep: tuple[str, ...] = ()) -> Path:
+        """Export ``sha`` into ``checkouts/<sha>`` (atomically); delete other checkouts except
+        those in ``keep`` (the last good one stays until a newer run succeeds)."""
+        dest = checkouts / sha
+        if not dest.is_dir():
+            tmp = checkouts / f".{sha}.{os.getpid()}.tmp"
+            shutil.rmtree(tmp, ignore_errors=True)
+            tmp.mkdir(parents=True)
+            archive = subprocess.Popen(
+                ["git", *_GIT_CONFIG, "--git-dir", str(self.path), "archive", "--format=tar", sha],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env={**os.environ, **_GIT_ENV},
+            )
+            assert archive.stdout is not None
+            with tarfile.open(fileobj=archive.stdout, mode="r|") as tar:
+                tar.extractall(tmp, filter="tar")
+            if archive.wait() != 0:
+                shutil.rmtree(tmp, ignore_errors=True)
+                stderr = archive.stderr.read().decode() if archive.stderr else ""
+                raise FetchError(f"git archive {sha[:12]}: {stderr.strip()}")
+            os.replace(tmp, dest)
+        for old in checkouts.iterdir():
+            if old.name not in (sha, *keep):
+                shutil.rmtree(old, ignore_errors=True)
+        return dest
+
+
+def decide(mirror: Mirror, ratchet: str | None, head: str) -> Decision:
+    """The ratchet: converge ``head`` when it fast-forwards ``ratchet``; keep converging the
+    ratchet when the remote is merely behind it; refuse a rewritten branch."""
+    if ratchet is None or head == ratchet:
+        return Decision(target=head, advanced=ratchet is None)
+    if mirror.is_ancestor(ratchet, head):
+        return Decision(target=head, advanced=True)
+    if mirror.is_ancestor(head, ratchet):
+        return Decision(target=ratchet)
+    return Decision(target=None, reason="not-fast-forward")
+

@@ -1,0 +1,223 @@
+"""``/etc/deployd/deployd.toml`` into one frozen :class:`Settings`, every default in one place.
+
+The file is read once at start-up with :mod:`tomllib`. An unknown key, a wrong type or a bad value
+stops start-up with a :class:`SettingsError` naming the file, the line and the key. Every option is
+documented in ``docs/settings.md``; ``OPTIONS`` below is the single table of names, types and
+defaults that both the parser and the documentation test read.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from daemon.limits import Limits, LimitsError
+
+DEFAULT_CONFIG = Path("/etc/deployd/deployd.toml")
+
+# (key, type, default, check) per table; None as default means "required" for repository and
+# environment, "not set" for the others.
+_TOP: dict[str, tuple[type | tuple[type, ...], Any]] = {
+    "repository": (str, None),
+    "branch": (str, "main"),
+    "environment": (str, None),
+    "host": (str, ""),  # empty: this machine's host name
+    "root": (str, "/srv/deployd"),
+    "state_dir": (str, "/var/lib/deployd"),
+    "poll_interval": ((int, float), 60.0),
+    "converge_interval": ((int, float), 1800.0),
+    "splay": ((int, float), 300.0),
+    "socket": (str, "/run/deployd/deployd.sock"),
+    "socket_group": (str, "deployd"),
+    "debug": (bool, False),
+    "keep_runs": (int, 200),
+    "inbox": (str, ""),  # empty: STATE_DIR/inbox
+    "watch_repository": (bool, True),
+    "retry_max": ((int, float), 300.0),
+    "shutdown_grace": ((int, float), 60.0),
+    "metrics_listen": (str, "127.0.0.1:9477"),
+}
+# [limits] keys and defaults live in daemon.limits.Limits (one place for every time limit).
+_LIMITS: dict[str, tuple[type | tuple[type, ...], Any]] = {
+    f.name: ((int, float, str), f.default) for f in fields(Limits)
+}
+_WEBHOOK: dict[str, tuple[type | tuple[type, ...], Any]] = {
+    "enabled": (bool, False),
+    "listen": (str, "127.0.0.1"),
+    "port": (int, 8787),
+    "secret_file": (str, ""),
+    "rate_limit": ((int, float), 10.0),  # requests per minute; more get 429
+}
+OPTIONS = {"": _TOP, "limits": _LIMITS, "webhook": _WEBHOOK}
+_POSITIVE = {"poll_interval", "converge_interval", "keep_runs", "retry_max", "port", "rate_limit"}
+
+
+class SettingsError(Exception):
+    """A bad configuration file: ``str()`` names the file, line and key."""
+
+    def __init__(self, path: Path, message: str, key: str | None = None, line: int | None = None):
+        self.path, self.key, self.line = path, key, line
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: {f'{key}: ' if key else ''}{message}")
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    enabled: bool = False
+    listen: str = "127.0.0.1"
+    port: int = 8787
+    secret_file: str = ""
+    rate_limit: float = 10.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    repository: str
+    environment: str
+    branch: str = "main"
+    host: str = ""
+    root: Path = Path("/srv/deployd")
+    state_dir: Path = Path("/var/lib/deployd")
+    poll_interval: float = 60.0
+    converge_interval: float = 1800.0
+    splay: float = 300.0
+    socket: Path = Path("/run/deployd/deployd.sock")
+    socket_group: str = "deployd"
+    debug: bool = False
+    keep_runs: int = 200
+    inbox: Path = Path("/var/lib/deployd/inbox")
+    watch_repository: bool = True
+    retry_max: float = 300.0
+    shutdown_grace: float = 60.0
+    metrics_listen: str = "127.0.0.1:9477"
+    limits: Limits = Limits()
+    webhook: WebhookSettings = WebhookSettings()
+    source: Path | None = None
+
+    @property
+    def host_name(self) -> str:
+        """The host name used to select ``[host:NAME]``: the configured one or this machine's."""
+        return self.host or socket.gethostname().split(".")[0]
+
+
+def load_settings(path: Path | str = DEFAULT_CONFIG) -> Settings:
+    """Read and check the settings file; raise :class:`SettingsError` on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise SettingsError(path, f"cannot read the settings file: {error.strerror}") from error
+    return parse_settings(text, path)
+
+
+def parse_settings(text: str, path: Path) -> Settings:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(path, f"not valid TOML: {error}") from error
+    values: dict[str, Any] = {}
+    for table, options in OPTIONS.items():
+        section = data if not table else data.get(table, {})
+        if table and not isinstance(section, dict):
+            raise SettingsError(path, "must be a table", table, _line_of(text, table, ""))
+        for key, value in section.items():
+            if not table and key in OPTIONS and key:
+                continue
+            name = f"{table}.{key}" if table else key
+            if key not in options:
+                known = ", ".join(sorted(options))
+                raise SettingsError(
+                    path, f"unknown key (known: {known})", name, _line_of(text, key, table)
+                )
+            values[name] = _check(path, text, table, key, value, options[key][0])
+    return _build(path, text, values)
+
+
+def _check(path: Path, text: str, table: str, key: str, value: Any, kind: Any) -> Any:
+    name = f"{table}.{key}" if table else key
+    line = _line_of(text, key, table)
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+        wanted = " or ".join(k.__name__ for k in kinds).replace("float", "number")
+        raise SettingsError(path, f"must be a {wanted}, not {value!r}", name, line)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value < 0 or (key in _POSITIVE and value == 0):
+            raise SettingsError(path, f"must be a positive number, not {value!r}", name, line)
+    if key == "branch" and (not value or value.startswith("-") or ".." in value):
+        raise SettingsError(path, f"not a valid branch name: {value!r}", name, line)
+    if key in ("repository", "environment") and not value.strip():
+        raise SettingsError(path, "must not be empty", name, line)
+    return value
+
+
+def _build(path: Path, text: str, values: dict[str, Any]) -> Settings:
+    for required in ("repository", "environment"):
+        if required not in values:
+            raise SettingsError(path, "is required (no default)", required)
+    top = {k: v for k, v in values.items() if "." not in k}
+    state_dir = Path(top.pop("state_dir", _TOP["state_dir"][1]))
+    inbox = top.pop("inbox", "") or str(state_dir / "inbox")
+    raw_limits = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("limits.")}
+    try:
+        limits = Limits().overlay(raw_limits, source=str(path))
+    except LimitsError as error:
+        message = str(error).split(": ", 2)[-1]
+        line = _line_of(text, error.key, "limits")
+        raise SettingsError(path, message, f"limits.{error.key}", line) from None
+    hook = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("webhook.")}
+    if hook.get("enabled") and not hook.get("secret_file"):
+        raise SettingsError(path, "an enabled webhook needs a secret_file", "webhook.secret_file")
+    for key in ("root", "socket"):
+        if key in top:
+            top[key] = Path(top[key])
+    if top.get("metrics_listen"):
+        _check_listen(path, text, top["metrics_listen"])
+    for key in ("poll_interval", "converge_interval", "splay", "retry_max", "shutdown_grace"):
+        if key in top:
+            top[key] = float(top[key])
+    return Settings(
+        **top,
+        state_dir=state_dir,
+        inbox=Path(inbox),
+        limits=limits,
+        webhook=WebhookSettings(**hook),
+        source=path,
+    )
+
+
+def _check_listen(path: Path, text: str, value: str) -> None:
+    try:
+        from daemon.exporter import parse_listen
+    except ImportError:  # the metrics exporter is optional at this layer
+        return
+    try:
+        parse_listen(value)
+    except ValueError as error:
+        line = _line_of(text, "metrics_listen", "")
+        raise SettingsError(path, str(error), "metrics_listen", line) from None
+
+
+def _line_of(text: str, key: str, table: str) -> int | None:
+    """The line where ``key`` is set inside ``[table]`` (tomllib keeps no positions)."""
+    current = ""
+    pattern = re.compile(rf"^\s*(\"{re.escape(key)}\"|'{re.escape(key)}'|{re.escape(key)})\s*=")
+    header = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]")
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = header.match(line)
+        if match:
+            current = match.group(1).strip("\"'")
+            if not table and current == key:
+                return number
+            continue
+        if current == table and pattern.match(line):
+            return number
+    return None
+
+
+def config_path_from_env() -> Path:
+    return Path(os.environ.get("DEPLOYD_CONFIG", str(DEFAULT_CONFIG)))
