@@ -10,6 +10,12 @@
         ├── ConfigurationError           bad repository or environment configuration; collected
         │   ├── LoadError                a component.py failed to load (file, line)
         │   ├── EnvironmentConfigError   environment.cfg is wrong (file, line, section)
+        │   │   ├── MissingEnvironment       no environments/NAME/environment.cfg
+        │   │   ├── SuperfluousSection       a section batou does not know
+        │   │   ├── SuperfluousComponentSection  [component:X] for an unknown component
+        │   │   ├── MissingComponent         a host lists an unknown component
+        │   │   ├── DuplicateHostError       a host in [hosts] and as [host:X]
+        │   │   └── InvalidIPAddressError    a [resolver] value that is no IP address
         │   ├── OverrideError            [component:X] override unknown / not convertible
         │   ├── ResourceError            unused / unsatisfied provide/require
         │   ├── CycleError               dependency cycle (details: the cycle)
@@ -17,6 +23,7 @@
         │   ├── HostSelectionError       this host is not in the environment / has no components
         │   ├── ComponentUsageError      a library component is used wrongly
         │   ├── IPAddressConfigurationError
+        │   │   └── GetAddressInfoError  a name did not resolve (also a socket.gaierror)
         │   └── TemplatingError
         └── DeploymentError              verify()/update() failed
             └── CmdExecutionError        a command returned non-zero (also a RuntimeError)
@@ -27,6 +34,7 @@ non-convergence last); inside one class the location sorts.
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 from components_runtime.protocol import ErrorInfo
@@ -126,6 +134,30 @@ class EnvironmentConfigError(ConfigurationError):
     sort_rank = 0
 
 
+class MissingEnvironment(EnvironmentConfigError):
+    pass
+
+
+class SuperfluousSection(EnvironmentConfigError):
+    pass
+
+
+class SuperfluousComponentSection(EnvironmentConfigError):
+    pass
+
+
+class MissingComponent(EnvironmentConfigError):
+    pass
+
+
+class DuplicateHostError(EnvironmentConfigError):
+    pass
+
+
+class InvalidIPAddressError(EnvironmentConfigError):
+    pass
+
+
 class HostSelectionError(ConfigurationError):
     sort_rank = 0
 
@@ -140,6 +172,10 @@ class OverrideError(ConfigurationError):
 
 class IPAddressConfigurationError(ConfigurationError):
     sort_rank = 1
+
+
+class GetAddressInfoError(IPAddressConfigurationError, socket.gaierror):
+    """A host name did not resolve. Also a ``socket.gaierror``, as in batou."""
 
 
 class UnknownConfigureError(ConfigurationError):
