@@ -102,7 +102,7 @@ class MetricsExporter:
         except OSError as error:
             raise ExporterError(
                 f"metrics: cannot listen on {listen} ({error.strerror or error}); "
-                "choose another address with the metrics_listen setting, or set it to \"\""
+                'choose another address with the metrics_listen setting, or set it to ""'
             ) from error
         exporter = cls(server, thread)
         log.info("metrics: serving http://%s/metrics", exporter.address)

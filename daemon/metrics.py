@@ -72,7 +72,7 @@ COUNTERS: dict[str, tuple[str, tuple[str, ...], tuple[tuple[str, ...], ...]]] = 
         (REFUSAL_REASONS,),
     ),
     "venv_builds_total": (
-        "Virtualenv preparations for requirements.txt, by outcome (reused from cache, built, failed).",
+        "Virtualenv preparations for requirements.txt, by outcome (reused, built, failed).",
         ("outcome",),
         (VENV_OUTCOMES,),
     ),
@@ -152,9 +152,7 @@ class DeploydCollector(Collector):
 
     def _config(self) -> Iterator[Metric]:
         converge, poll = self._intervals
-        yield _gauge(
-            "converge_interval_seconds", "Configured drift-correction interval.", converge
-        )
+        yield _gauge("converge_interval_seconds", "Configured drift-correction interval.", converge)
         yield _gauge("poll_interval_seconds", "Configured interval between polls.", poll)
 
 
@@ -327,7 +325,8 @@ def counter_family(
     values: dict[tuple[str, ...], float] = dict.fromkeys(product(*allowed), 0.0)
     for key, value in state.counters.get(name, {}).items():
         parsed = parse_labels(key)
-        combo = tuple(bounded(parsed.get(label, ""), fixed) for label, fixed in zip(labels, allowed))
+        pairs = zip(labels, allowed, strict=True)
+        combo = tuple(bounded(parsed.get(label, ""), fixed) for label, fixed in pairs)
         values[combo] = values.get(combo, 0.0) + value
     family = CounterMetricFamily(f"deployd_{name}", text, labels=labels)
     for combo, value in values.items():
@@ -340,7 +339,8 @@ def histogram_family(name: str, text: str, hist: Histogram | None) -> HistogramM
     hist = hist or Histogram()
     cumulative = list(accumulate(hist.counts))
     total = max(hist.count, cumulative[-1] if cumulative else 0)
-    buckets = [(floatToGoString(le), float(c)) for le, c in zip(hist.buckets, cumulative)]
+    pairs = zip(hist.buckets, cumulative, strict=False)
+    buckets = [(floatToGoString(le), float(c)) for le, c in pairs]
     buckets.append(("+Inf", float(total)))
     return HistogramMetricFamily(f"deployd_{name}", text, buckets=buckets, sum_value=hist.sum)
 
