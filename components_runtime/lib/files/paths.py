@@ -30,11 +30,16 @@ def short_path_name(component: Any, path: str, short_under: tuple[type, ...] = (
     """How a path-named component shows up in breadcrumbs (batou's rules).
 
     Inside a composite listed in ``short_under`` only the base name is shown; otherwise the
-    path relative to the deployment base, or the absolute path if it lies outside it.
+    path relative to the deployment base, or the absolute path if it lies outside it. The base
+    is the directory holding ``work/`` (batou's ``base_dir``; in deployd the deployment root,
+    which may differ from the repository), so breadcrumbs - which templates can print through
+    ``batou_generated_header`` - read the same as batou's.
     """
     if short_under and isinstance(component.parent, short_under):
         return os.path.basename(path)
-    base = getattr(component.environment, "base_dir", None)
+    environment = component.environment
+    workdir_base = getattr(environment, "workdir_base", None)
+    base = os.path.dirname(workdir_base) if workdir_base else environment.base_dir
     if base:
         relative = os.path.relpath(path, base)
         if not relative.startswith(".."):

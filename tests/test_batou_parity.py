@@ -1,0 +1,83 @@
+"""Byte-for-byte parity of the file library with real batou 2.7.1.
+
+The repository in ``parity_repo.py`` is converged twice by batou and twice by ``deployd
+apply``; after each round the two work trees must be identical: paths, bytes, modes, owners,
+symlink targets (absolute targets normalised) and the diff logs in ``work/.batou-diffs``.
+batou runs only twice per session (it is slow to start), so the whole module shares one
+fixture.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from parity_helpers import (
+    batou_venv,
+    differences,
+    run_batou,
+    run_deployd,
+    snapshot,
+    write_repo,
+)
+from parity_repo import PARITY_FILES
+
+pytestmark = pytest.mark.slow
+
+ENVIRONMENT = "parity"
+
+
+@pytest.fixture(scope="module")
+def converged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    venv = batou_venv()
+    base = tmp_path_factory.mktemp("parity")
+    batou_repo = write_repo(base / "batou-repo", PARITY_FILES)
+    deployd_repo = write_repo(base / "deployd-repo", PARITY_FILES)
+    root = base / "deployd-root"
+    rounds = []
+    for _ in range(2):
+        run_batou(venv, batou_repo, ENVIRONMENT)
+        run_deployd(deployd_repo, ENVIRONMENT, root)
+        rounds.append((snapshot(batou_repo / "work"), snapshot(root / "work")))
+    yield {"rounds": rounds, "batou_repo": batou_repo, "deployd_root": root}
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def test_first_converge_leaves_identical_work_trees(converged: dict[str, Any]) -> None:
+    batou, deployd = converged["rounds"][0]
+    assert differences(batou, deployd) == []
+
+
+def test_second_converge_leaves_identical_work_trees(converged: dict[str, Any]) -> None:
+    batou, deployd = converged["rounds"][1]
+    assert differences(batou, deployd) == []
+
+
+def test_the_repository_exercises_what_it_claims(converged: dict[str, Any]) -> None:
+    # Guards the test itself: if batou silently did less, parity would prove little.
+    batou, _ = converged["rounds"][0]
+    assert batou["files/greeting.txt"][3] == b"bonjour on 9090\n"
+    assert batou["files/raw.txt"][3] == b"windows\nline endings {{ not rendered }}\n"
+    assert batou["files/blob.bin"][3].startswith(b"\x00\xff\r\n")
+    assert batou["files/mode-dir"][0] == 0o750
+    assert batou["files/rwx.txt"][0] == 0o640
+    assert batou["files/owned.txt"][1:3] == (65534, 65534)
+    assert batou["files/link-rel"] == ("link", "WORK/files/greeting.txt")
+    assert batou["files/synced/sub/inner.txt"][3] == b"inner\n"
+    assert not any(key.startswith("files/purge-me") for key in batou)
+    assert len(batou[".batou-diffs/*"]) > 20
+
+
+def test_no_op_round_writes_only_the_diffs_of_purged_files(converged: dict[str, Any]) -> None:
+    # The second round changes nothing but the file that Purge removes every time: its
+    # re-creation logs exactly one more diff, in batou and in deployd alike.
+    (first, _), (second, deployd_second) = converged["rounds"]
+    assert len(second[".batou-diffs/*"]) == len(first[".batou-diffs/*"]) + 1
+    assert len(deployd_second[".batou-diffs/*"]) == len(second[".batou-diffs/*"])
+
+
+def test_deployd_keeps_the_work_tree_under_its_root(converged: dict[str, Any]) -> None:
+    root: Path = converged["deployd_root"]
+    assert (root / "work" / "files" / "greeting.txt").is_file()
