@@ -120,8 +120,8 @@ DIFF_DIR = ".batou-diffs"
 def snapshot(work: Path) -> dict[str, Any]:
     """Everything that must be identical about a work tree, with the base path taken out.
 
-    Files map to ``(mode, uid, gid, bytes)``, directories to ``(mode, uid, gid, "dir")``, symlinks to
-    ``("link", target)`` where an absolute target under ``work`` reads ``WORK/...``. The diff
+    Files map to ``(mode, uid, gid, bytes)``, directories to ``(mode, uid, gid, "dir")``,
+    symlinks to ``("link", target)``; an absolute target under ``work`` reads ``WORK/...``. The diff
     logs under ``.batou-diffs`` have random names, so they are compared as a sorted list.
     """
     tree: dict[str, Any] = {}

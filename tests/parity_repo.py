@@ -8,7 +8,7 @@ snapshot normalises.
 
 from __future__ import annotations
 
-FILES_COMPONENT = '''\
+FILES_COMPONENT = """\
 from batou.component import Attribute, Component, ConfigString, platform
 from batou.lib.file import (
     BinaryFile, File, JSONContent, Purge, Symlink, YAMLContent,
@@ -81,9 +81,9 @@ class Files(Component):
 class FilesOnParityPlat(Component):
     def configure(self):
         self += File("platform.txt", content="platform of {{component.__class__.__name__}}\\n")
-'''
+"""
 
-OTHER_COMPONENT = '''\
+OTHER_COMPONENT = """\
 from batou.component import Component
 from batou.lib.file import File
 
@@ -92,7 +92,7 @@ class Other(Component):
     def configure(self):
         self += File("conf/app.ini", source="templates/app.ini", leading=True, mode=0o644)
         self += File("copy.txt", source="templates/app.ini", is_template=False)
-'''
+"""
 
 ENVIRONMENT = """\
 [environment]
