@@ -1,0 +1,127 @@
+"""Converge time of ``deployd apply`` against batou 2.7.1 on the same generated repository.
+
+For each N (default 200 and 1,000 ``File`` components) both tools converge the repository
+locally: the first converge (empty work tree) and a no-op converge (nothing to change), each
+repeated and reported as the median wall time of the whole command, start-up included.
+
+    .venv/bin/python benchmarks/bench_apply.py [--sizes 200 1000] [--repeat 3]
+
+batou runs from a throwaway venv in ``~/.cache/deployd-tests/batou-2.7.1`` (built on first
+use; needs PyPI). Targets (issue 2): no-op at most 1/5 of batou, first at most 1/2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from gen_repo import ENVIRONMENT, generate  # noqa: E402
+from parity_helpers import batou_venv, deployd_command  # noqa: E402
+
+TARGETS = {"first": 1 / 2, "no-op": 1 / 5}
+
+
+def timed(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if done.returncode != 0:
+        output = f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+        raise SystemExit(f"{' '.join(command)} failed:\n{output}")
+    return elapsed
+
+
+def median_of(repeat: int, prepare: Callable[[], None], run: Callable[[], float]) -> float:
+    samples = []
+    for _ in range(repeat):
+        prepare()
+        samples.append(run())
+    return statistics.median(samples)
+
+
+def measure_batou(venv: Path, repo: Path, repeat: int) -> dict[str, float]:
+    command = [str(venv / "bin" / "batou"), "deploy", ENVIRONMENT]
+    env = {**os.environ, "APPENV_BASEDIR": str(repo)}
+
+    def wipe() -> None:
+        shutil.rmtree(repo / "work", ignore_errors=True)
+
+    def run() -> float:
+        return timed(command, repo, env)
+
+    return {
+        "first": median_of(repeat, wipe, run),
+        "no-op": median_of(repeat, lambda: None, run),
+    }
+
+
+def measure_deployd(repo: Path, root: Path, repeat: int) -> dict[str, float]:
+    command = deployd_command(repo, ENVIRONMENT, root)
+
+    def wipe() -> None:
+        shutil.rmtree(root, ignore_errors=True)
+
+    def run() -> float:
+        return timed(command, HERE.parent)
+
+    return {
+        "first": median_of(repeat, wipe, run),
+        "no-op": median_of(repeat, lambda: None, run),
+    }
+
+
+def table(rows: list[tuple[int, str, float, float]]) -> str:
+    lines = [
+        "| N files | converge | batou 2.7.1 (s) | deployd (s) | deployd / batou | target |",
+        "|---:|---|---:|---:|---:|---|",
+    ]
+    for size, kind, batou, deployd in rows:
+        ratio = deployd / batou
+        verdict = "met" if ratio <= TARGETS[kind] else "MISSED"
+        lines.append(
+            f"| {size:,} | {kind} | {batou:.2f} | {deployd:.2f} | {ratio:.2f} "
+            f"| ≤ {TARGETS[kind]:.2f} {verdict} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[200, 1000])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    venv = batou_venv()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="deployd-bench-") as scratch:
+        for size in args.sizes:
+            base = Path(scratch, f"n{size}")
+            batou_repo = generate(base / "batou-repo", size)
+            deployd_repo = generate(base / "deployd-repo", size)
+            batou = measure_batou(venv, batou_repo, args.repeat)
+            deployd = measure_deployd(deployd_repo, base / "deployd-root", args.repeat)
+            for kind in ("first", "no-op"):
+                rows.append((size, kind, batou[kind], deployd[kind]))
+                print(
+                    f"N={size} {kind}: batou {batou[kind]:.3f}s deployd {deployd[kind]:.3f}s",
+                    flush=True,
+                )
+    print()
+    print(f"median of {args.repeat} runs, wall time of the whole command")
+    print(table(rows))
+    return 0 if all(d / b <= TARGETS[k] for _, k, b, d in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
