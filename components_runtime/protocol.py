@@ -71,6 +71,11 @@ class WorkerRequest:
     mode: Mode = "apply"
     all_hosts: bool = False  # check only: configure and report for every host
     debug: bool = False  # breakpoint() opens remote-pdb instead of warning
+    # where remote-pdb listens in debug mode (apply: REMOTE_PDB_HOST / REMOTE_PDB_PORT);
+    # a host that is not loopback is refused unless debug_allow_remote (see debugging.py)
+    debug_host: str = "127.0.0.1"
+    debug_port: int = 4444
+    debug_allow_remote: bool = False
     protocol: int = PROTOCOL_VERSION
 
     def to_json(self) -> str:

@@ -1,24 +1,46 @@
-"""The worker process: ``python -m components_runtime.worker``.
+"""The worker process: ``python -m components_runtime.worker``, run in the repository's venv.
 
-Reads one :class:`~components_runtime.protocol.WorkerRequest` from stdin, converges, and writes
-JSON-line events and one result to stdout (see ``protocol``). The real stdout is kept for the
-event stream and file descriptor 1 is pointed at stderr, so a ``print()`` in user code cannot
-corrupt the protocol.
+Reads one :class:`~components_runtime.protocol.WorkerRequest` from stdin, converges through
+``components_runtime.session.run_request``, and writes JSON-line events and one result to stdout
+(see ``protocol``). The real stdout is kept for the event stream and file descriptor 1 is pointed
+at stderr, so a ``print()`` in user code or a command's output cannot corrupt the protocol.
+
+Before user code runs, the worker
+
+* turns ``SIGUSR1`` into a flag the session polls between root components (``should_stop``);
+* installs the breakpoint hook (``components_runtime.debugging``);
+* makes sure ``batou`` and ``batou.*`` resolve to the runtime's alias layer even if the venv
+  holds a real ``batou`` distribution (pulled in by e.g. ``batou_ext``).
+
+A worker that cannot produce a result (an exception escaping here, a segfault, ``os._exit``,
+the OOM killer) ends without a ``result`` line; the parent records that as ``crashed``.
 """
 
 from __future__ import annotations
 
+import faulthandler
+import importlib
+import importlib.abc
+import importlib.util
 import os
+import signal
 import sys
+import threading
+from collections.abc import Sequence
+from importlib.machinery import ModuleSpec
+from types import ModuleType
 from typing import Any, BinaryIO
 
 from components_runtime.protocol import (
+    PROTOCOL_VERSION,
     ErrorInfo,
     WorkerRequest,
     WorkerResult,
     encode_event,
     make_event,
 )
+
+ALIAS_PACKAGE = "components_runtime.batou"
 
 
 def _take_event_stream() -> BinaryIO:
@@ -28,13 +50,68 @@ def _take_event_stream() -> BinaryIO:
     return events
 
 
+def _stop_flag() -> threading.Event:
+    """SIGUSR1 from the parent: stop between root components (a newer commit arrived)."""
+    stop = threading.Event()
+    signal.signal(signal.SIGUSR1, lambda signum, frame: stop.set())
+    return stop
+
+
+class BatouNames(importlib.abc.MetaPathFinder):
+    """Resolve ``batou`` / ``batou.X`` to ``components_runtime.batou`` / ``.X`` before any path
+    entry is searched, so a ``batou`` in the venv's site-packages cannot shadow the runtime.
+    A ``batou.X`` the runtime does not provide is an ImportError, never the real batou's."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> ModuleSpec | None:
+        if fullname != "batou" and not fullname.startswith("batou."):
+            return None
+        real_name = ALIAS_PACKAGE + fullname[len("batou"):]
+        if importlib.util.find_spec(real_name) is None:
+            raise ModuleNotFoundError(
+                f"No module named {fullname!r} (deployd's runtime does not provide it)",
+                name=fullname,
+            )
+        module = importlib.import_module(real_name)
+        spec = ModuleSpec(fullname, _Existing(module), is_package=hasattr(module, "__path__"))
+        return spec
+
+
+class _Existing(importlib.abc.Loader):
+    """Hands out an already imported module under its batou name."""
+
+    def __init__(self, module: ModuleType) -> None:
+        self.module = module
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType:
+        return self.module
+
+    def exec_module(self, module: ModuleType) -> None:
+        pass
+
+
+def pin_batou_names() -> None:
+    if importlib.util.find_spec(ALIAS_PACKAGE) is None:  # runtime without the alias layer yet
+        return
+    for name in [n for n in sys.modules if n == "batou" or n.startswith("batou.")]:
+        if not getattr(sys.modules[name], "__name__", "").startswith(ALIAS_PACKAGE):
+            del sys.modules[name]
+    sys.meta_path.insert(0, BatouNames())
+
+
 def main() -> int:
+    stop = _stop_flag()
     events = _take_event_stream()
+    faulthandler.enable()  # a segfault in an extension module leaves a traceback on stderr
+    lock = threading.Lock()
 
     def emit(event: dict[str, Any]) -> None:
-        events.write(encode_event(event))
+        with lock:
+            events.write(encode_event(event))
 
-    emit(make_event("hello", protocol=1, pid=os.getpid(), python=sys.version.split()[0]))
+    emit(make_event("hello", protocol=PROTOCOL_VERSION, pid=os.getpid(),
+                    python=sys.version.split()[0], prefix=sys.prefix))
     try:
         request = WorkerRequest.from_json(sys.stdin.read())
     except (ValueError, TypeError) as error:
@@ -43,9 +120,12 @@ def main() -> int:
         )
         emit(result.to_event())
         return 2
+    from components_runtime.debugging import install_breakpoint_hook
     from components_runtime.session import run_request
 
-    result = run_request(request, emit)
+    install_breakpoint_hook(request, emit)
+    pin_batou_names()
+    result = run_request(request, emit, stop.is_set)
     emit(result.to_event())
     return 0 if result.outcome == "succeeded" else 1
 

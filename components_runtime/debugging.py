@@ -1,0 +1,157 @@
+"""``breakpoint()`` inside the worker: remote-pdb in debug mode, a warning otherwise.
+
+The worker installs :class:`BreakpointHook` as ``sys.breakpointhook`` (``PYTHONBREAKPOINT`` is
+not consulted: the request decides).
+
+* **Debug mode** (``request.debug``): the hook opens a listening socket on
+  ``request.debug_host:request.debug_port`` (default ``127.0.0.1:4444``, filled by
+  ``deployd apply --debug`` from ``REMOTE_PDB_HOST`` / ``REMOTE_PDB_PORT``), emits a
+  ``debugger-waiting`` event with the real port (so port 0 works), and blocks until a client
+  attaches, e.g. ``nc -C 127.0.0.1 4444``. ``continue`` or ``quit`` emits ``debugger-done``.
+  The parent pauses the run's time limits between the two events, up to the debug limit.
+  A host that is not a loopback address is refused unless ``request.debug_allow_remote``.
+* **Otherwise** the breakpoint is skipped: a ``log`` warning names the file and line and says how
+  to debug, and the run continues. A forgotten ``breakpoint()`` never hangs a fleet.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from pdb import Pdb
+from types import FrameType
+from typing import Any
+
+from remote_pdb import LF2CRLF_FileWrapper, RemotePdb
+
+from components_runtime.protocol import WorkerRequest, make_event
+
+Emit = Callable[[dict[str, Any]], None]
+DEBUG_HINT = (
+    "to stop here, run `deployd apply --debug` on the host and attach with "
+    "`nc -C 127.0.0.1 4444` (see docs/debugging.md)"
+)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def install_breakpoint_hook(request: WorkerRequest, emit: Emit) -> BreakpointHook:
+    hook = BreakpointHook(request, emit)
+    sys.breakpointhook = hook
+    return hook
+
+
+class BreakpointHook:
+    """The ``sys.breakpointhook`` of a worker (see the module docstring)."""
+
+    def __init__(self, request: WorkerRequest, emit: Emit) -> None:
+        self.request = request
+        self.emit = emit
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        frame = sys._getframe(1)
+        where = f"{self._display(frame.f_code.co_filename)}:{frame.f_lineno}"
+        request = self.request
+        if not request.debug:
+            self._warn(f"breakpoint() at {where} skipped: not in debug mode; {DEBUG_HINT}")
+            return
+        if not (is_loopback(request.debug_host) or request.debug_allow_remote):
+            self._warn(
+                f"breakpoint() at {where} skipped: REMOTE_PDB_HOST={request.debug_host} is not a "
+                "loopback address; debug through `ssh -L` instead (or allow remote debugging "
+                "explicitly, see docs/debugging.md)"
+            )
+            return
+        self._debug(frame)
+
+    def _debug(self, frame: FrameType) -> None:
+        listener = socket.socket(socket.AF_INET6 if ":" in self.request.debug_host
+                                 else socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, True)
+        listener.bind((self.request.debug_host, self.request.debug_port))
+        listener.listen(1)
+        port = listener.getsockname()[1]
+        waiting = make_event(
+            "debugger-waiting", host=self.request.debug_host, port=port,
+            file=self._display(frame.f_code.co_filename), line=frame.f_lineno,
+        )
+        self.emit(waiting)
+        print(f"deployd: breakpoint waiting for remote-pdb on {self.request.debug_host}:{port}",
+              file=sys.stderr, flush=True)
+        debugger = SessionPdb(listener, lambda: self.emit(waiting), self._done)
+        debugger.set_trace(frame)
+
+    def _done(self) -> None:
+        self.emit(make_event("debugger-done"))
+
+    def _warn(self, message: str) -> None:
+        self.emit(make_event("log", level="warning", host=self.request.host, component=None,
+                             message=message))
+
+    def _display(self, filename: str) -> str:
+        try:
+            return str(Path(filename).relative_to(self.request.repository))
+        except ValueError:
+            return filename
+
+
+class SessionPdb(RemotePdb):
+    """remote-pdb's debugger on a socket that is already listening (so the port is known
+    before blocking), telling the parent when the user lets the code run again."""
+
+    def __init__(
+        self, listener: socket.socket, on_attach: Callable[[], None], on_done: Callable[[], None]
+    ) -> None:
+        connection, _ = listener.accept()
+        listener.close()
+        self._quiet = True
+        self.backup: list[Any] = []
+        self.handle = LF2CRLF_FileWrapper(connection)
+        self._on_attach = on_attach
+        self._on_done = on_done
+        self._running = False
+        Pdb.__init__(self, completekey="tab", stdin=self.handle, stdout=self.handle,
+                     nosigint=True, readrc=False)
+
+    def interaction(self, frame: FrameType | None, traceback: Any) -> None:
+        if self._running:  # stopped again at a breakpoint set in this session
+            self._running = False
+            self._on_attach()
+        super().interaction(frame, traceback)
+
+    def do_continue(self, arg: str) -> bool | None:
+        result = Pdb.do_continue(self, arg)
+        self._release(close=not self.breaks)
+        return result
+
+    do_c = do_cont = do_continue
+
+    def do_quit(self, arg: str) -> bool | None:
+        self._release(close=False)  # RemotePdb.do_quit closes the connection itself
+        return RemotePdb.do_quit(self, arg)
+
+    do_q = do_exit = do_quit
+
+    def do_EOF(self, arg: str) -> bool | None:  # noqa: N802 (cmd.Cmd's name)
+        return self.do_quit(arg)
+
+    def _release(self, *, close: bool) -> None:
+        if not self._running:
+            self._running = True
+            self._on_done()
+        if close:
+            self.handle.close()
+            self.handle.connection.close()
+
+
+__all__ = ["BreakpointHook", "SessionPdb", "install_breakpoint_hook", "is_loopback"]

@@ -1,0 +1,88 @@
+"""Every time limit deployd enforces, with its default, in one place.
+
+Layers, later wins::
+
+    Limits()                      the defaults below
+    .overlay(settings)            the daemon's settings ([limits] in deployd.toml, daemon.settings)
+    .overlay(environment)         the repository's [deployd] section in environment.cfg
+    deployd_timeout = 300         a component class's own limit (component limit only)
+
+``overlay`` takes a plain mapping of *key → value* where a key is a field name (``run``) or the
+same name with ``_timeout`` (``run_timeout``, as written in ``environment.cfg``); values are
+seconds, or a number with ``s``, ``m`` or ``h``. Unknown keys and bad values raise
+:class:`LimitsError` naming the key, so a typo never silently keeps a default.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
+_UNIT = {None: 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
+# environment.cfg spelling of each field, besides the field name itself
+_ALIASES = {"venv_build_timeout": "venv_build", "fetch_timeout": "fetch",
+            "run_timeout": "run", "component_timeout": "component",
+            "grace_period": "grace", "debug_timeout": "debug"}
+
+
+class LimitsError(ValueError):
+    """A limit key or value is wrong. ``key`` names it, ``source`` says where it came from."""
+
+    def __init__(self, message: str, *, key: str, source: str) -> None:
+        super().__init__(f"{source}: {key}: {message}")
+        self.key = key
+        self.source = source
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Seconds. See docs/timeouts.md."""
+
+    venv_build: float = 900.0  # creating the venv and running pip
+    fetch: float = 120.0  # one git fetch / ls-remote (daemon.fetch)
+    run: float = 3600.0  # the whole worker run: load, configure, converge
+    component: float = 1800.0  # one root component's verify/update
+    grace: float = 10.0  # between SIGTERM and SIGKILL of the worker's process group
+    debug: float = 3600.0  # how long a breakpoint may pause the run and component clocks
+
+    def overlay(self, values: Mapping[str, object], source: str = "limits") -> Limits:
+        """A copy with ``values`` applied (see the module docstring for keys and units)."""
+        changes: dict[str, float] = {}
+        names = {f.name for f in fields(self)}
+        for key, raw in values.items():
+            name = _ALIASES.get(key, key)
+            if name not in names:
+                known = ", ".join(sorted(names | set(_ALIASES)))
+                raise LimitsError(f"unknown time limit (known: {known})", key=key, source=source)
+            changes[name] = parse_duration(raw, key=key, source=source)
+        return replace(self, **changes)
+
+    def component_limit(self, declared: float | None) -> float:
+        """The limit for one component: its class's own ``deployd_timeout``, else the default."""
+        return float(declared) if declared else self.component
+
+
+def parse_duration(raw: object, *, key: str = "value", source: str = "limits") -> float:
+    """``30``, ``30s``, ``2.5m``, ``1h`` → seconds. Zero and negative values are refused."""
+    if isinstance(raw, bool):
+        raise LimitsError("expected seconds, got a boolean", key=key, source=source)
+    if isinstance(raw, int | float):
+        seconds = float(raw)
+    else:
+        match = _DURATION.match(str(raw))
+        if not match:
+            raise LimitsError(
+                f"{raw!r} is not a duration (write seconds, or e.g. 90s, 15m, 2h)",
+                key=key, source=source,
+            )
+        seconds = float(match.group(1)) * _UNIT[match.group(2)]
+    if seconds <= 0:
+        raise LimitsError(f"{raw!r}: a time limit must be positive", key=key, source=source)
+    return seconds
+
+
+DEFAULT_LIMITS = Limits()
+
+__all__ = ["DEFAULT_LIMITS", "Limits", "LimitsError", "parse_duration"]

@@ -1,0 +1,294 @@
+"""Content-addressed venvs for a repository's ``requirements.txt``.
+
+``ensure_venv(checkout, venvs_dir, ...)`` returns a :class:`VenvResult` whose ``python`` runs
+the worker. ``venvs_dir/<key>/`` is keyed by a hash of everything that decides its content: the
+flattened requirement lines (``daemon.requirements``), the build files of local ``-e`` packages,
+the wheelhouse listing and pip options, the Python interpreter and the runtime's location and
+version. The same inputs reuse the venv after a few ``stat``/``read`` calls, with no pip at all.
+
+How a venv is made (docs/third-party-libraries.md):
+
+1. ``python -m venv --without-pip`` (milliseconds; pip is not needed inside).
+2. ``zzz-deployd-runtime.pth`` in its site-packages appends the runtime's directories
+   (``components_runtime`` and its dependencies) *after* the venv's own site-packages, so the
+   user's requirements win, as in batou, and nothing of the runtime is installed twice.
+3. A ``batou`` distribution stub (metadata only, no modules): a ``batou`` dependency of e.g.
+   ``batou_ext`` counts as satisfied by the runtime and is never downloaded.
+4. The host's pip installs into it: ``python -m pip --python VENV/bin/python install -r ...``,
+   run in the checkout so relative paths resolve there.
+5. ``deployd-ready.json`` is written last, atomically. A directory without it is an unfinished
+   build: never used, removed before a rebuild and by :func:`collect_garbage`.
+
+The venv is built at its final path rather than renamed into place from a temporary directory:
+pip writes the venv's absolute path into console-script shebangs, so a renamed venv would carry
+broken scripts. The ready marker gives the same all-or-nothing guarantee. A venv in use is never
+modified: a changed input means a different key, hence a different directory.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import importlib.util
+import json
+import logging
+import os
+import platform
+import shutil
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from components_runtime.protocol import ErrorInfo
+from daemon import pip_install as pip
+from daemon.limits import DEFAULT_LIMITS
+from daemon.requirements import Requirements, RequirementsError, read_requirements
+
+log = logging.getLogger(__name__)
+
+READY = "deployd-ready.json"
+RUNTIME_PTH = "zzz-deployd-runtime.pth"
+# What the worker imports from outside the venv: the runtime and its own dependencies.
+RUNTIME_MODULES = ("components_runtime", "jinja2", "markupsafe", "yaml", "remote_pdb")
+BATOU_STUB_VERSION = "2.7.1"  # the batou release whose component model the runtime provides
+KEY_FORMAT = 1  # bump when the venv layout changes, so old venvs are not reused
+
+VenvOutcome = Literal["reused", "built", "failed"]
+
+
+@dataclass(frozen=True)
+class VenvResult:
+    python: Path | None  # the venv's interpreter; None when the build failed
+    key: str
+    outcome: VenvOutcome
+    duration: float
+    error: ErrorInfo | None = None
+    notices: tuple[str, ...] = ()
+
+    @property
+    def path(self) -> Path | None:
+        return self.python.parent.parent if self.python else None
+
+
+def ensure_venv(
+    checkout: Path,
+    venvs_dir: Path,
+    *,
+    wheelhouse: Path | None = None,
+    no_index: bool = False,
+    timeout: float = DEFAULT_LIMITS.venv_build,
+    keep: Iterable[str] | None = None,
+) -> VenvResult:
+    """The venv for the repository at ``checkout``: reused, built, or failed (as data).
+
+    ``wheelhouse`` defaults to the repository's ``wheels/`` when present. ``keep``: when given,
+    after a successful build every other venv except these keys is garbage-collected.
+    """
+    started = time.monotonic()
+    checkout, venvs_dir = checkout.absolute(), venvs_dir.absolute()
+    try:
+        requirements = read_requirements(checkout)
+    except (RequirementsError, OSError, UnicodeDecodeError) as unreadable:
+        return _failed("", started, _requirements_error(unreadable, checkout))
+    if wheelhouse is None and (checkout / "wheels").is_dir():
+        wheelhouse = checkout / "wheels"
+    key = venv_key(requirements, wheelhouse, no_index)
+    target = venvs_dir / key
+    notices = requirements.notices
+    if (target / READY).is_file():
+        return VenvResult(_python(target), key, "reused", time.monotonic() - started, None, notices)
+    venvs_dir.mkdir(parents=True, exist_ok=True)
+    with _build_lock(venvs_dir):
+        if not (target / READY).is_file():  # another process may have built it meanwhile
+            error = _build(target, requirements, checkout, wheelhouse, no_index, started + timeout)
+            if error:
+                shutil.rmtree(target, ignore_errors=True)
+                return _failed(key, started, error, notices)
+    if keep is not None:
+        collect_garbage(venvs_dir, {*keep, key})
+    log.info("venv: built %s in %.1fs", key, time.monotonic() - started)
+    return VenvResult(_python(target), key, "built", time.monotonic() - started, None, notices)
+
+
+def venv_key(requirements: Requirements, wheelhouse: Path | None, no_index: bool) -> str:
+    """Hash of every input that decides a venv's content (see the module docstring)."""
+    digest = hashlib.sha256()
+    inputs = {
+        "format": KEY_FORMAT,
+        "lines": requirements.lines,
+        "no_deps": requirements.no_deps,
+        "python": [platform.python_version(), os.path.realpath(_base_python())],
+        "runtime": [_runtime_version(), *runtime_paths()],
+        "wheelhouse": _listing(wheelhouse),
+        "no_index": no_index,
+    }
+    digest.update(json.dumps(inputs, sort_keys=True, default=str).encode())
+    for package in requirements.local_packages:
+        for name in ("pyproject.toml", "setup.py", "setup.cfg"):
+            path = package / name
+            if path.is_file():
+                digest.update(f"\0{path}\0".encode() + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def collect_garbage(venvs_dir: Path, keep: Iterable[str]) -> tuple[str, ...]:
+    """Remove every venv (finished or not) except ``keep``; return the removed keys.
+
+    Callers pass the venv in use and the last good one. A directory is first renamed out of
+    the way, so a crash half-way through never leaves a half-deleted venv under its key.
+    """
+    kept = set(keep)
+    removed: list[str] = []
+    if not venvs_dir.is_dir():
+        return ()
+    with _build_lock(venvs_dir):
+        for entry in sorted(venvs_dir.iterdir()):
+            if entry.name.startswith(".") or entry.name in kept or not entry.is_dir():
+                continue
+            trash = venvs_dir / f".trash-{entry.name}-{os.getpid()}"
+            entry.rename(trash)
+            shutil.rmtree(trash, ignore_errors=True)
+            removed.append(entry.name)
+        for stale in venvs_dir.glob(".trash-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+    if removed:
+        log.info("venv: removed %s", ", ".join(removed))
+    return tuple(removed)
+
+
+def runtime_paths() -> tuple[str, ...]:
+    """Directories holding the runtime and its dependencies, in import order, deduplicated."""
+    paths: list[str] = []
+    for name in RUNTIME_MODULES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            raise RuntimeError(f"deployd's runtime needs {name!r}, which is not installed")
+        origin = Path(spec.origin).resolve()
+        directory = origin.parent.parent if spec.submodule_search_locations else origin.parent
+        if str(directory) not in paths:
+            paths.append(str(directory))
+    return tuple(paths)
+
+
+def _build(
+    target: Path,
+    requirements: Requirements,
+    checkout: Path,
+    wheelhouse: Path | None,
+    no_index: bool,
+    deadline: float,
+) -> ErrorInfo | None:
+    shutil.rmtree(target, ignore_errors=True)  # an unfinished earlier build
+    error = pip.create_venv(target, deadline)
+    if error:
+        return error
+    site_packages = _site_packages(target)
+    (site_packages / RUNTIME_PTH).write_text("\n".join(runtime_paths()) + "\n")
+    _write_batou_stub(site_packages)
+    if not requirements.empty:
+        error = pip.install(
+            target, requirements, cwd=checkout, wheelhouse=wheelhouse, no_index=no_index,
+            deadline=deadline,
+        )
+        if error:
+            return error
+    _write_atomically(target / READY, json.dumps({
+        "created": time.time(),
+        "lines": requirements.lines,
+        "no_deps": requirements.no_deps,
+        "python": platform.python_version(),
+    }, indent=2))
+    return None
+
+
+def _write_batou_stub(site_packages: Path) -> None:
+    info = site_packages / f"batou-{BATOU_STUB_VERSION}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: batou\nVersion: {BATOU_STUB_VERSION}\n"
+        "Summary: provided by deployd's runtime (components_runtime); no modules here\n"
+    )
+    (info / "INSTALLER").write_text("deployd\n")
+    (info / "RECORD").write_text("")
+
+
+def _site_packages(target: Path) -> Path:
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    return target / "lib" / version / "site-packages"
+
+
+def _python(target: Path) -> Path:
+    return target / "bin" / "python"
+
+
+def _base_python() -> str:
+    return getattr(sys, "_base_executable", sys.executable)
+
+
+def _runtime_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("deployd")
+    except Exception:  # running from a source tree without metadata
+        return "source"
+
+
+def _listing(wheelhouse: Path | None) -> list[str]:
+    if wheelhouse is None or not wheelhouse.is_dir():
+        return []
+    return [str(wheelhouse.resolve()), *sorted(os.listdir(wheelhouse))]
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.rename(temporary, path)
+
+
+class _build_lock:  # noqa: N801 (used as a context manager)
+    """An exclusive flock on ``venvs_dir/.lock``: one builder or collector at a time."""
+
+    def __init__(self, venvs_dir: Path) -> None:
+        self.path = venvs_dir / ".lock"
+
+    def __enter__(self) -> None:
+        self.handle = open(self.path, "a")
+        fcntl.flock(self.handle, fcntl.LOCK_EX)
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
+
+
+def _requirements_error(error: Exception, checkout: Path) -> ErrorInfo:
+    if isinstance(error, RequirementsError):
+        return ErrorInfo(
+            kind="RequirementsError", message=error.message, file=_relative(error.file, checkout),
+            line=error.line, hint="fix requirements.txt and commit; the host stays on its last "
+            "good deployment meanwhile",
+        )
+    return ErrorInfo(kind="RequirementsError", message=f"cannot read requirements: {error}")
+
+
+def _relative(path: Path, checkout: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(checkout.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _failed(
+    key: str, started: float, error: ErrorInfo, notices: tuple[str, ...] = ()
+) -> VenvResult:
+    log.warning("venv: %s", error.message)
+    return VenvResult(None, key, "failed", time.monotonic() - started, error, notices)
+
+
+__all__ = ["VenvResult", "collect_garbage", "ensure_venv", "runtime_paths", "venv_key"]
