@@ -1,0 +1,79 @@
+"""Make ``import batou...`` resolve to :mod:`components_runtime.batou` (re-exports only).
+
+:func:`install` puts a finder first on ``sys.meta_path`` that answers every ``batou`` /
+``batou.X`` import with the module ``components_runtime.batou.X``, and drops any ``batou``
+modules already imported. It therefore wins over a real ``batou`` distribution that an
+extension library (e.g. batou_ext) pulled into the venv. ``batou.c.<dir>`` modules are put
+into ``sys.modules`` by the loader itself. Installing twice is harmless.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
+import types
+from collections.abc import Sequence
+
+PREFIX = "components_runtime."
+
+
+class _AliasLoader(importlib.abc.Loader):
+    def __init__(self, target: str) -> None:
+        self.target = target
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        module = importlib.import_module(self.target)
+        self.original_spec = module.__spec__
+        return module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        # Already executed under its real name; the import system has just stamped the
+        # alias spec on it: give the module its own spec back.
+        module.__spec__ = self.original_spec
+
+
+class BatouAliasFinder(importlib.abc.MetaPathFinder):
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None = None,
+        target: types.ModuleType | None = None,
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != "batou" and not fullname.startswith("batou."):
+            return None
+        real = PREFIX + fullname
+        try:
+            found = importlib.util.find_spec(real)
+        except ModuleNotFoundError:
+            found = None
+        if found is None:
+            return None  # e.g. batou.c.<dir> not loaded: ModuleNotFoundError as usual
+        return importlib.machinery.ModuleSpec(
+            fullname, _AliasLoader(real), is_package=found.submodule_search_locations is not None
+        )
+
+
+def installed() -> bool:
+    return any(isinstance(finder, BatouAliasFinder) for finder in sys.meta_path)
+
+
+def install() -> None:
+    """Serve ``batou.*`` from deployd's runtime from now on, in this process."""
+    for name in [n for n in sys.modules if n == "batou" or n.startswith("batou.")]:
+        module = sys.modules[name]
+        if not getattr(module, "__name__", "").startswith(PREFIX) and not name.startswith(
+            "batou.c."
+        ):
+            del sys.modules[name]  # a real batou imported earlier: forget it
+    if not installed():
+        sys.meta_path.insert(0, BatouAliasFinder())
+    importlib.invalidate_caches()
+    import batou  # noqa: F401  (the package and the names component code uses most)
+    import batou.c  # noqa: F401
+    import batou.component  # noqa: F401
+
+
+__all__ = ["BatouAliasFinder", "install", "installed"]

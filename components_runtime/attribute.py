@@ -1,0 +1,137 @@
+"""``Attribute`` and ``ConfigString``: overridable component settings (batou's semantics).
+
+An ``Attribute`` is a data descriptor declared on a component class. Values that come from
+configuration (``[component:X]`` overrides and ``ConfigString`` defaults) are strings and go
+through three steps, in this order: Jinja expansion in the component's context, VFS mapping,
+conversion. Values set in Python (constructor keywords, assignments in ``configure()``) are
+stored as given, never converted. A plain (non-``ConfigString``) default is returned as is.
+
+The value lives in the instance ``__dict__`` under the attribute's name; the descriptor wins
+over the instance dict because it is a data descriptor, so constructor keywords written
+straight into ``__dict__`` count as "set" exactly as in batou.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from typing import Any
+
+from components_runtime.errors import OverrideError
+
+
+class ConfigString(str):
+    """A default that is treated as if it had been read from a config file."""
+
+
+NO_DEFAULT: Any = object()
+
+
+def convert_literal(value: str) -> Any:
+    return ast.literal_eval(value)
+
+
+def convert_list(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+NAMED_CONVERSIONS: dict[str, Callable[[str], Any]] = {
+    "literal": convert_literal,
+    "list": convert_list,
+}
+
+
+def _describe(obj: Any) -> str:
+    breadcrumbs = getattr(obj, "_breadcrumbs_safe", None)
+    return breadcrumbs() if callable(breadcrumbs) else type(obj).__name__
+
+
+def _root_name(obj: Any) -> str | None:
+    root_name = getattr(obj, "_root_name", None)
+    return root_name() if callable(root_name) else None
+
+
+class Attribute:
+    """Declare an overridable setting with a conversion and an optional default."""
+
+    def __init__(
+        self,
+        conversion: Callable[[Any], Any] | str = str,
+        default: Any = NO_DEFAULT,
+        expand: bool = True,
+        map: bool = False,
+    ) -> None:
+        if isinstance(conversion, str):
+            if conversion not in NAMED_CONVERSIONS:
+                # batou raises AttributeError for unknown conversion names, too.
+                raise AttributeError(
+                    f"unknown conversion {conversion!r}: use a callable, 'literal' or 'list'"
+                )
+            conversion = NAMED_CONVERSIONS[conversion]
+        self.conversion = conversion
+        self.default = default
+        self.expand = expand
+        self.map = map
+        self.name: str | None = None
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        if self.name is None:
+            self.name = name
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        if obj is None:
+            return self
+        key = self.name or ""
+        try:
+            return obj.__dict__[key]
+        except KeyError:
+            pass
+        if isinstance(self.default, ConfigString):
+            value = self.from_config_string(obj, self.default)
+        elif self.default is NO_DEFAULT:
+            raise AttributeError(
+                f"No override and no default given for `{self.name}` on "
+                f"{type(obj).__name__} instance {_describe(obj)}."
+            )
+        else:
+            value = self.default
+        obj.__dict__[key] = value
+        return value
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[self.name or ""] = value
+
+    def from_config_string(self, obj: Any, value: str) -> Any:
+        """Expand, then map, then convert a configuration string for ``obj``."""
+        if self.expand:
+            try:
+                value = obj.expand(value)
+            except Exception as error:
+                raise self._error(
+                    obj, f"cannot expand {value!r}: {error}", "expansion", error
+                ) from error
+        if self.map:
+            value = obj.map(value)
+        try:
+            return self.conversion(value)
+        except Exception as error:
+            conversion = getattr(self.conversion, "__name__", repr(self.conversion))
+            raise self._error(
+                obj,
+                f"cannot convert {value!r} with {conversion}(): {type(error).__name__}: {error}",
+                "conversion",
+                error,
+            ) from error
+
+    def _error(self, obj: Any, message: str, step: str, cause: Exception) -> OverrideError:
+        error = OverrideError(
+            f"Attribute `{self.name}` of {type(obj).__name__}: {message}",
+            component=_root_name(obj),
+            hint=f"fix the value of `{self.name}` in [component:...] or the ConfigString default",
+            details=(f"Attribute: {_describe(obj)}.{self.name}", f"Step: {step}"),
+        )
+        error.kind_detail = step  # type: ignore[attr-defined]
+        return error
+
+
+__all__ = ["NO_DEFAULT", "Attribute", "ConfigString", "convert_list", "convert_literal"]

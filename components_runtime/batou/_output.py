@@ -1,0 +1,5 @@
+"""``batou._output``: the output object and its (terminal) backend class."""
+
+from components_runtime.output import Output, TerminalBackend, output
+
+__all__ = ["Output", "TerminalBackend", "output"]

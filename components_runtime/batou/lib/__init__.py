@@ -1,0 +1,1 @@
+"""``batou.lib``: the standard component library (modules re-exported one by one)."""

@@ -1,0 +1,29 @@
+"""``batou.utils``: addresses, ``cmd`` and small helpers (re-exports)."""
+
+from components_runtime.environment import BagOfAttributes
+from components_runtime.errors import CmdExecutionError, CycleError
+from components_runtime.resolver import Address, NetLoc, resolve, resolve_v6
+from components_runtime.shell import cmd
+from components_runtime.utilities import (
+    Timer,
+    call_with_optional_args,
+    dict_merge,
+    format_duration,
+    hash,
+)
+
+__all__ = [
+    "Address",
+    "BagOfAttributes",
+    "CmdExecutionError",
+    "CycleError",
+    "NetLoc",
+    "Timer",
+    "call_with_optional_args",
+    "cmd",
+    "dict_merge",
+    "format_duration",
+    "hash",
+    "resolve",
+    "resolve_v6",
+]

@@ -1,0 +1,180 @@
+"""The helper API component code calls on ``self`` (batou's ``Component`` methods).
+
+A mixin of :class:`components_runtime.component.Component`; it relies on ``root``, ``host``,
+``environment``, ``workdir``, ``sub_components`` and ``changed`` from there.
+
+``working_directory`` is the only place in the runtime that changes the process's current
+directory (configure runs in ``defdir``, verify/update in ``workdir``, ``self.chdir``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from components_runtime import shell, template
+from components_runtime.errors import CmdExecutionError, SilentConfigurationError, UpdateNeeded
+
+
+@contextlib.contextmanager
+def working_directory(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Run the block in ``path``; always return to the previous directory."""
+    previous = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+class ComponentHelpers:
+    # Declared for type checkers; provided by Component.
+    root: Any
+    host: Any
+    environment: Any
+    workdir: Any
+    changed: bool
+    sub_components: list[Any]
+    _breadcrumb: str
+    _breadcrumbs: str
+
+    # -- resources ----------------------------------------------------------------------------
+
+    def provide(self, key: str, value: Any) -> None:
+        self.environment.resources.provide(self.root, key, value)
+
+    def require(
+        self,
+        key: str,
+        host: Any = None,
+        strict: bool = True,
+        reverse: bool = False,
+        dirty: bool = False,
+    ) -> list[Any]:
+        return self.environment.resources.require(self.root, key, host, strict, reverse, dirty)
+
+    def require_one(
+        self,
+        key: str,
+        host: Any = None,
+        strict: bool = True,
+        reverse: bool = False,
+        dirty: bool = False,
+    ) -> Any:
+        values = self.require(key, host, strict, reverse, dirty)
+        if len(values) > 1:
+            raise KeyError(f"Expected only one result, got multiple for (key={key}, host={host})")
+        if not values and strict:
+            raise SilentConfigurationError()
+        return values[0] if values else None
+
+    # -- assertions for verify() --------------------------------------------------------------
+
+    def assert_cmd(self, *args: Any, **kw: Any) -> None:
+        try:
+            self.cmd(*args, **kw)
+        except CmdExecutionError:
+            raise UpdateNeeded() from None
+
+    def assert_file_is_current(
+        self, reference: str, requirements: list[str] | tuple[str, ...] = (), **kw: Any
+    ) -> None:
+        from components_runtime.lib import Presence
+
+        reference_component = Presence(reference)
+        self |= reference_component  # type: ignore[operator]
+        reference_component.assert_component_is_current(
+            [Presence(path) for path in requirements], **kw
+        )
+
+    def assert_component_is_current(self, requirements: Any = (), **kw: Any) -> None:
+        if isinstance(requirements, ComponentHelpers):
+            requirements = [requirements]
+        reference = self.last_updated(**kw)  # type: ignore[attr-defined]
+        if reference is None:
+            raise UpdateNeeded()
+        for requirement in requirements:
+            self |= requirement  # type: ignore[operator]
+            required = requirement.last_updated(**kw)
+            if required is not None and reference < required:
+                raise UpdateNeeded()
+
+    def assert_no_subcomponent_changes(self) -> None:
+        if any(component.changed for component in self.sub_components):
+            raise UpdateNeeded()
+
+    def assert_no_changes(self) -> None:
+        if self.changed:
+            raise UpdateNeeded()
+        self.assert_no_subcomponent_changes()
+
+    # -- doing things (verify/update only) ----------------------------------------------------
+
+    def cmd(
+        self,
+        cmd: str,
+        silent: bool = False,
+        ignore_returncode: bool = False,
+        communicate: bool = True,
+        env: dict[str, str] | None = None,
+        expand: bool = True,
+    ) -> Any:
+        if expand:
+            cmd = self.expand(cmd)
+        return shell.cmd(cmd, silent, ignore_returncode, communicate, env)
+
+    def touch(self, filename: str) -> None:
+        if os.path.exists(filename):
+            os.utime(filename, None)
+        else:
+            open(filename, "w").close()
+
+    def chdir(self, path: str) -> contextlib.AbstractContextManager[None]:
+        return working_directory(path)
+
+    # -- paths and templates ------------------------------------------------------------------
+
+    def map(self, path: str) -> str:
+        path = os.path.expanduser(path)
+        if not path.startswith("/"):
+            return os.path.normpath(os.path.join(self.workdir, path))
+        return self.environment.map(path)
+
+    def _template_args(self, component: Any = None, **kw: Any) -> dict[str, Any]:
+        component = self if component is None else component
+        args = {
+            "host": component.host,
+            "environment": component.environment,
+            "component": component,
+            "batou_generated_header": template.generated_header(component),
+        }
+        args.update(kw)
+        return args
+
+    def expand(self, string: str, component: Any = None, **kw: Any) -> str:
+        if "{" not in string and "@@" not in string and "\r" not in string:
+            return string  # plain text: skip building the context (hot in configure)
+        identifier = (component or self)._breadcrumbs
+        return template.expand(string, self._template_args(component, **kw), identifier)
+
+    def template(self, filename: str, component: Any = None) -> str:
+        return template.render_file(filename, self._template_args(component))
+
+    # -- misc -----------------------------------------------------------------------------------
+
+    def log(self, message: str, *args: Any) -> None:
+        self.root.log(message, *args)
+
+    def checksum(self, value: bytes | None = None) -> str:
+        digest = self.__dict__.get("_checksum")
+        if digest is None:
+            digest = self.__dict__["_checksum"] = hashlib.new("sha256")
+        if value is not None:
+            digest.update(value)
+        return digest.hexdigest()
+
+
+__all__ = ["ComponentHelpers", "working_directory"]

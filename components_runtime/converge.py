@@ -1,0 +1,175 @@
+"""Deploy: walk each root of this host in dependency order through verify / update.
+
+Within a root (batou's ``Component.deploy``): sub-components first, in ``+=`` order; then the
+component's workdir is created, entered, and the component is entered as a context manager
+around its own ``verify()`` and, when verify raised any ``AssertionError``, the
+``before-update`` event and ``update()``. In predict mode ``update()`` is skipped but
+``changed`` is still set, so dependents predict their changes too.
+
+Across roots: the configure pass's topological order (ties in config order); roots marked
+``!name`` and roots of an ignored host are skipped; the first failure stops the run; a stop
+request is honoured between roots. Events follow ``components_runtime.protocol``.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from components_runtime import events
+from components_runtime.component_helpers import working_directory
+from components_runtime.errors import DeploydError, DeploymentError
+from components_runtime.output import output
+from components_runtime.protocol import ComponentResult, make_event
+from components_runtime.tracebacks import user_frame, user_traceback_lines
+from components_runtime.utilities import call_with_optional_args
+
+Emit = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class _RootRun:
+    """What one root's deploy reports while it walks its tree."""
+
+    host: str
+    root: str
+    emit: Emit | None
+    changed_paths: list[str] = field(default_factory=list)
+
+    def changed(self, component: Any) -> None:
+        path = component._breadcrumbs
+        self.changed_paths.append(path)
+        if self.emit is not None:
+            self.emit(
+                make_event("component-changed", host=self.host, component=self.root, path=path)
+            )
+
+
+_CURRENT: contextvars.ContextVar[_RootRun | None] = contextvars.ContextVar(
+    "current_root_run", default=None
+)
+
+
+def deploy_component(component: Any, predict_only: bool = False) -> None:
+    """Deploy ``component`` and its sub-components (batou's ``Component.deploy``)."""
+    component.changed = False
+    for sub in component.sub_components:
+        sub.deploy(predict_only)
+        if sub.changed:
+            component.changed = True
+    workdir = component.workdir
+    if not os.path.exists(workdir):
+        os.makedirs(workdir)
+    try:
+        with working_directory(workdir), component:
+            needs_update = False
+            try:
+                call_with_optional_args(component.verify, predicting=predict_only)
+            except AssertionError:
+                needs_update = True
+            if needs_update:
+                events.trigger(component, "before-update", predict_only, output.annotate)
+                if not predict_only:
+                    component.update()
+                component.changed = True
+                run = _CURRENT.get()
+                if run is not None:
+                    run.changed(component)
+    except Exception as error:
+        if getattr(error, "deployd_path", None) is None:
+            try:
+                error.deployd_path = component._breadcrumbs_safe()  # type: ignore[attr-defined]
+            except AttributeError:
+                pass
+        raise
+
+
+def _failure(error: Exception, root: Any, base_dir: Path | None) -> DeploydError:
+    path = getattr(error, "deployd_path", None) or root.name
+    file, line = user_frame(error.__traceback__, base_dir)
+    if isinstance(error, DeploydError):
+        failure = error
+        failure.message = failure.message or str(error)
+    else:
+        failure = DeploymentError(f"{type(error).__name__}: {error}")
+        failure.__cause__ = error
+    failure.file = failure.file or file
+    failure.line = failure.line or line
+    failure.component = root.name
+    failure.host = root.host.name
+    failure.details = (
+        f"in: {root.host.name} > {path}",
+        *user_traceback_lines(error.__traceback__, base_dir),
+        *failure.details,
+    )
+    return failure
+
+
+@dataclass
+class ConvergeOutcome:
+    components: list[ComponentResult] = field(default_factory=list)
+    errors: list[DeploydError] = field(default_factory=list)
+    cancelled: bool = False
+
+
+def converge_host(
+    host: Any,
+    order: list[Any],
+    emit: Emit,
+    *,
+    predict: bool = False,
+    should_stop: Callable[[], bool] = lambda: False,
+    base_dir: Path | None = None,
+) -> ConvergeOutcome:
+    """Deploy the roots of ``host`` in ``order``; failures and cancellation become data."""
+    outcome = ConvergeOutcome()
+    for root in (r for r in order if r.host is host):
+        if should_stop():
+            outcome.cancelled = True
+            break
+        timeout = getattr(type(root.component), "deployd_timeout", None)
+        emit(make_event("component-started", host=host.name, component=root.name, timeout=timeout))
+        started = time.monotonic()
+        if root.ignore or host.ignore:
+            why = "Host ignored" if host.ignore else "Component ignored"
+            output.log(f"Skipping component {root.name} ({why})", host=host.name, root=root.name)
+            outcome.components.append(_finish(emit, root, "skipped", started))
+            continue
+        run = _RootRun(host.name, root.name, emit)
+        token = _CURRENT.set(run)
+        try:
+            with output.context(host.name, root.name):
+                root.component.deploy(predict)
+        except Exception as error:
+            outcome.errors.append(_failure(error, root, base_dir))
+            outcome.components.append(_finish(emit, root, "failed", started, run))
+            break
+        finally:
+            _CURRENT.reset(token)
+        state = "changed" if root.component.changed else "unchanged"
+        outcome.components.append(_finish(emit, root, state, started, run))
+    return outcome
+
+
+def _finish(
+    emit: Emit, root: Any, state: Any, started: float, run: _RootRun | None = None
+) -> ComponentResult:
+    duration = time.monotonic() - started
+    emit(
+        make_event(
+            "component-finished",
+            host=root.host.name,
+            component=root.name,
+            outcome=state,
+            duration=duration,
+        )
+    )
+    return ComponentResult(root.name, state, duration, tuple(run.changed_paths if run else ()))
+
+
+__all__ = ["ConvergeOutcome", "converge_host", "deploy_component"]

@@ -1,0 +1,146 @@
+"""Load ``components/*/component.py`` the way batou does, and report every problem at once.
+
+Files load in sorted (byte) order of their directory. Each runs in a fresh module named after
+its directory, registered as ``batou.c.<dir>`` *before* it runs (so a later file can import an
+earlier one's module, and the registration persists when the file fails). The source is
+compiled with its real path, so tracebacks and ``inspect`` point at the user's file.
+
+Every ``Component`` subclass in a file's namespace becomes a component named by its lower-cased
+class name, imported classes included (``from batou.lib.file import File`` makes ``file``
+assignable), with ``defdir`` = that file's directory.
+
+Differences from batou (on purpose): two *different* classes with the same name in two files
+are an error naming both files (batou silently keeps the later one); the same class imported
+by several files is fine (the later file's directory wins, as in batou).
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from components_runtime.component import Component
+from components_runtime.errors import LoadError
+from components_runtime.tracebacks import frame_in_file, relative
+
+
+@dataclass(frozen=True)
+class ComponentDefinition:
+    name: str
+    factory: type
+    filename: str  # absolute path of the component.py that defines or imports it
+    defdir: str
+
+    @property
+    def defined_here(self) -> bool:
+        return getattr(self.factory, "__module__", None) == Path(self.defdir).name
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    definitions: dict[str, ComponentDefinition]
+    errors: tuple[LoadError, ...]
+
+
+def component_files(base_dir: Path) -> list[Path]:
+    return sorted((base_dir / "components").glob("*/component.py"), key=lambda p: str(p))
+
+
+def _batou_c() -> types.ModuleType:
+    from components_runtime.batou import c
+
+    return c
+
+
+def _execute(path: Path, base_dir: Path) -> tuple[dict[str, Any] | None, LoadError | None]:
+    """Run one file in its ``batou.c.<dir>`` module: (namespace, None) or (None, error)."""
+    name = path.parent.name
+    module = types.ModuleType(name, f"Component definition module for {path}")
+    module.__file__ = str(path)
+    sys.modules[f"batou.c.{name}"] = module
+    setattr(_batou_c(), name, module)
+    rel = relative(path, base_dir)
+    try:
+        code = compile(path.read_bytes(), str(path), "exec")
+    except SyntaxError as error:
+        return None, LoadError(
+            f"Syntax error: {error.msg}",
+            file=rel,
+            line=error.lineno,
+            hint="fix the Python syntax of this component file",
+            details=tuple(line for line in [(error.text or "").rstrip()] if line),
+        )
+    try:
+        exec(code, module.__dict__)
+    except Exception as error:
+        line = frame_in_file(error.__traceback__, str(path))
+        missing = isinstance(error, ImportError)
+        return None, LoadError(
+            f"Failed loading component file: {type(error).__name__}: {error}",
+            file=rel,
+            line=line,
+            hint="is the package listed in requirements.txt?" if missing else None,
+        )
+    return module.__dict__, None
+
+
+def _definitions(
+    namespace: dict[str, Any], path: Path
+) -> tuple[dict[str, ComponentDefinition], LoadError | None]:
+    found: dict[str, ComponentDefinition] = {}
+    for value in list(namespace.values()):
+        if not isinstance(value, type) or value is Component or not issubclass(value, Component):
+            continue
+        name = value.__name__.lower()
+        if name in found and found[name].factory is not value:
+            return {}, LoadError(
+                f"Duplicate component {name!r}: classes {found[name].factory.__name__} and "
+                f"{value.__name__} have the same lower-cased name",
+                file=str(path),
+                hint="rename one of the classes",
+            )
+        found[name] = ComponentDefinition(name, value, str(path), str(path.parent))
+    return found, None
+
+
+def load_components(base_dir: Path) -> LoadResult:
+    """Load every component file under ``base_dir``; errors are collected, not raised."""
+    definitions: dict[str, ComponentDefinition] = {}
+    errors: list[LoadError] = []
+    for path in component_files(base_dir):
+        namespace, error = _execute(path, base_dir)
+        if error is None and namespace is not None:
+            found, error = _definitions(namespace, path)
+        if error is not None:
+            error.file = relative(Path(error.file or path), base_dir)
+            errors.append(error)
+            continue
+        for name, definition in found.items():
+            earlier = definitions.get(name)
+            if earlier is not None and earlier.factory is not definition.factory:
+                errors.append(_conflict(earlier, definition, base_dir))
+                continue
+            definitions[name] = definition
+    return LoadResult(definitions, tuple(errors))
+
+
+def _conflict(
+    earlier: ComponentDefinition, later: ComponentDefinition, base_dir: Path
+) -> LoadError:
+    first = relative(Path(earlier.filename), base_dir)
+    second = relative(Path(later.filename), base_dir)
+    return LoadError(
+        f"Component {later.name!r} is defined in two files: {first} "
+        f"({earlier.factory.__module__}.{earlier.factory.__qualname__}) and {second} "
+        f"({later.factory.__module__}.{later.factory.__qualname__})",
+        file=second,
+        component=later.name,
+        hint="rename one of the classes (batou would silently use the later file's class)",
+        details=(f"first: {first}", f"second: {second}"),
+    )
+
+
+__all__ = ["ComponentDefinition", "LoadResult", "component_files", "load_components"]

@@ -1,0 +1,156 @@
+"""provide / require bookkeeping across every root of the environment (batou's ``Resources``).
+
+Values belong to *roots*: ``provide`` from any sub-component records the value for its root.
+``require`` records a subscription and returns the list of values provided so far, in the
+order the providing roots were configured (deterministic here: see ``configure``). A host
+filter keeps only values from roots on that host (compared by identity, as in batou).
+
+Everything is kept in insertion-ordered dicts and indexed by key and by root, so one root's
+reset or one key's lookup never scans the whole registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True, eq=True)
+class Subscription:
+    root: Any
+    strict: bool
+    host: Any
+    reverse: bool
+    dirty: bool  # True: do not reconfigure me when this key's values change
+
+    def matches(self, host: Any) -> bool:
+        return self.host is None or host is None or self.host is host
+
+
+class Resources:
+    def __init__(self) -> None:
+        # key -> {root: [values]}
+        self.resources: dict[str, dict[Any, list[Any]]] = {}
+        # key -> {subscription: None} (an ordered set). Like batou, subscriptions are never
+        # dropped when a root is configured again.
+        self.subscribers: dict[str, dict[Subscription, None]] = {}
+        self.provided_by: dict[Any, dict[str, None]] = {}  # root -> keys it provided
+        self.dirty_dependencies: dict[Any, None] = {}
+
+    # -- recording ------------------------------------------------------------------------------
+
+    def _subscriptions(self, key: str, host: Any) -> list[Subscription]:
+        return [s for s in self.subscribers.get(key, ()) if s.matches(host)]
+
+    def _mark_dirty(self, key: str, host: Any) -> None:
+        for subscription in self._subscriptions(key, host):
+            if not subscription.dirty:
+                self.dirty_dependencies[subscription.root] = None
+
+    def provide(self, root: Any, key: str, value: Any) -> None:
+        self.resources.setdefault(key, {}).setdefault(root, []).append(value)
+        self.provided_by.setdefault(root, {})[key] = None
+        self._mark_dirty(key, root.host)
+
+    def get(self, key: str, host: Any = None) -> list[Any]:
+        """The values provided for ``key`` (on ``host``), without subscribing."""
+        values: list[Any] = []
+        for root, provided in self.resources.get(key, {}).items():
+            if host is None or root.host is host:
+                values.extend(provided)
+        return values
+
+    def require(
+        self,
+        root: Any,
+        key: str,
+        host: Any = None,
+        strict: bool = True,
+        reverse: bool = False,
+        dirty: bool = False,
+    ) -> list[Any]:
+        subscription = Subscription(root, strict, host, reverse, dirty)
+        self.subscribers.setdefault(key, {})[subscription] = None
+        return self.get(key, host)
+
+    def reset_component_resources(self, root: Any) -> None:
+        """Forget what ``root`` provided (it is about to be configured again)."""
+        for key in self.provided_by.pop(root, {}):
+            providers = self.resources.get(key)
+            if providers is None or root not in providers:
+                continue
+            del providers[root]
+            if not providers:
+                del self.resources[key]
+            self._mark_dirty(key, root.host)
+
+    # -- checks after configure -----------------------------------------------------------------
+
+    def unused(self) -> dict[str, dict[Any, list[Any]]]:
+        """Provided values nobody requires (host filters respected)."""
+        unused: dict[str, dict[Any, list[Any]]] = {}
+        for key, providers in self.resources.items():
+            subscriptions = self.subscribers.get(key, {})
+            if any(s.host is None for s in subscriptions):
+                continue
+            hosts = [s.host for s in subscriptions]
+            left = {
+                root: values
+                for root, values in providers.items()
+                if not any(root.host is host for host in hosts)
+            }
+            if left:
+                unused[key] = left
+        return unused
+
+    def unsatisfied(self) -> list[tuple[str, Any]]:
+        """(key, host or None) of strict requirements that nothing satisfies."""
+        found: dict[tuple[str, Any], None] = {}
+        for key, subscriptions in self.subscribers.items():
+            if not any(s.strict for s in subscriptions):
+                continue
+            providers = self.resources.get(key)
+            if not providers:
+                found[(key, None)] = None
+                continue
+            for s in subscriptions:
+                if s.host is None:
+                    continue
+                if not any(root.host is s.host for root in providers):
+                    found[(key, s.host)] = None
+                    break
+        return list(found)
+
+    def unsatisfied_requirers(self) -> dict[tuple[str, Any], list[Any]]:
+        """The requiring roots of each unsatisfied (key, host), in subscription order."""
+        result: dict[tuple[str, Any], list[Any]] = {}
+        for key, host in self.unsatisfied():
+            roots: dict[Any, None] = {}
+            for s in self.subscribers.get(key, ()):
+                if s.strict and (host is None or s.host is host):
+                    roots[s.root] = None
+            result[(key, host)] = list(roots)
+        return result
+
+    def unsatisfied_components(self) -> list[Any]:
+        roots: dict[Any, None] = {}
+        for requirers in self.unsatisfied_requirers().values():
+            roots.update(dict.fromkeys(requirers))
+        return list(roots)
+
+    def dependency_graph(self) -> dict[Any, dict[Any, None]]:
+        """root -> roots it depends on (that must deploy first)."""
+        graph: dict[Any, dict[Any, None]] = {}
+        for key, providers in self.resources.items():
+            for s in self.subscribers.get(key, ()):
+                for provider in providers:
+                    if s.host is not None and s.host is not provider.host:
+                        continue
+                    if s.reverse:
+                        graph.setdefault(provider, {})[s.root] = None
+                    else:
+                        graph.setdefault(s.root, {})[provider] = None
+        return graph
+
+
+__all__ = ["Resources", "Subscription"]
