@@ -206,6 +206,11 @@ def run_families(state: HostState, last: RunRecord | None) -> Iterator[Metric]:
         last.finished_at if last else 0,
     )
     yield _gauge(
+        "last_run_duration_seconds",
+        "Duration of the newest finished run; 0 before the first.",
+        last.duration if last else 0,
+    )
+    yield _gauge(
         "last_success_timestamp_seconds",
         "End of the newest succeeded run; 0 before the first.",
         state.last_good_at or 0,

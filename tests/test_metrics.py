@@ -104,6 +104,7 @@ def test_values_follow_the_runs(exporter, store):
     assert value(samples, "deployd_last_run_outcome", outcome="refused") == 1
     assert sum(series(samples, "deployd_last_run_outcome").values()) == 1
     assert value(samples, "deployd_last_run_timestamp_seconds") == last.finished_at
+    assert value(samples, "deployd_last_run_duration_seconds") == last.duration
     assert value(samples, "deployd_deployed_commit_info", commit=OLD.sha, branch="main") == 1
     assert value(samples, "deployd_deployed_commit_timestamp_seconds") == OLD.timestamp
     assert value(samples, "deployd_upstream_commit_info", commit=NEW.sha) == 1

@@ -1,0 +1,109 @@
+"""The alert rules and the dashboard: promtool checks them, and every metric they name exists."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import yaml
+from test_metrics_support import (
+    StoreProvider,
+    commit_info,
+    parse,
+    promtool,
+    record_run,
+    scrape,
+    start_exporter,
+    update_state,
+)
+
+from daemon.records import ComponentRecord, DebuggerInfo
+from daemon.state import StateStore
+
+MONITORING = Path(__file__).parent.parent / "docs" / "monitoring"
+RULES = MONITORING / "alerts.yml"
+RULE_TESTS = MONITORING / "tests" / "alerts_test.yml"
+DASHBOARD = MONITORING / "dashboard.json"
+METRIC_NAME = re.compile(r"\bdeployd_[a-z_]+[a-z]\b")
+
+
+def alert_names() -> list[str]:
+    groups = yaml.safe_load(RULES.read_text())["groups"]
+    return [rule["alert"] for group in groups for rule in group["rules"] if "alert" in rule]
+
+
+def test_rules_are_valid():
+    output = promtool("check", "rules", str(RULES))
+    assert f"SUCCESS: {len(alert_names())} rules found" in output
+
+
+def test_rule_unit_tests_pass():
+    output = promtool("test", "rules", RULE_TESTS.name, cwd=RULE_TESTS.parent)
+    assert "SUCCESS" in output
+
+
+def test_every_alert_is_tested_firing_and_not_firing():
+    cases = [
+        case
+        for test in yaml.safe_load(RULE_TESTS.read_text())["tests"]
+        for case in test.get("alert_rule_test", [])
+    ]
+    for name in alert_names():
+        mine = [case for case in cases if case["alertname"] == name]
+        assert any(case["exp_alerts"] for case in mine), f"{name}: no case where it fires"
+        assert any(not case["exp_alerts"] for case in mine), f"{name}: no case where it is quiet"
+    assert len(alert_names()) >= 9
+
+
+def test_rule_thresholds_are_documented():
+    text = (MONITORING / "README.md").read_text()
+    for name in alert_names():
+        assert name in text, f"{name} is not described in docs/monitoring/README.md"
+
+
+@pytest.fixture(scope="module")
+def busy_scrape(tmp_path_factory) -> set[str]:
+    """Sample names of a scrape where every optional series is present."""
+    store = StateStore(tmp_path_factory.mktemp("state"))
+    store.ensure()
+    old, new = commit_info("c3", 1_700_000_000.0), commit_info("d4", 1_700_000_100.0)
+    record_run(store, "succeeded", old, components=(ComponentRecord("nginx", "changed", 1.0),))
+    record_run(store, "refused", new, reason="not-fast-forward")
+    record_run(store, "failed", new, components=(ComponentRecord("nginx", "failed", 2.0),))
+    update_state(
+        store, upstream=new, refused_commit=new.sha, suspended_reason="x", suspended_at=1.0
+    )
+    provider = StoreProvider(store)
+    debugger = DebuggerInfo(host="127.0.0.1", port=4444, since=time.time())
+    provider.live = replace(provider.live, debugger=debugger)
+    exporter = start_exporter(provider)
+    try:
+        body = scrape(exporter)
+    finally:
+        exporter.stop()
+    return {name for name, _ in parse(body)}
+
+
+def test_alerts_name_only_exported_metrics(busy_scrape):
+    used = set(METRIC_NAME.findall(RULES.read_text()))
+    assert used and used <= busy_scrape, sorted(used - busy_scrape)
+
+
+def test_dashboard_names_only_exported_metrics(busy_scrape):
+    dashboard = json.loads(DASHBOARD.read_text())
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel.get("targets", [])]
+    used = set(METRIC_NAME.findall("\n".join(exprs)))
+    assert used and used <= busy_scrape, sorted(used - busy_scrape)
+    assert dashboard["panels"][0]["type"] == "table"  # the fleet: one row per host
+
+
+def test_every_exported_metric_is_documented(busy_scrape):
+    text = (MONITORING.parent / "metrics.md").read_text()
+    families = {re.sub(r"_(bucket|count|sum)$", "", n) for n in busy_scrape if "deployd_" in n}
+    families = {n for n in families if n.startswith("deployd_")}
+    missing = sorted(n for n in families if n not in text)
+    assert not missing, f"not in docs/metrics.md: {missing}"
