@@ -14,8 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from components_runtime.component import Component
 from components_runtime.envconfig import load_environment_config
 from components_runtime.environment import Environment
@@ -93,9 +91,11 @@ class LibRoot:
         return self.workdir / name
 
 
-@pytest.fixture
-def root(tmp_path: Path) -> Iterator[LibRoot]:
-    """A fresh runtime root per test; the current directory is the workdir, as in batou."""
+def lib_root(tmp_path: Path) -> Iterator[LibRoot]:
+    """A fresh runtime root for one test; the current directory is the workdir, as in batou.
+
+    Each test module wraps it in its own ``root`` fixture (``yield from lib_root(tmp_path)``).
+    """
     lib_root = LibRoot(tmp_path)
     previous = os.getcwd()
     os.chdir(lib_root.workdir)

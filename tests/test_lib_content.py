@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from lib_support import LibRoot, root  # noqa: F401  (fixture)
+from lib_support import LibRoot, lib_root
 
-from components_runtime.errors import TemplatingError, UpdateNeeded
 from components_runtime.component import Component
+from components_runtime.errors import TemplatingError, UpdateNeeded
 from components_runtime.lib.file import BinaryFile, Content, File, limited_buffer
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Iterator[LibRoot]:
+    yield from lib_root(tmp_path)
 
 
 class Context(Component):

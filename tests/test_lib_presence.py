@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from lib_support import LibRoot, root  # noqa: F401  (fixture)
+from lib_support import LibRoot, lib_root
 
 from components_runtime.errors import UpdateNeeded
 from components_runtime.lib.file import Directory, FileComponent, Presence, ensure_path_nonexistent
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Iterator[LibRoot]:
+    yield from lib_root(tmp_path)
 
 
 def test_clearing_removes_a_regular_file(tmp_path: Path) -> None:
