@@ -121,8 +121,9 @@ def load_environment_config(base_dir: Path, name: str) -> EnvironmentConfig:
             hint=f"Move it to environments/{name}/environment.cfg.",
         )
     config = _interpret(raw, name, base_dir, path, layout, out)
-    log.debug("envconfig: %s read, %d hosts, %d errors", relative, len(config.hosts),
-              len(config.errors))
+    log.debug(
+        "envconfig: %s read, %d hosts, %d errors", relative, len(config.hosts), len(config.errors)
+    )
     return config
 
 
@@ -149,8 +150,12 @@ def _interpret(
             overrides[component] = read_overrides(section, out)
             override_origins[component] = out.origin(section.name, section.line)
         elif section.name.startswith("provisioner:"):
-            out.warn("Provisioners are not used by deployd; this section is ignored",
-                     section.name, section.line, level="info")
+            out.warn(
+                "Provisioners are not used by deployd; this section is ignored",
+                section.name,
+                section.line,
+                level="info",
+            )
     return EnvironmentConfig(
         name=name,
         base_dir=base_dir,
@@ -194,8 +199,9 @@ def _check_section_names(sections: list[RawSection], out: Collector) -> None:
     for section in sections:
         if section.name in _SIMPLE_SECTIONS or section.name.startswith(_PREFIXED_SECTIONS):
             if section.name.startswith("component:") and not section.name[10:].strip():
-                out.error("A [component:] section without a component name",
-                          section.name, section.line)
+                out.error(
+                    "A [component:] section without a component name", section.name, section.line
+                )
             continue
         out.error(
             f"Superfluous section in environment configuration: [{section.name}]",

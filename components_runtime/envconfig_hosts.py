@@ -207,8 +207,12 @@ def _read_host_option(
     elif key == "provision-aliases":
         fields["aliases"] = tuple(option.value.split())
     elif key == "provisioner" or key.startswith("provision-"):
-        out.warn(f"{key} is only used by batou's provisioners; deployd ignores it",
-                 section, option.line, level="info")
+        out.warn(
+            f"{key} is only used by batou's provisioners; deployd ignores it",
+            section,
+            option.line,
+            level="info",
+        )
     else:
         out.warn(
             f"Unknown key {key!r} in [{section}] is ignored",

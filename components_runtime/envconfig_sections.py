@@ -227,8 +227,11 @@ def read_vfs(section: RawSection | None, out: Collector) -> VfsConfig | None:
         if kind == "Map" and option.key.startswith("/"):
             rules.append((option.key, option.value))
         else:
-            out.warn(f"[vfs] key {option.key!r} has no effect with sandbox = {kind}",
-                     section.name, option.line)
+            out.warn(
+                f"[vfs] key {option.key!r} has no effect with sandbox = {kind}",
+                section.name,
+                option.line,
+            )
     # Longest prefix first; equal lengths keep file order (batou sorts stably the same way).
     rules.sort(key=lambda rule: len(rule[0]), reverse=True)
     return VfsConfig(kind, tuple(rules), origin)

@@ -83,9 +83,9 @@ def _not_found(
         hint = f"Hosts in this environment: {existing}."
     else:
         message = (
-            f"This machine ({', '.join(candidates)}) is not a host of environment "
-            f"{config.name!r}"
+            f"This machine ({', '.join(candidates)}) is not a host of environment {config.name!r}"
         )
         hint = f"Hosts in this environment: {existing}. Pick one with --host NAME."
-    return HostSelectionError(message, file=str(config.file.relative_to(config.base_dir)),
-                              host=requested, hint=hint)
+    return HostSelectionError(
+        message, file=str(config.file.relative_to(config.base_dir)), host=requested, hint=hint
+    )

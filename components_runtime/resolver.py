@@ -39,8 +39,9 @@ def set_address_defaults(require_v4: bool | str, require_v6: bool | str) -> None
     Address.require_v6 = require_v6
 
 
-def resolve(host: str, port: int | str = 0, resolve_override: Mapping[str, str] = resolve_override
-            ) -> str:
+def resolve(
+    host: str, port: int | str = 0, resolve_override: Mapping[str, str] = resolve_override
+) -> str:
     """The first IPv4 address of ``host``; a ``[resolver]`` entry wins over DNS."""
     if host in resolve_override:
         log.debug("resolved (v4) %s to %s (override)", host, resolve_override[host])
@@ -128,16 +129,7 @@ class Address:
             raise ValueError(
                 "At least one of `require_v4` or `require_v6` is required. None were selected."
             )
-        connect = connect_address
-        if ":" in connect_address:
-            if connect_address.count(":") > 1:
-                raise ValueError(
-                    f"Cannot split {connect_address!r} into host and port: write an IPv6 "
-                    "address without the port and pass the port separately."
-                )
-            connect, port = connect_address.split(":")
-        if port is None:
-            raise ValueError("Need port for service address.")
+        connect, port = _split_host_port(connect_address, port)
         self.connect = NetLoc(connect, port)
 
     def __str__(self) -> str:
@@ -195,6 +187,24 @@ class Address:
                 hint=f"Check the name, add it to [resolver], or pass "
                 f"require_v{4 if family == 'IPv4' else 6}='optional' to Address.",
             ) from exc
+
+
+def _split_host_port(connect_address: str, port: Any) -> tuple[str, Any]:
+    """``host:port`` as batou splits it (the port stays a string), plus what batou cannot read:
+    ``[v6]:port``, and a bare IPv6 address with the port given separately."""
+    host = connect_address
+    if connect_address.startswith("[") and "]:" in connect_address:
+        host, port = connect_address[1:].split("]:", 1)
+    elif connect_address.count(":") == 1:
+        host, port = connect_address.split(":")
+    elif ":" in connect_address and port is None:
+        raise ValueError(
+            f"Cannot split {connect_address!r} into host and port: write [ADDRESS]:PORT or "
+            "pass the port separately."
+        )
+    if port is None:
+        raise ValueError("Need port for service address.")
+    return host, port
 
 
 def _not_configured(address: Address, kind: int) -> IPAddressConfigurationError:
