@@ -1,0 +1,222 @@
+"""``run_request``: the whole job of one worker, from a request to a result.
+
+load the environment config → load components → check names → build the runtime environment
+(every root of every host) → configure everything → converge this host (apply / predict), or
+only report (check: one host, or all hosts).
+
+It never raises: every failure, including a bug of ours, comes back as a ``WorkerResult`` whose
+errors say what is wrong and where.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from components_runtime import aliases, envconfig, hosts, resolver, vfs
+from components_runtime.configure import configure_environment
+from components_runtime.converge import converge_host
+from components_runtime.environment import Environment
+from components_runtime.errors import (
+    ConfigurationError,
+    DeploydError,
+    HostSelectionError,
+    sorted_errors,
+)
+from components_runtime.loader import LoadResult, load_components
+from components_runtime.output import output
+from components_runtime.protocol import ErrorInfo, WorkerRequest, WorkerResult
+from components_runtime.roots import RootComponent
+
+Emit = Callable[[dict[str, Any]], None]
+
+
+def run_request(
+    request: WorkerRequest,
+    emit: Emit,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> WorkerResult:
+    started = time.monotonic()
+    output.attach(emit, debug=request.debug)
+    try:
+        return _run(request, emit, should_stop, started)
+    except Exception as error:  # a bug of ours: still a result, with the traceback as details
+        return WorkerResult(
+            outcome="failed",
+            errors=(
+                ErrorInfo(
+                    kind="InternalError",
+                    message=f"deployd failed unexpectedly: {type(error).__name__}: {error}",
+                    hint="this is a bug in deployd; please report it with the details",
+                    details=tuple(traceback.format_exc().splitlines()[-30:]),
+                ),
+            ),
+            duration=time.monotonic() - started,
+        )
+    finally:
+        output.attach(None)
+
+
+def _failed(
+    errors: list[DeploydError], started: float, warnings: list[str], **kw: Any
+) -> WorkerResult:
+    return WorkerResult(
+        outcome="failed",
+        errors=tuple(error.to_info() for error in sorted_errors(errors)),
+        warnings=tuple(warnings),
+        duration=time.monotonic() - started,
+        **kw,
+    )
+
+
+def _run(
+    request: WorkerRequest, emit: Emit, should_stop: Callable[[], bool], started: float
+) -> WorkerResult:
+    base_dir = Path(request.repository).resolve()
+    aliases.install()
+    try:
+        config = envconfig.load_environment_config(base_dir, request.environment)
+    except ConfigurationError as error:
+        return _failed([error], started, [])
+    errors: list[DeploydError] = list(config.errors)
+    warnings = [_config_warning(w) for w in config.warnings]
+    loaded = load_components(base_dir)
+    errors.extend(loaded.errors)
+    errors.extend(_name_errors(config, loaded))
+
+    selected = None
+    if not (request.mode == "check" and request.all_hosts):
+        try:
+            selected = hosts.select_host(config, request.host)
+        except HostSelectionError as error:
+            errors.append(error)
+            if request.mode != "check":
+                return _failed(errors, started, warnings)
+    checked = [selected] if selected is not None else list(config.hosts.values())
+    errors.extend(_empty_host_errors(config, checked))
+
+    resolver.install_overrides(config.resolver_v4, config.resolver_v6)
+    resolver.set_address_defaults(config.settings.require_v4, config.settings.require_v6)
+    mapper = vfs.build_mapper(config.vfs, Path(request.root), eager=request.mode == "apply")
+    environment = Environment(config, request.root, mapper)
+    _add_roots(environment, config, loaded)
+    configured = configure_environment(environment, base_dir)
+    errors.extend(configured.errors)
+    warnings.extend(configured.warnings)
+
+    shown = {h.name for h in checked}
+    for root, message in configured.logs:
+        if root.host.name in shown:
+            output.log(message, host=root.host.name, root=root.name)
+    for warning in warnings:
+        output.log(warning, "warning")
+    host_name = selected.name if selected is not None else None
+    platform = selected.platform if selected is not None else None
+    if errors:
+        return _failed(errors, started, warnings, host=host_name, platform=platform)
+    if request.mode == "check" or selected is None:
+        return WorkerResult(
+            outcome="succeeded", host=host_name, platform=platform,
+            warnings=tuple(warnings), duration=time.monotonic() - started,
+        )  # fmt: skip
+    return _converge(request, environment, selected.name, configured.order, emit, should_stop,
+                     base_dir, warnings, started)  # fmt: skip
+
+
+def _converge(
+    request: WorkerRequest,
+    environment: Environment,
+    host_name: str,
+    order: list[Any],
+    emit: Emit,
+    should_stop: Callable[[], bool],
+    base_dir: Path,
+    warnings: list[str],
+    started: float,
+) -> WorkerResult:
+    host = environment.hosts[host_name]
+    ensure = getattr(environment._mapper, "ensure_directories", None)
+    if request.mode == "apply" and ensure is not None:
+        ensure()
+    os.makedirs(environment.workdir_base, exist_ok=True)
+    done = converge_host(
+        host, order, emit, predict=request.mode == "predict", should_stop=should_stop,
+        base_dir=base_dir,
+    )  # fmt: skip
+    outcome = "failed" if done.errors else "cancelled" if done.cancelled else "succeeded"
+    return WorkerResult(
+        outcome=outcome,
+        host=host.name,
+        platform=host.platform,
+        components=tuple(done.components),
+        errors=tuple(error.to_info() for error in sorted_errors(done.errors)),
+        warnings=tuple(warnings + [w for w in output.warnings if w not in warnings]),
+        duration=time.monotonic() - started,
+    )
+
+
+def _config_warning(warning: Any) -> str:
+    hint = f" ({warning.hint})" if getattr(warning, "hint", None) else ""
+    return f"{warning.origin}: {warning.message}{hint}"
+
+
+def _name_errors(config: Any, loaded: LoadResult) -> list[ConfigurationError]:
+    """Unknown component names; a name whose file failed to load says so in the hint."""
+    failed = {Path(error.file or "").parent.name for error in loaded.errors}
+    errors = envconfig.validate_component_names(config, set(loaded.definitions))
+    for error in errors:
+        if error.component in failed:
+            error.hint = f"components/{error.component}/component.py failed to load (see its error)"
+    return errors
+
+
+def _empty_host_errors(config: Any, checked: list[Any]) -> list[HostSelectionError]:
+    return [
+        HostSelectionError(
+            f"Host {host.name!r} has no components",
+            file=host.origin.file,
+            line=host.origin.line,
+            section=host.origin.section,
+            host=host.name,
+            hint="list its components (components = a, b) or remove the host; deployd "
+            "never converges an empty plan",
+        )
+        for host in checked
+        if not host.components
+    ]
+
+
+def _add_roots(environment: Environment, config: Any, loaded: LoadResult) -> None:
+    """One RootComponent per (host, listed component), in config order."""
+    for host_config in config.hosts.values():
+        host = environment.hosts[host_config.name]
+        for ref in host_config.components:
+            definition = loaded.definitions.get(ref.name)
+            if definition is None:
+                continue  # reported by validate_component_names
+            overrides = config.overrides.get(ref.name, {})
+            root = RootComponent(
+                ref.name,
+                environment,
+                host,
+                ref.features,
+                ref.ignore,
+                definition.factory,
+                definition.defdir,
+                os.path.join(environment.workdir_base, ref.name),
+                environment.overrides.get(ref.name, {}),
+                filename=definition.filename,
+                order=len(environment.root_components),
+                override_locations={
+                    key: (value.origin.file, value.origin.line) for key, value in overrides.items()
+                },
+            )
+            environment.root_components.append(root)
+            host.components[ref.name] = root
+
+
+__all__ = ["run_request"]
