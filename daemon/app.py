@@ -1,0 +1,97 @@
+"""The composition root: ``deployd run`` builds every part and runs the loop until SIGTERM.
+
+Order matters: the API answers before systemd hears ``READY=1``; on SIGTERM the loop lets the
+running component finish (``shutdown_grace``), then the API and the watchers stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from daemon.api import ApiError, ApiServer
+from daemon.logs import setup_logging
+from daemon.loop import Loop
+from daemon.notify import Notifier
+from daemon.settings import Settings, SettingsError, load_settings
+from daemon.state import StateError, StateStore
+from daemon.transitions import status_line
+from daemon.triggers import start_watchers
+from daemon.webhook import WebhookError, WebhookServer
+
+log = logging.getLogger(__name__)
+
+
+def main(config: Path) -> int:
+    try:
+        settings = load_settings(config)
+    except SettingsError as error:
+        print(f"deployd: {error}", file=sys.stderr)
+        return 2
+    sink = setup_logging(settings.debug)
+    try:
+        return serve(settings, sink)
+    except (ApiError, StateError, WebhookError) as error:
+        log.error("%s", error)
+        print(f"deployd: {error}", file=sys.stderr)
+        return 2
+
+
+def serve(settings: Settings, sink: str = "plain") -> int:
+    store = StateStore(settings.state_dir, keep_runs=settings.keep_runs)
+    store.ensure()
+    notifier = Notifier()
+    loop = Loop(settings, store, notifier)
+    extra, registry_stop = _metrics(settings, loop)
+    api = ApiServer(loop, settings.socket, settings.socket_group, extra_routes=extra).start()
+    stoppers: list[Any] = [api.stop, registry_stop]
+    try:
+        if settings.webhook.enabled:
+            stoppers.append(WebhookServer(settings.webhook, loop.queue).start().stop)
+        stoppers.extend(w.stop for w in start_watchers(settings, loop.queue))
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            loop.request_stop(wake=False)
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        log.info(
+            "deployd: %s, %s branch %s, environment %s, host %s; API on %s (logs: %s, notify: %s)",
+            settings.source,
+            loop.snapshot.repository,
+            settings.branch,
+            settings.environment,
+            settings.host_name,
+            settings.socket,
+            sink,
+            notifier.backend,
+        )
+        loop.run_forever(on_ready=lambda: notifier.ready(status_line(loop.snapshot)))
+    finally:
+        for stop in reversed(stoppers):
+            if stop:
+                stop()
+    log.info("deployd: stopped")
+    return 0
+
+
+def _metrics(settings: Settings, loop: Loop) -> tuple[dict[Any, Any], Any]:
+    """The Prometheus routes and listener (daemon.exporter), when that module is present."""
+    try:
+        from daemon.exporter import MetricsExporter, build_registry, metrics_route
+    except ImportError:
+        return {}, None
+    registry = build_registry(
+        lambda: loop.snapshot,
+        converge_interval=settings.converge_interval,
+        poll_interval=settings.poll_interval,
+    )
+    try:
+        exporter = MetricsExporter.start(settings.metrics_listen, registry)
+    except Exception as error:  # ExporterError: the address is bad or taken
+        raise ApiError(f"metrics_listen: {error}") from error
+    return {("GET", "/metrics"): metrics_route(registry)}, (exporter.stop if exporter else None)

@@ -1,0 +1,91 @@
+"""The API client: httpx over the daemon's unix socket.
+
+Kept light on purpose: ``deployd status`` imports this and httpx, nothing of the daemon's
+heavy machinery (GitPython, prometheus-client), so it answers fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+class ClientError(Exception):
+    """The daemon cannot be reached or refused the request; ``str()`` says what to do."""
+
+
+class Client:
+    def __init__(self, socket_path: Path | str, timeout: float = 10.0) -> None:
+        self.socket_path = Path(socket_path)
+        transport = httpx.HTTPTransport(uds=str(self.socket_path))
+        self._http = httpx.Client(
+            transport=transport, base_url="http://deployd", timeout=timeout, verify=False
+        )
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._http.close()
+
+    def status(self) -> dict[str, Any]:
+        return self._call("GET", "/status")
+
+    def runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        return list(self._call("GET", "/runs", params={"limit": limit})["runs"])
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/runs/{run_id}")
+
+    def converge(self, wait: bool = False, timeout: float | None = None) -> dict[str, Any]:
+        params = {"wait": "1"} if wait else {}
+        return self._call("POST", "/converge", params=params, timeout=timeout, ok=(409,))
+
+    def suspend(self, reason: str) -> dict[str, Any]:
+        return self._call("POST", "/suspend", json={"reason": reason})
+
+    def resume(self) -> dict[str, Any]:
+        return self._call("POST", "/resume")
+
+    def trust(self, sha: str) -> dict[str, Any]:
+        return self._call("POST", "/trust", json={"sha": sha})
+
+    def get_text(self, path: str) -> str:
+        try:
+            return self._http.get(path).text
+        except httpx.TransportError as error:
+            raise self._unreachable(error) from None
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        timeout: float | None = None,
+        ok: tuple[int, ...] = (),
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        if timeout is not None:
+            kwargs["timeout"] = timeout
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except httpx.TransportError as error:
+            raise self._unreachable(error) from None
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"error": response.text.strip()}
+        if response.status_code >= 400 and response.status_code not in ok:
+            raise ClientError(str(body.get("error") or f"HTTP {response.status_code}"))
+        return dict(body)
+
+    def _unreachable(self, error: Exception) -> ClientError:
+        if not self.socket_path.exists():
+            return ClientError(
+                f"the daemon is not running: no socket at {self.socket_path} "
+                "(start it with `systemctl start deployd` or `deployd run`)"
+            )
+        if isinstance(error, httpx.TimeoutException):
+            return ClientError(f"the daemon at {self.socket_path} did not answer in time")
+        return ClientError(f"cannot talk to the daemon at {self.socket_path}: {error}")

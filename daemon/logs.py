@@ -1,0 +1,77 @@
+"""One place that configures logging: journald with fields under systemd, plain lines otherwise.
+
+Under systemd (``$JOURNAL_STREAM`` set) and with systemd-python installed, records go to the
+journal with structured fields: ``DEPLOYD_RUN``, ``DEPLOYD_COMMIT``, ``DEPLOYD_COMPONENT`` taken
+from the ``extra`` of a log call (``log.info(..., extra={"run_id": ..., "commit": ...})``).
+Otherwise one plain line per record goes to stderr (journald still captures it under systemd).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+FIELDS = {"run_id": "DEPLOYD_RUN", "commit": "DEPLOYD_COMMIT", "component": "DEPLOYD_COMPONENT"}
+
+
+class _PlainFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        extras = [f"{key}={getattr(record, key)}" for key in FIELDS if getattr(record, key, None)]
+        return f"{line} [{' '.join(extras)}]" if extras else line
+
+
+def _journal_handler() -> logging.Handler | None:
+    try:
+        from systemd import journal  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+
+    class JournalHandler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            try:
+                fields = {
+                    name: str(getattr(record, key))
+                    for key, name in FIELDS.items()
+                    if getattr(record, key, None)
+                }
+                journal.send(
+                    self.format(record),
+                    PRIORITY=str(_priority(record.levelno)),
+                    SYSLOG_IDENTIFIER="deployd",
+                    LOGGER=record.name,
+                    **fields,
+                )
+            except Exception:  # logging must never break the daemon
+                self.handleError(record)
+
+    return JournalHandler()
+
+
+def _priority(level: int) -> int:
+    if level >= logging.ERROR:
+        return 3
+    if level >= logging.WARNING:
+        return 4
+    return 6 if level >= logging.INFO else 7
+
+
+def setup_logging(debug: bool = False) -> str:
+    """Configure the root logger once; return which sink was chosen ("journal" or "plain")."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    root.setLevel(logging.DEBUG if debug else logging.INFO)
+    handler = _journal_handler() if os.environ.get("JOURNAL_STREAM") else None
+    sink = "journal"
+    if handler is None:
+        sink = "plain"
+        handler = logging.StreamHandler(sys.stderr)
+        under_systemd = bool(os.environ.get("JOURNAL_STREAM"))
+        fmt = "%(levelname)s %(name)s: %(message)s"
+        handler.setFormatter(_PlainFormatter(fmt if under_systemd else "%(asctime)s " + fmt))
+    root.addHandler(handler)
+    for noisy in ("git", "httpx", "httpcore", "watchfiles"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return sink

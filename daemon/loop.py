@@ -1,0 +1,427 @@
+"""The daemon loop: the one owner of the host's state.
+
+Lifecycle, top to bottom: :meth:`Loop.startup` (recover from a crash, schedule the first
+converge), :meth:`Loop.tick` (handle one message, poll when due, start a run when one is
+pending), :meth:`Loop.shutdown` (let the running component finish, with a grace limit).
+
+Everything else talks to the loop through :attr:`Loop.queue` (triggers, control requests, worker
+events, finished runs) or reads :attr:`Loop.snapshot`, an immutable
+:class:`~daemon.records.StatusSnapshot` replaced after every tick. Signal handlers only call
+:meth:`request_stop`. A run executes in one run thread (``daemon.pipeline``); the loop keeps
+polling meanwhile, so triggers collapse into one pending run and a newer commit can cancel the
+current run between components.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import queue
+import random
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from daemon import transitions
+from daemon.fetch import Mirror, decide
+from daemon.inbox import import_bundle
+from daemon.lock import LockBusy, host_lock
+from daemon.notify import Notifier, watchdog_interval
+from daemon.pipeline import RunPlan, converge
+from daemon.records import LiveStatus, RunRecord, StatusSnapshot
+from daemon.settings import Settings
+from daemon.state import StateStore
+
+log = logging.getLogger(__name__)
+EXPLICIT = ("api", "webhook", "push", "inbox", "manual")
+
+
+@dataclass(frozen=True)
+class Trigger:
+    kind: str  # one of records.TRIGGERS
+    at: float = field(default_factory=time.time)
+    waiter: Future[dict[str, Any]] | None = None  # resolved when the run starts (or won't)
+    bundle: str | None = None  # inbox: the bundle file
+
+
+@dataclass(frozen=True)
+class Control:
+    action: str  # suspend / resume / trust
+    argument: str | None
+    reply: Future[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    run_id: str
+    event: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RunDone:
+    record: RunRecord
+
+
+@dataclass
+class _Running:
+    plan: RunPlan
+    thread: threading.Thread
+    cancel: threading.Event
+    worker_pid: int | None = None
+
+
+class Loop:
+    def __init__(self, settings: Settings, store: StateStore, notifier: Notifier | None = None):
+        self.settings = settings
+        self.store = store
+        self.mirror = Mirror(
+            store.mirror_dir, settings.repository, settings.branch, timeout=settings.limits.fetch
+        )
+        self.notifier = notifier or Notifier()
+        self.queue: queue.Queue[object] = queue.Queue()
+        self.state = store.load()
+        self.live = LiveStatus(daemon_started_at=time.time())
+        self.last_record: RunRecord | None = None
+        self.snapshot: StatusSnapshot = self._make_snapshot()
+        self._stop = threading.Event()
+        self._running: _Running | None = None
+        self._pending: str | None = None
+        self._waiters: list[Future[dict[str, Any]]] = []
+        self._failures = 0
+        self._next_poll = 0.0
+        self._next_converge = 0.0
+        self._watchdog = watchdog_interval()
+        self._last_watchdog = 0.0
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def run_forever(self, on_ready: Any = None) -> None:
+        self.startup()
+        if on_ready:
+            on_ready()
+        while not self._stop.is_set():
+            self.tick()
+        self.shutdown()
+
+    def request_stop(self, wake: bool = True) -> None:
+        """Ask the loop to stop. From a signal handler pass ``wake=False``: only a flag is set
+        (taking the queue's lock there could deadlock); the loop sees it within a second."""
+        self._stop.set()
+        if wake:
+            self.queue.put(None)
+
+    def startup(self) -> None:
+        self.store.ensure()
+        self.state = transitions.recover(self.state, self.store)
+        self.last_record = self.store.get_run(self.state.last_run) if self.state.last_run else None
+        self._pending = "startup"
+        self._next_converge = time.time() + self._converge_delay()
+        self._publish()
+
+    def tick(self, max_wait: float = 1.0) -> None:
+        now = time.time()
+        wait = max(0.0, min(max_wait, self._next_poll - now))
+        if self._pending and not self._running:
+            wait = 0.0
+        try:
+            self._handle(self.queue.get(timeout=wait))
+            while True:  # drain what arrived meanwhile: triggers collapse
+                self._handle(self.queue.get_nowait())
+        except queue.Empty:
+            pass
+        now = time.time()
+        if now >= self._next_poll:
+            self._poll(now, "poll")
+        if now >= self._next_converge and not self._pending:
+            self._pending = "schedule"
+        if self._pending and not self._running and not self._stop.is_set():
+            self._start(self._pending)
+        self._publish()
+
+    def shutdown(self) -> None:
+        self.notifier.stopping()
+        running = self._running
+        if running:
+            log.info("shutdown: letting run %s finish its component", running.plan.run_id)
+            running.cancel.set()
+            running.thread.join(self.settings.shutdown_grace)
+            if running.thread.is_alive():
+                log.warning(
+                    "shutdown: grace of %.0fs over, killing the worker",
+                    self.settings.shutdown_grace,
+                )
+                transitions.kill_worker(running.worker_pid)
+                running.thread.join(self.settings.limits.grace + 5)
+            self._drain_done()
+        for waiter in self._waiters:
+            waiter.set_result({"run_id": None, "message": "the daemon is stopping"})
+        self._publish()
+
+    # -- messages --------------------------------------------------------------------------
+    def _handle(self, message: object) -> None:
+        if isinstance(message, Trigger):
+            self._on_trigger(message)
+        elif isinstance(message, Control):
+            self._on_control(message)
+        elif isinstance(message, RunEvent):
+            self._on_event(message)
+        elif isinstance(message, RunDone):
+            self._on_done(message.record)
+
+    def _on_trigger(self, trigger: Trigger) -> None:
+        log.debug("trigger: %s", trigger.kind)
+        if trigger.bundle:
+            self._import_bundle(trigger.bundle)
+        elif trigger.kind != "api" or not self._running:
+            self._poll(time.time(), trigger.kind)
+        if trigger.waiter:
+            self._waiters.append(trigger.waiter)
+        if not (self._pending and trigger.kind in ("poll", "schedule")):
+            self._pending = trigger.kind
+        self._cancel_if_superseded()
+
+    def _on_control(self, control: Control) -> None:
+        try:
+            self.state, answer, converge_now = transitions.control(
+                self.state, self.mirror, control.action, control.argument
+            )
+        except ValueError as error:
+            control.reply.set_result({"error": str(error)})
+            return
+        self.store.save(self.state)
+        if converge_now:
+            self._pending = "manual"
+        control.reply.set_result(answer)
+
+    def _on_event(self, message: RunEvent) -> None:
+        running = self._running
+        if not running or message.run_id != running.plan.run_id:
+            return
+        self.live, pid = transitions.live_from_event(self.live, message.event)
+        if pid:
+            running.worker_pid = pid
+            self._mark_running(running)
+
+    def _on_done(self, record: RunRecord) -> None:
+        self._running = None
+        self.store.write_run(record)
+        self.state = transitions.apply_record(self.state, record)
+        self.store.save(self.state)
+        self.store.clear_running()
+        self.last_record = record
+        self.live = replace(
+            self.live,
+            running_run_id=None,
+            running_since=None,
+            running_commit=None,
+            running_component=None,
+            debugger=None,
+        )
+        self._next_converge = time.time() + self._converge_delay()
+        log.info(
+            "run %s: %s",
+            record.id,
+            record.outcome,
+            extra={"run_id": record.id, "commit": record.commit.sha if record.commit else None},
+        )
+
+    def _drain_done(self) -> None:
+        try:
+            while True:
+                message = self.queue.get_nowait()
+                if isinstance(message, RunDone):
+                    self._on_done(message.record)
+        except queue.Empty:
+            pass
+
+    def _import_bundle(self, path: str) -> None:
+        self.state, error = import_bundle(self.state, self.mirror, path, self.store.state_dir)
+        if error:
+            self._on_done(
+                transitions.bad_bundle(self.store.new_run_id(), path, error, self.settings)
+            )
+            self._pending = None
+
+    # -- poll and run ----------------------------------------------------------------------
+    def _poll(self, now: float, why: str) -> None:
+        self.state, moved, error = transitions.poll(self.state, self.mirror)
+        if error is None:
+            self._failures = 0
+            self._next_poll = now + self.settings.poll_interval
+            if moved and why == "poll" and not self._pending:
+                self._pending = "poll"
+            if moved:
+                self._cancel_if_superseded()
+        else:
+            self._failures += 1
+            delay = self.settings.poll_interval
+            if error.transient:
+                backoff = min(self.settings.retry_max, 2.0 ** min(self._failures, 20))
+                delay = min(delay, backoff * random.uniform(0.5, 1.0))
+            self._next_poll = now + delay
+            log.warning("fetch: %s (retry in %.0fs)", error, delay)
+        self.store.save(self.state)
+
+    def _cancel_if_superseded(self) -> None:
+        running, upstream = self._running, self.state.upstream
+        if not running or not upstream or upstream.sha == running.plan.commit.sha:
+            return
+        if self.mirror.is_ancestor(running.plan.commit.sha, upstream.sha):
+            log.info(
+                "run %s: newer commit %s, stopping after the current component",
+                running.plan.run_id,
+                upstream.sha[:12],
+            )
+            running.cancel.set()
+            self._pending = self._pending or "poll"
+
+    def _start(self, trigger: str) -> None:
+        upstream = self.state.upstream
+        if self.state.suspended_reason:
+            self._pending = None
+            self._answer({"run_id": None, "message": f"suspended: {self.state.suspended_reason}"})
+            return
+        if upstream is None:
+            self._answer(
+                {"run_id": None, "message": f"no upstream yet: {self.state.last_fetch_error}"}
+            )
+            return  # stays pending until a poll succeeds
+        self._pending = None
+        decision = decide(self.mirror, self.state.ratchet, upstream.sha)
+        run_id = self.store.new_run_id()
+        if decision.target is None:
+            record = transitions.refused(run_id, trigger, upstream, self.settings)
+            self.state = replace(self.state, refused_commit=upstream.sha)
+            log.error(
+                "fetch: %s is not a fast-forward of the deployed %s: refused; run "
+                "`deployd trust SHA` to accept it",
+                upstream.sha[:12],
+                (self.state.ratchet or "")[:12],
+            )
+            self._answer({"run_id": run_id})
+            self._on_done(record)
+            return
+        commit = (
+            upstream
+            if decision.target == upstream.sha
+            else self.mirror.commit_info(decision.target)
+        )
+        if decision.advanced:
+            self.mirror.set_ratchet(commit.sha)
+            self.state = replace(self.state, ratchet=commit.sha, refused_commit=None)
+            self.store.save(self.state)
+        keep = self.state.last_good.sha if self.state.last_good else None
+        plan = RunPlan(
+            run_id,
+            trigger,
+            commit,
+            self.settings,
+            self.store.checkouts_dir,
+            self.store.venvs_dir,
+            keep_checkout=keep,
+            keep_venv=self._last_good_venv(),
+        )
+        cancel = threading.Event()
+        thread = threading.Thread(
+            target=self._run, args=(plan, cancel), name=f"run-{run_id}", daemon=True
+        )
+        self._running = _Running(plan, thread, cancel)
+        self.live = replace(
+            self.live,
+            running_run_id=run_id,
+            running_since=time.time(),
+            running_commit=commit.sha,
+            pending_trigger=None,
+        )
+        self._mark_running(self._running)
+        thread.start()
+        log.info(
+            "run %s: converging %s (%s) for %s",
+            run_id,
+            commit.sha[:12],
+            commit.subject,
+            trigger,
+            extra={"run_id": run_id, "commit": commit.sha},
+        )
+        self._answer({"run_id": run_id})
+
+    def _run(self, plan: RunPlan, cancel: threading.Event) -> None:
+        """The run thread: hold the host lock, converge, hand the record back to the loop."""
+
+        def on_event(event: dict[str, Any]) -> None:
+            self.queue.put(RunEvent(plan.run_id, event))
+
+        try:
+            with host_lock(self.store.state_dir, who=f"deployd daemon (run {plan.run_id})"):
+                record = converge(plan, self.mirror, on_event, cancel)
+        except LockBusy as busy:
+            record = transitions.skipped(plan, "locked", str(busy))
+        self.queue.put(RunDone(record))
+
+    def _mark_running(self, running: _Running) -> None:
+        plan = running.plan
+        self.store.mark_running(
+            id=plan.run_id,
+            trigger=plan.trigger,
+            commit=plan.commit.sha,
+            started_at=self.live.running_since,
+            worker_pid=running.worker_pid,
+        )
+
+    def _last_good_venv(self) -> str | None:
+        run_id = self.state.last_good_run
+        record = self.store.get_run(run_id) if run_id else None
+        return record.venv if record else None
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _answer(self, answer: dict[str, Any]) -> None:
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(answer)
+        self._waiters = []
+
+    def _converge_delay(self) -> float:
+        """Converge interval plus this host's fixed splay, so a fleet spreads out."""
+        digest = hashlib.sha256(self.settings.host_name.encode()).digest()
+        fraction = int.from_bytes(digest[:4], "big") / 2**32
+        return self.settings.converge_interval + fraction * self.settings.splay
+
+    def _publish(self) -> None:
+        self.live = replace(
+            self.live,
+            next_poll_at=self._next_poll or None,
+            next_converge_at=self._next_converge or None,
+            pending_trigger=self._pending,
+        )
+        self.snapshot = self._make_snapshot()
+        self.notifier.status(transitions.status_line(self.snapshot))
+        now = time.monotonic()
+        if self._watchdog and now - self._last_watchdog >= self._watchdog / 2:
+            self._last_watchdog = now
+            self.notifier.watchdog()
+
+    def _make_snapshot(self) -> StatusSnapshot:
+        from daemon.fetch import redact
+
+        platform = self.last_record.platform if self.last_record else None
+        return StatusSnapshot(
+            host=self.settings.host_name,
+            environment=self.settings.environment,
+            repository=redact(self.mirror.url),
+            branch=self.settings.branch,
+            platform=platform,
+            state=self.state,
+            live=self.live,
+            last_run=self.last_record,
+            version=_version(),
+        )
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("deployd")
+    except Exception:
+        return ""

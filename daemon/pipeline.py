@@ -1,0 +1,168 @@
+"""One converge run, top to bottom: checkout → venv → worker → :class:`RunRecord`.
+
+The loop has already fetched and applied the ratchet (``daemon.fetch``); it hands a frozen
+:class:`RunPlan` to :func:`converge`, which runs in the loop's run thread and returns a record.
+Nothing here touches the daemon state: the loop applies the record. Failures are values: every
+path, including an unexpected exception, ends in a RunRecord.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from components_runtime.protocol import ErrorInfo, WorkerRequest, WorkerResult
+from daemon.fetch import FetchError, Mirror
+from daemon.records import CommitInfo, ComponentRecord, ErrorRecord, RunRecord
+from daemon.runner import WorkerRun, run_worker
+from daemon.settings import Settings
+from daemon.venvs import ensure_venv
+
+log = logging.getLogger(__name__)
+
+OnEvent = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    run_id: str
+    trigger: str
+    commit: CommitInfo
+    settings: Settings
+    checkouts: Path
+    venvs: Path
+    keep_checkout: str | None = None  # the last good commit: its checkout stays
+    keep_venv: str | None = None  # the last good run's venv: never garbage-collected
+
+
+@dataclass(frozen=True)
+class VenvStep:
+    python: str
+    venv: str | None = None
+    outcome: str | None = None  # reused / built / failed (records.VENV_OUTCOMES)
+    duration: float | None = None
+    error: ErrorRecord | None = None
+    notices: tuple[str, ...] = ()
+
+
+def converge(
+    plan: RunPlan, mirror: Mirror, on_event: OnEvent, cancel: threading.Event
+) -> RunRecord:
+    started = time.time()
+    try:
+        keep = (plan.keep_checkout,) if plan.keep_checkout else ()
+        checkout = mirror.checkout(plan.commit.sha, plan.checkouts, keep=keep)
+        venv = prepare_venv(checkout, plan)
+        if venv.error:
+            return _record(plan, started, "failed", errors=(venv.error,), venv=venv)
+        request = WorkerRequest(
+            repository=str(checkout),
+            environment=plan.settings.environment,
+            host=plan.settings.host or None,
+            root=str(plan.settings.root),
+            debug=plan.settings.debug,
+        )
+        run = run_worker(
+            request, on_event, python=venv.python, limits=plan.settings.limits, cancel=cancel
+        )
+    except FetchError as error:
+        return _record(plan, started, "failed", errors=(_error("CheckoutError", str(error)),))
+    except Exception as error:  # a bug of ours must still end as a record, never kill the loop
+        log.exception("run %s: unexpected error", plan.run_id)
+        return _record(plan, started, "crashed", errors=(_error(type(error).__name__, str(error)),))
+    return _from_worker(plan, started, run, venv)
+
+
+def prepare_venv(checkout: Path, plan: RunPlan) -> VenvStep:
+    """The repository's venv: reused or built (content-addressed), or a failure as data."""
+    keep = (plan.keep_venv,) if plan.keep_venv else None
+    venv = ensure_venv(checkout, plan.venvs, timeout=plan.settings.limits.venv_build, keep=keep)
+    return VenvStep(
+        python=str(venv.python or sys.executable),
+        venv=venv.key or None,
+        outcome=venv.outcome,
+        duration=venv.duration,
+        error=_as_error_record(venv.error) if venv.error or not venv.python else None,
+        notices=venv.notices,
+    )
+
+
+def _from_worker(plan: RunPlan, started: float, run: WorkerRun, venv: VenvStep) -> RunRecord:
+    result = run.result
+    outcome: str = run.outcome
+    errors = tuple(_as_error_record(e) for e in run.errors)
+    reason = None
+    host_errors = [e for e in errors if e.kind == "HostSelectionError"]
+    if host_errors and outcome == "failed":
+        outcome, reason = "refused", _host_reason(host_errors[0])
+    return _record(
+        plan,
+        started,
+        outcome,
+        reason=reason,
+        errors=errors,
+        venv=venv,
+        platform=result.platform if result else None,
+        components=result_components(result),
+        warnings=venv.notices + (result.warnings if result else ()),
+        stderr_tail=run.stderr_tail if outcome in ("crashed", "timeout") else "",
+        timed_out_component=run.timed_out_component,
+    )
+
+
+def result_components(result: WorkerResult | None) -> tuple[ComponentRecord, ...]:
+    if result is None:
+        return ()
+    return tuple(
+        ComponentRecord(c.component, c.outcome, c.duration, c.changed_paths)
+        for c in result.components
+    )
+
+
+def _host_reason(error: ErrorRecord) -> str:
+    text = f"{error.message} {error.hint or ''}".lower()
+    empty = any(word in text for word in ("no components", "empty", "nothing to"))
+    return "host-empty" if empty else "host-missing"
+
+
+def _record(
+    plan: RunPlan, started: float, outcome: str, venv: VenvStep | None = None, **fields: Any
+) -> RunRecord:
+    return RunRecord(
+        id=plan.run_id,
+        trigger=plan.trigger,
+        outcome=outcome,
+        started_at=started,
+        finished_at=time.time(),
+        commit=plan.commit,
+        environment=plan.settings.environment,
+        host=plan.settings.host_name,
+        venv=venv.venv if venv else None,
+        venv_outcome=venv.outcome if venv else None,
+        venv_duration=venv.duration if venv else None,
+        **fields,
+    )
+
+
+def _error(kind: str, message: str, hint: str | None = None) -> ErrorRecord:
+    return ErrorRecord(kind=kind, message=message, hint=hint)
+
+
+def _as_error_record(error: Any) -> ErrorRecord:
+    if isinstance(error, ErrorRecord):
+        return error
+    if isinstance(error, ErrorInfo):
+        return ErrorRecord(**{k: getattr(error, k) for k in ErrorRecord.__dataclass_fields__})
+    if isinstance(error, str):
+        return _error("VenvError", error)
+    fields = {k: getattr(error, k, None) for k in ErrorRecord.__dataclass_fields__}
+    fields["kind"] = fields["kind"] or type(error).__name__
+    fields["message"] = fields["message"] or str(error)
+    fields["details"] = tuple(fields["details"] or ())
+    return ErrorRecord(**fields)

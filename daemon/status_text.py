@@ -1,0 +1,171 @@
+"""Text renderings of the status snapshot and run records for ``deployd status`` / ``history``.
+
+Works on the plain JSON dictionaries the API returns (the same shape ``--json`` prints), so
+the client needs no daemon modules.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+
+def age(seconds_ago: float) -> str:
+    seconds = max(0, int(seconds_ago))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _when(stamp: float | None, now: float) -> str:
+    if not stamp:
+        return "-"
+    delta = stamp - now
+    return f"in {age(delta)}" if delta >= 0 else f"{age(-delta)} ago"
+
+
+def _commit(commit: dict[str, Any] | None, now: float) -> str:
+    if not commit:
+        return "-"
+    text = commit["sha"][:10]
+    if commit.get("subject"):
+        text += f' "{commit["subject"]}"'
+    if commit.get("timestamp"):
+        text += f" ({_when(commit['timestamp'], now)})"
+    return text
+
+
+def render_status(status: dict[str, Any], now: float | None = None) -> str:
+    now = time.time() if now is None else now
+    state, live, last = status["state"], status["live"], status.get("last_run")
+    upstream, good = state.get("upstream"), state.get("last_good")
+    behind = bool(upstream and (not good or upstream["sha"] != good["sha"]))
+    rows = [
+        (
+            "host",
+            f"{status['host']} (environment {status['environment']}, "
+            f"platform {status.get('platform') or '-'})",
+        ),
+        ("repository", f"{status['repository']} branch {status['branch']}"),
+        ("deployed", _commit(good, now)),
+        (
+            "last run",
+            f"{last['outcome']} {last['id']} ({_when(last['finished_at'], now)}, "
+            f"{last['duration']:.1f}s, trigger {last['trigger']})"
+            if last
+            else "none yet",
+        ),
+        (
+            "upstream",
+            _commit(upstream, now)
+            + ("  BEHIND" if behind else "  (up to date)" if upstream else ""),
+        ),
+        ("next poll", _when(live.get("next_poll_at"), now)),
+        ("next converge", _when(live.get("next_converge_at"), now)),
+        (
+            "suspended",
+            f"yes: {state['suspended_reason']} (since {_when(state.get('suspended_at'), now)})"
+            if state.get("suspended_reason")
+            else "no",
+        ),
+    ]
+    if live.get("running_run_id"):
+        component = live.get("running_component")
+        rows.append(
+            (
+                "running",
+                f"{live['running_run_id']} on {live['running_commit'][:10]}"
+                + (f", component {component}" if component else ""),
+            )
+        )
+    if live.get("pending_trigger"):
+        rows.append(("pending", live["pending_trigger"]))
+    if state.get("refused_commit"):
+        rows.append(
+            (
+                "REFUSED",
+                f"{state['refused_commit'][:10]} is not a fast-forward of "
+                f"{(state.get('ratchet') or '')[:10]}: history was rewritten; "
+                "`deployd trust SHA` accepts it",
+            )
+        )
+    if state.get("last_fetch_error"):
+        rows.append(("fetch error", state["last_fetch_error"]))
+    if last and last.get("errors"):
+        rows.extend(("error", _error(e)) for e in last["errors"][:3])
+    debugger = live.get("debugger")
+    if debugger:
+        rows.append(("DEBUGGER", f"waiting at {debugger.get('file')}:{debugger.get('line')}"))
+        rows.append(("  attach", f"nc {debugger['host']} {debugger['port']}"))
+        rows.append(
+            ("  remotely", f"ssh -t {status['host']} nc {debugger['host']} {debugger['port']}")
+        )
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def _error(error: dict[str, Any]) -> str:
+    where = ":".join(str(x) for x in (error.get("file"), error.get("line")) if x)
+    parts = [f"{error['kind']}: {error['message']}"]
+    if where:
+        parts.append(f"at {where}")
+    if error.get("component"):
+        parts.append(f"component {error['component']}")
+    text = " ".join(parts)
+    return f"{text} (hint: {error['hint']})" if error.get("hint") else text
+
+
+def render_oneline(status: dict[str, Any]) -> str:
+    state, last = status["state"], status.get("last_run")
+    good = state.get("last_good")
+    parts = [status["host"], f"deployed={good['sha'][:7] if good else '-'}"]
+    parts.append(f"last={last['outcome'] if last else '-'}")
+    upstream = state.get("upstream")
+    if upstream and (not good or upstream["sha"] != good["sha"]):
+        parts.append(f"behind={upstream['sha'][:7]}")
+    if status["live"].get("running_run_id"):
+        parts.append("running")
+    if state.get("suspended_reason"):
+        parts.append("suspended")
+    if state.get("refused_commit"):
+        parts.append(f"refusing={state['refused_commit'][:7]}")
+    if status["live"].get("debugger"):
+        parts.append("debugger-waiting")
+    return " ".join(parts)
+
+
+def render_runs(runs: list[dict[str, Any]], now: float | None = None) -> str:
+    now = time.time() if now is None else now
+    lines = [f"{'ID':<22} {'OUTCOME':<10} {'TRIGGER':<9} {'COMMIT':<8} {'DURATION':>8}  WHEN"]
+    for run in runs:
+        sha = (run.get("commit") or {}).get("sha", "")[:7] or "-"
+        outcome = run["outcome"] + (f" ({run['reason']})" if run.get("reason") else "")
+        lines.append(
+            f"{run['id']:<22} {outcome:<10} {run['trigger']:<9} {sha:<8} "
+            f"{run['duration']:>7.1f}s  {_when(run['started_at'], now)}"
+        )
+    return "\n".join(lines)
+
+
+def render_run(run: dict[str, Any], now: float | None = None) -> str:
+    now = time.time() if now is None else now
+    lines = [
+        f"run {run['id']}: {run['outcome']}" + (f" ({run['reason']})" if run.get("reason") else ""),
+        f"  trigger   {run['trigger']}",
+        f"  commit    {_commit(run.get('commit'), now)}",
+        f"  started   {_when(run['started_at'], now)}, took {run['duration']:.1f}s",
+        f"  host      {run.get('host') or '-'} (environment {run.get('environment') or '-'})",
+    ]
+    if run.get("venv"):
+        lines.append(f"  venv      {run['venv']} ({run.get('venv_outcome') or '-'})")
+    for component in run.get("components") or ():
+        lines.append(
+            f"  {component['outcome']:<9} {component['component']} ({component['duration']:.2f}s)"
+        )
+    lines.extend(f"  error     {_error(e)}" for e in run.get("errors") or ())
+    lines.extend(f"  warning   {w}" for w in run.get("warnings") or ())
+    if run.get("stderr_tail"):
+        lines.append("  worker stderr (tail):")
+        lines.extend(f"    {line}" for line in run["stderr_tail"].splitlines()[-15:])
+    return "\n".join(lines)

@@ -1,0 +1,108 @@
+"""Immediate triggers that watch the file system: a push to a repository on this host, and
+git bundles dropped into the inbox. Each watcher runs in its own thread and only puts a
+:class:`~daemon.loop.Trigger` on the loop's queue.
+
+watchfiles' default filter ignores everything under ``.git``, so the push watcher uses its own
+filter: it reacts to ref updates (``refs/**``, ``packed-refs``) and ignores git's ``*.lock``
+files. ``step=10`` keeps the grouping window short, so a push starts a run well within 200 ms.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import watchfiles
+
+from daemon.fetch import local_repository_path
+from daemon.inbox import pending_bundles
+from daemon.loop import Trigger
+from daemon.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Watcher:
+    """One watchfiles loop in a daemon thread; ``on_change(paths)`` for each batch."""
+
+    def __init__(
+        self,
+        name: str,
+        paths: list[Path],
+        accept: Callable[[watchfiles.Change, str], bool],
+        on_change: Callable[[list[str]], None],
+    ) -> None:
+        self.name, self.paths, self.accept, self.on_change = name, paths, accept, on_change
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name=f"watch-{name}", daemon=True)
+
+    def start(self) -> Watcher:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _watch(self) -> None:
+        try:
+            for changes in watchfiles.watch(
+                *self.paths,
+                watch_filter=self.accept,
+                step=10,
+                debounce=400,
+                stop_event=self._stop,
+                raise_interrupt=False,
+                rust_timeout=1000,
+            ):
+                self.on_change(sorted(path for _, path in changes))
+        except Exception:  # a broken watcher must not take the daemon down: polling goes on
+            log.exception("triggers: the %s watcher stopped", self.name)
+
+
+def _is_ref_change(change: watchfiles.Change, path: str) -> bool:
+    name = Path(path).name
+    if name.endswith(".lock") or change == watchfiles.Change.deleted:
+        return False
+    if "/logs/" in path:
+        return False
+    return "/refs/" in path or name in ("packed-refs", "HEAD")
+
+
+def _is_bundle(change: watchfiles.Change, path: str) -> bool:
+    file = Path(path)
+    return (
+        change != watchfiles.Change.deleted
+        and file.suffix == ".bundle"
+        and not file.name.startswith(".")
+        and file.parent.name not in ("processed", "failed")
+    )
+
+
+def start_watchers(settings: Settings, triggers: queue.Queue[object]) -> list[Watcher]:
+    """Start the push watcher (when the repository lives on this host) and the inbox watcher."""
+    watchers = []
+    local = local_repository_path(settings.repository)
+    if settings.watch_repository and local is not None:
+        git_dir = local / ".git" if (local / ".git").is_dir() else local
+        refs = [p for p in (git_dir / "refs", git_dir) if p.is_dir()]
+        if refs:
+
+            def pushed(paths: list[str]) -> None:
+                log.info("triggers: push to %s (%s)", local, ", ".join(paths[:3]))
+                triggers.put(Trigger("push"))
+
+            watchers.append(Watcher("push", [git_dir], _is_ref_change, pushed).start())
+    settings.inbox.mkdir(parents=True, exist_ok=True, mode=0o750)
+
+    def bundles(paths: list[str]) -> None:
+        for path in paths:
+            if Path(path).is_file():
+                triggers.put(Trigger("inbox", bundle=path))
+
+    watchers.append(Watcher("inbox", [settings.inbox], _is_bundle, bundles).start())
+    bundles([str(p) for p in pending_bundles(settings.inbox)])
+    return watchers
