@@ -205,3 +205,8 @@ def test_directory_last_updated_reflects_synced_changes(root: LibRoot) -> None:
 def test_presence_inside_file_uses_the_short_name(root: LibRoot) -> None:
     presence = root.add(Presence("alone"))
     assert presence.namevar_for_breadcrumb == "work/probe/alone"
+
+
+def test_symlink_without_source_is_a_usage_error(root: LibRoot) -> None:
+    with pytest.raises(ComponentUsageError, match="requires a source"):
+        root.add(Symlink("path"))

@@ -24,6 +24,7 @@ class File(Component):
     """
 
     namevar = "path"
+    path: str
     ensure = "file"
     content: Any = None
     source = ""
@@ -100,7 +101,7 @@ class File(Component):
     def namevar_for_breadcrumb(self) -> str:
         return short_path_name(self, self.path)
 
-    def last_updated(self, key: str = "st_mtime") -> Any:
+    def last_updated(self, key: str = "st_mtime", **kw: Any) -> Any:
         return stat_field(self.path, key)
 
 

@@ -18,6 +18,7 @@ class SyncDirectory(Component):
     """The tree at ``path`` mirrors ``source`` (relative to the definition directory)."""
 
     namevar = "path"
+    path: str
     source: str | None = None
     exclude: tuple[str, ...] | list[str] = ()
     verify_opts = "-rclnv"
@@ -63,6 +64,7 @@ class Directory(Component):
     """A directory exists at ``path``; with ``source`` its content is synced from there."""
 
     namevar = "path"
+    path: str
     leading = False
     source: str | None = None
     exclude: tuple[str, ...] | list[str] = ()
@@ -96,7 +98,7 @@ class Directory(Component):
         else:
             os.mkdir(self.path)
 
-    def last_updated(self, key: str = "st_mtime") -> Any:
+    def last_updated(self, key: str = "st_mtime", **kw: Any) -> Any:
         """The newest ``key`` among the files below ``path`` (0 when there are none)."""
         newest: Any = 0
         for folder, _dirs, names in os.walk(self.path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from components_runtime.component import Component
-from components_runtime.errors import UpdateNeeded
+from components_runtime.errors import ComponentUsageError, UpdateNeeded
 from components_runtime.lib.files.paths import ensure_path_nonexistent
 
 
@@ -17,9 +17,15 @@ class Symlink(Component):
     """
 
     namevar = "target"
+    target: str
     source: str | None = None
 
     def configure(self) -> None:
+        if self.source is None:
+            # batou fails here with a TypeError; say what is missing instead.
+            raise ComponentUsageError.from_context(
+                f"Symlink({self.target!r}) requires a source to point to.", self
+            )
         self.target = self.map(self.target)
         self.source = self.map(self.source)
 
@@ -31,5 +37,6 @@ class Symlink(Component):
             raise UpdateNeeded(f"{self.target} points to {current}, want {self.source}")
 
     def update(self) -> None:
+        assert self.source is not None  # checked in configure
         ensure_path_nonexistent(self.target)
         os.symlink(self.source, self.target)

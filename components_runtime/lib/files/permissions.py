@@ -72,7 +72,7 @@ class Mode(FileComponent):
 
     def update(self) -> None:
         if os.path.islink(self.path):
-            os.lchmod(self.path, self.mode)
+            os.lchmod(self.path, self.mode)  # type: ignore[attr-defined]
         else:
             os.chmod(self.path, self.mode)
 

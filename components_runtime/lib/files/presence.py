@@ -21,6 +21,7 @@ class Presence(Component):
     """A regular file exists at ``path``; its content is left alone."""
 
     namevar = "path"
+    path: str
     leading = False
 
     def configure(self) -> None:
@@ -46,7 +47,7 @@ class Presence(Component):
     def namevar_for_breadcrumb(self) -> str:
         return short_path_name(self, self.path, _file_composites())
 
-    def last_updated(self, key: str = "st_mtime") -> Any:
+    def last_updated(self, key: str = "st_mtime", **kw: Any) -> Any:
         return stat_field(self.path, key)
 
 
@@ -57,6 +58,7 @@ class FileComponent(Component):
     """
 
     namevar = "path"
+    path: str
     leading = False
 
     def configure(self) -> None:

@@ -15,6 +15,7 @@ class Purge(Component):
     a symlink to a directory is unlinked, its target left alone."""
 
     namevar = "pattern"
+    pattern: str
 
     def configure(self) -> None:
         self.pattern = self.map(self.pattern)
