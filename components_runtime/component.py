@@ -108,8 +108,11 @@ class Component(ComponentHelpers):
         self._prepared = True
 
     def _overrides(self, overrides: dict[str, Any]) -> None:
-        missing = []
+        """Apply ``[component:X]`` strings; every bad key is reported, not just the first."""
+        missing: list[str] = []
+        failed: list[OverrideError] = []
         cls = type(self)
+        root = self.root
         for key, value in overrides.items():
             if not hasattr(cls, key):
                 missing.append(key)
@@ -119,20 +122,28 @@ class Component(ComponentHelpers):
                 try:
                     value = attribute.from_config_string(self, value)
                 except OverrideError as error:
-                    self.root.locate_override_error(error, key)
-                    raise
+                    root.locate_override_error(error, key)
+                    failed.append(error)
+                    continue
             setattr(self, key, value)
         if missing:
-            error = OverrideError(
-                f"Overrides for undefined attributes: {', '.join(sorted(missing))}",
-                component=self.root.name,
-                hint=f"{cls.__name__} has no attribute(s) of that name: remove the override "
-                "or declare an Attribute",
-                details=(f"Attributes: {', '.join(sorted(missing))}",),
-            )
-            error.sort_rank = 3
-            self.root.locate_override_error(error, sorted(missing)[0])
-            raise error
+            failed.append(self._missing_overrides(sorted(missing)))
+        if failed:
+            first = failed[0]
+            first.also = failed[1:]  # type: ignore[attr-defined]
+            raise first
+
+    def _missing_overrides(self, missing: list[str]) -> OverrideError:
+        error = OverrideError(
+            f"Overrides for undefined attributes: {', '.join(missing)}",
+            component=self.root.name,
+            hint=f"{type(self).__name__} has no attribute(s) of that name: remove the "
+            "override or declare an Attribute",
+            details=(f"Attributes: {', '.join(missing)}",),
+        )
+        error.sort_rank = 3
+        self.root.locate_override_error(error, missing[0])
+        return error
 
     def configure(self) -> None:
         """Compute the target state and add sub-components. Override me."""

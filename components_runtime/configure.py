@@ -27,6 +27,7 @@ from components_runtime.errors import (
     CycleError,
     DeploydError,
     NonConvergingError,
+    OverrideError,
     ResourceError,
     SilentConfigurationError,
     UnknownConfigureError,
@@ -54,7 +55,9 @@ def _locate(error: DeploydError, root: Any, base_dir: Path | None) -> DeploydErr
     if error.file is None and root.filename:
         error.file = relative(root.filename, base_dir) if base_dir else root.filename
     error.component = error.component or root.name
-    error.host = error.host or root.host.name
+    if not isinstance(error, OverrideError):
+        # An override fails the same way on every host: without a host it is reported once.
+        error.host = error.host or root.host.name
     return error
 
 
@@ -87,7 +90,8 @@ def _configure_root(
         root.overrides = env.overrides.get(root.name, {})
         root.prepare()
     except ConfigurationError as error:
-        errors.append(_locate(error, root, base_dir))
+        for each in [error, *getattr(error, "also", ())]:
+            errors.append(_locate(each, root, base_dir))
     except SilentConfigurationError:
         pass
     except Exception as error:
@@ -140,7 +144,7 @@ def configure_environment(env: Any, base_dir: Path | None = None) -> ConfigureRe
         retry.update(dict.fromkeys(env.resources.unsatisfied_components()))
         result.graph = env.resources.dependency_graph()
         result.order, cycles = stable_topological_sort(roots, result.graph, position.__getitem__)
-        errors.extend(_cycle_error(cycle) for cycle in cycles)
+        errors.extend(_cycle_error(cycle, base_dir) for cycle in cycles)
         if frozenset(retry) in previous:
             errors.extend(_unsatisfied_errors(env, base_dir))
             start = previous.index(frozenset(retry))
@@ -156,13 +160,14 @@ def configure_environment(env: Any, base_dir: Path | None = None) -> ConfigureRe
     return result
 
 
-def _cycle_error(cycle: list[Any]) -> CycleError:
+def _cycle_error(cycle: list[Any], base_dir: Path | None) -> CycleError:
     lines = []
     for index, root in enumerate(cycle):
         target = cycle[(index + 1) % len(cycle)]
         lines.append(f"{label(root)} depends on {label(target)}")
     return CycleError(
         "Found dependency cycle: " + " -> ".join(label(r) for r in [*cycle, cycle[0]]),
+        file=_file_of(cycle[0], base_dir),
         component=cycle[0].name,
         hint="break the cycle, e.g. require(..., reverse=True, dirty=True) on one side",
         details=tuple(lines),

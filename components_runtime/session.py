@@ -97,7 +97,7 @@ def _run(
             if request.mode != "check":
                 return _failed(errors, started, warnings)
     checked = [selected] if selected is not None else list(config.hosts.values())
-    errors.extend(_empty_host_errors(config, checked))
+    errors.extend(_empty_host_errors(checked, errors))
 
     resolver.install_overrides(config.resolver_v4, config.resolver_v6)
     resolver.set_address_defaults(config.settings.require_v4, config.settings.require_v6)
@@ -174,7 +174,9 @@ def _name_errors(config: Any, loaded: LoadResult) -> list[ConfigurationError]:
     return errors
 
 
-def _empty_host_errors(config: Any, checked: list[Any]) -> list[HostSelectionError]:
+def _empty_host_errors(checked: list[Any], known: list[DeploydError]) -> list[DeploydError]:
+    """A host without components (unless the config parser reported that section already)."""
+    reported = {error.section for error in known if error.section}
     return [
         HostSelectionError(
             f"Host {host.name!r} has no components",
@@ -186,7 +188,7 @@ def _empty_host_errors(config: Any, checked: list[Any]) -> list[HostSelectionErr
             "never converges an empty plan",
         )
         for host in checked
-        if not host.components
+        if not host.components and host.origin.section not in reported
     ]
 
 
