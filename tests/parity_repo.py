@@ -8,6 +8,9 @@ snapshot normalises.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 FILES_COMPONENT = """\
 from batou.component import Attribute, Component, ConfigString, platform
 from batou.lib.file import (
@@ -129,3 +132,24 @@ PARITY_FILES: dict[str, str | bytes] = {
     "components/other/component.py": OTHER_COMPONENT,
     "components/other/templates/app.ini": "[app]\nhost = {{host.name}}\n",
 }
+
+
+def drift(work: Path) -> None:
+    """Change a converged work tree the way an operator might, identically for both tools,
+    so the next converge exercises the update paths (diffs with removed lines, repairs)."""
+    files = work / "files"
+    (files / "greeting.txt").write_text("drifted\nby hand\n")
+    (files / "data.json").write_text("{}")
+    (files / "merged.yaml").write_text("extra: false\n")
+    os.chmod(files / "rwx.txt", 0o777)
+    os.chmod(files / "mode-dir", 0o700)
+    os.chown(files / "owned.txt", 0, 0)
+    (files / "plain-dir").rmdir()
+    (files / "plain-dir").write_text("a file where a directory belongs")
+    (files / "empty.txt").write_text("content Presence keeps")
+    (files / "link-rel").unlink()
+    os.symlink("/tmp", files / "link-rel")
+    (files / "synced" / "top.txt").write_text("edited\n")
+    (files / "synced" / "extra.txt").write_text("rsync without --delete keeps me\n")
+    (files / "script.sh").unlink()
+    (files / "purge-me-extra").mkdir()

@@ -1,10 +1,10 @@
 """Byte-for-byte parity of the file library with real batou 2.7.1.
 
-The repository in ``parity_repo.py`` is converged twice by batou and twice by ``deployd
-apply``; after each round the two work trees must be identical: paths, bytes, modes, owners,
+The repository in ``parity_repo.py`` is converged three times by batou and by ``deployd
+apply``: from scratch, again (nothing to do), and after the same manual drift of both work
+trees. After each round the two work trees must be identical: paths, bytes, modes, owners,
 symlink targets (absolute targets normalised) and the diff logs in ``work/.batou-diffs``.
-batou runs only twice per session (it is slow to start), so the whole module shares one
-fixture.
+The whole module shares one fixture, so batou runs three times per session.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from parity_helpers import (
     snapshot,
     write_repo,
 )
-from parity_repo import PARITY_FILES
+from parity_repo import PARITY_FILES, drift
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +37,10 @@ def converged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     deployd_repo = write_repo(base / "deployd-repo", PARITY_FILES)
     root = base / "deployd-root"
     rounds = []
-    for _ in range(2):
+    for number in range(3):
+        if number == 2:
+            drift(batou_repo / "work")
+            drift(root / "work")
         run_batou(venv, batou_repo, ENVIRONMENT)
         run_deployd(deployd_repo, ENVIRONMENT, root)
         rounds.append((snapshot(batou_repo / "work"), snapshot(root / "work")))
@@ -53,6 +56,24 @@ def test_first_converge_leaves_identical_work_trees(converged: dict[str, Any]) -
 def test_second_converge_leaves_identical_work_trees(converged: dict[str, Any]) -> None:
     batou, deployd = converged["rounds"][1]
     assert differences(batou, deployd) == []
+
+
+def test_converge_after_drift_leaves_identical_work_trees(converged: dict[str, Any]) -> None:
+    batou, deployd = converged["rounds"][2]
+    assert differences(batou, deployd) == []
+
+
+def test_drift_was_repaired_where_batou_repairs_it(converged: dict[str, Any]) -> None:
+    batou, _ = converged["rounds"][2]
+    assert batou["files/greeting.txt"][3] == b"bonjour on 9090\n"
+    assert batou["files/plain-dir"][3] == "dir"
+    assert batou["files/rwx.txt"][0] == 0o640
+    assert batou["files/owned.txt"][1:3] == (65534, 65534)
+    assert batou["files/link-rel"] == ("link", "WORK/files/greeting.txt")
+    # batou's quirks, kept: Presence keeps content, rsync keeps extra files
+    assert batou["files/empty.txt"][3] == b"content Presence keeps"
+    assert batou["files/synced/extra.txt"][3].startswith(b"rsync without")
+    assert batou["files/synced/top.txt"][3] == b"top\n"
 
 
 def test_the_repository_exercises_what_it_claims(converged: dict[str, Any]) -> None:
@@ -73,7 +94,7 @@ def test_the_repository_exercises_what_it_claims(converged: dict[str, Any]) -> N
 def test_no_op_round_writes_only_the_diffs_of_purged_files(converged: dict[str, Any]) -> None:
     # The second round changes nothing but the file that Purge removes every time: its
     # re-creation logs exactly one more diff, in batou and in deployd alike.
-    (first, _), (second, deployd_second) = converged["rounds"]
+    (first, _), (second, deployd_second), _ = converged["rounds"]
     assert len(second[".batou-diffs/*"]) == len(first[".batou-diffs/*"]) + 1
     assert len(deployd_second[".batou-diffs/*"]) == len(second[".batou-diffs/*"])
 
