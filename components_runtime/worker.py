@@ -9,8 +9,9 @@ Before user code runs, the worker
 
 * turns ``SIGUSR1`` into a flag the session polls between root components (``should_stop``);
 * installs the breakpoint hook (``components_runtime.debugging``);
-* makes sure ``batou`` and ``batou.*`` resolve to the runtime's alias layer even if the venv
-  holds a real ``batou`` distribution (pulled in by e.g. ``batou_ext``).
+* makes ``batou`` and ``batou.*`` resolve to the runtime's alias layer
+  (``components_runtime.aliases``) even if the venv holds a real ``batou`` distribution
+  (pulled in by e.g. ``batou_ext``).
 
 A worker that cannot produce a result (an exception escaping here, a segfault, ``os._exit``,
 the OOM killer) ends without a ``result`` line; the parent records that as ``crashed``.
@@ -19,16 +20,10 @@ the OOM killer) ends without a ``result`` line; the parent records that as ``cra
 from __future__ import annotations
 
 import faulthandler
-import importlib
-import importlib.abc
-import importlib.util
 import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
-from importlib.machinery import ModuleSpec
-from types import ModuleType
 from typing import Any, BinaryIO
 
 from components_runtime.protocol import (
@@ -39,8 +34,6 @@ from components_runtime.protocol import (
     encode_event,
     make_event,
 )
-
-ALIAS_PACKAGE = "components_runtime.batou"
 
 
 def _take_event_stream() -> BinaryIO:
@@ -55,49 +48,6 @@ def _stop_flag() -> threading.Event:
     stop = threading.Event()
     signal.signal(signal.SIGUSR1, lambda signum, frame: stop.set())
     return stop
-
-
-class BatouNames(importlib.abc.MetaPathFinder):
-    """Resolve ``batou`` / ``batou.X`` to ``components_runtime.batou`` / ``.X`` before any path
-    entry is searched, so a ``batou`` in the venv's site-packages cannot shadow the runtime.
-    A ``batou.X`` the runtime does not provide is an ImportError, never the real batou's."""
-
-    def find_spec(
-        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
-    ) -> ModuleSpec | None:
-        if fullname != "batou" and not fullname.startswith("batou."):
-            return None
-        real_name = ALIAS_PACKAGE + fullname[len("batou"):]
-        if importlib.util.find_spec(real_name) is None:
-            raise ModuleNotFoundError(
-                f"No module named {fullname!r} (deployd's runtime does not provide it)",
-                name=fullname,
-            )
-        module = importlib.import_module(real_name)
-        spec = ModuleSpec(fullname, _Existing(module), is_package=hasattr(module, "__path__"))
-        return spec
-
-
-class _Existing(importlib.abc.Loader):
-    """Hands out an already imported module under its batou name."""
-
-    def __init__(self, module: ModuleType) -> None:
-        self.module = module
-
-    def create_module(self, spec: ModuleSpec) -> ModuleType:
-        return self.module
-
-    def exec_module(self, module: ModuleType) -> None:
-        pass
-
-
-def pin_batou_names() -> None:
-    if importlib.util.find_spec(ALIAS_PACKAGE) is None:  # runtime without the alias layer yet
-        return
-    for name in [n for n in sys.modules if n == "batou" or n.startswith("batou.")]:
-        if not getattr(sys.modules[name], "__name__", "").startswith(ALIAS_PACKAGE):
-            del sys.modules[name]
-    sys.meta_path.insert(0, BatouNames())
 
 
 def main() -> int:
@@ -120,11 +70,12 @@ def main() -> int:
         )
         emit(result.to_event())
         return 2
+    from components_runtime import aliases
     from components_runtime.debugging import install_breakpoint_hook
     from components_runtime.session import run_request
 
     install_breakpoint_hook(request, emit)
-    pin_batou_names()
+    aliases.install()
     result = run_request(request, emit, stop.is_set)
     emit(result.to_event())
     return 0 if result.outcome == "succeeded" else 1

@@ -90,13 +90,18 @@ def install(
 
 
 def pip_error(output: str, code: int, requirements: Requirements) -> ErrorInfo:
-    """pip failed: name the requirement when pip's output says which one."""
-    match = _FAILED_REQUIREMENT.search(output)
+    """pip failed: name the requirement and quote pip's first ERROR line."""
     source = "requirements.lock" if requirements.no_deps else "requirements.txt"
+    match = _FAILED_REQUIREMENT.search(output)
+    first_error = next(
+        (line.strip() for line in output.splitlines() if line.startswith("ERROR:")), ""
+    )
     if match:
         message = f"pip could not install {match.group(1).rstrip('.:,')} (from {source})"
     else:
         message = f"pip install of {source} failed (exit status {code})"
+    if first_error:
+        message += f": {first_error.removeprefix('ERROR:').strip()}"
     return ErrorInfo(
         kind="VenvBuildError",
         message=message,

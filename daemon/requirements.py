@@ -178,10 +178,12 @@ def _logical_lines(path: Path) -> list[tuple[int, str]]:
     pending, start = "", 0
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         text = re.sub(r"(^|\s)#.*$", "", raw).rstrip()
-        if not pending:
+        if pending:
+            text = text.lstrip()
+        else:
             start = number
         if text.endswith("\\"):
-            pending += text[:-1] + " "
+            pending += text[:-1]
             continue
         text = (pending + text).strip()
         pending = ""

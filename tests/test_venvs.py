@@ -1,0 +1,267 @@
+"""Real venvs and a real pip, offline: wheels are built here and served from a wheelhouse."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import write_tree
+from venv_helpers import build_wheels, fake_pip, project
+
+from daemon.requirements import RequirementsError, read_requirements
+from daemon.venvs import READY, collect_garbage, ensure_venv, runtime_paths
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    src = tmp_path_factory.mktemp("projects")
+    house = tmp_path_factory.mktemp("wheelhouse")
+    projects = [
+        project(src / "greeting1", "greeting", "1.0",
+                {"greeting.py": "def hello():\n    return 'hello from greeting 1.0'\n"}),
+        project(src / "greeting2", "greeting", "2.0",
+                {"greeting.py": "def hello():\n    return 'hello from greeting 2.0'\n"}),
+        # like batou_ext: depends on batou, which the runtime provides
+        project(src / "extlike", "extlike", "1.0", {"extlike.py": "VALUE = 1\n"},
+                dependencies=("batou>=2.4",)),
+        # a real "batou" distribution, pulled in by a dependency that wants a newer one
+        project(src / "shadow", "batou", "9.9",
+                {"batou/__init__.py": "SHADOW = True\n", "batou/component.py": "SHADOW = True\n"}),
+        project(src / "needsnew", "needsnewbatou", "1.0", {"needsnewbatou.py": ""},
+                dependencies=("batou>=9",)),
+    ]
+    build_wheels(projects, house)
+    return house
+
+
+@pytest.fixture(scope="module")
+def fake_pip_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return fake_pip(tmp_path_factory.mktemp("fakepip"))
+
+
+def repo_with(path: Path, requirements: str | None, **files: str) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    if requirements is not None:
+        (path / "requirements.txt").write_text(requirements)
+    write_tree(path, files)
+    return path
+
+
+def venv_python(python: Path, code: str) -> str:
+    done = subprocess.run([str(python), "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def ensure_without_pip(fake: Path, marker: Path, checkout: Path, venvs: Path,
+                       wheelhouse: Path | None = None) -> dict[str, object]:
+    """ensure_venv in a child whose every pip run lands in ``marker`` (and fails)."""
+    code = (
+        "import json, sys; from pathlib import Path; from daemon.venvs import ensure_venv\n"
+        "r = ensure_venv(Path(sys.argv[1]), Path(sys.argv[2]), no_index=True,"
+        " wheelhouse=Path(sys.argv[3]) if sys.argv[3] else None)\n"
+        "print(json.dumps({'outcome': r.outcome, 'key': r.key}))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(fake), "FAKE_PIP_MARKER": str(marker)}
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(checkout), str(venvs), str(wheelhouse or "")],
+        capture_output=True, text=True, env=env, check=True,
+    )
+    return json.loads(done.stdout)
+
+
+def test_installs_from_wheelhouse_and_reuses_with_zero_pip_runs(
+    tmp_path: Path, wheelhouse: Path, fake_pip_path: Path
+) -> None:
+    checkout = repo_with(tmp_path / "repo", "greeting==1.0\n")
+    venvs = tmp_path / "venvs"
+    built = ensure_venv(checkout, venvs, wheelhouse=wheelhouse, no_index=True, timeout=120)
+    assert built.outcome == "built", built.error
+    assert built.python is not None and built.path == venvs / built.key
+    assert venv_python(built.python, "import greeting; print(greeting.hello())") == (
+        "hello from greeting 1.0")
+    assert venv_python(built.python, "import sys; print(sys.prefix)") == str(venvs / built.key)
+
+    marker = tmp_path / "pip-ran"
+    again = ensure_without_pip(fake_pip_path, marker, checkout, venvs, wheelhouse)
+    assert again == {"outcome": "reused", "key": built.key}
+    assert not marker.exists()
+    # the same child with a changed input does reach pip: the marker would catch a pip run
+    (checkout / "requirements.txt").write_text("greeting==2.0\n")
+    changed = ensure_without_pip(fake_pip_path, marker, checkout, venvs, wheelhouse)
+    assert changed["outcome"] == "failed"
+    assert "--python" in marker.read_text()
+
+
+def test_repository_without_requirements_gets_an_empty_venv_without_pip(
+    tmp_path: Path, fake_pip_path: Path
+) -> None:
+    checkout = repo_with(tmp_path / "repo", None)
+    marker = tmp_path / "pip-ran"
+    first = ensure_without_pip(fake_pip_path, marker, checkout, tmp_path / "venvs")
+    second = ensure_without_pip(fake_pip_path, marker, checkout, tmp_path / "venvs")
+    assert (first["outcome"], second["outcome"]) == ("built", "reused")
+    assert not marker.exists()
+    python = tmp_path / "venvs" / str(first["key"]) / "bin" / "python"
+    assert venv_python(python, "import components_runtime.worker, jinja2, yaml, remote_pdb") == ""
+
+
+def test_batou_line_is_skipped_with_a_notice_and_needs_no_pip(
+    tmp_path: Path, fake_pip_path: Path
+) -> None:
+    checkout = repo_with(tmp_path / "repo", "batou==2.7.1\n")
+    marker = tmp_path / "pip-ran"
+    result = ensure_without_pip(fake_pip_path, marker, checkout, tmp_path / "venvs")
+    assert result["outcome"] == "built" and not marker.exists()
+    notices = ensure_venv(checkout, tmp_path / "venvs", timeout=60).notices
+    assert notices == (
+        "requirements.txt:1: skipping 'batou==2.7.1': batou is provided by deployd's runtime",)
+
+
+def test_runtime_comes_after_user_packages_on_sys_path(tmp_path: Path) -> None:
+    result = ensure_venv(repo_with(tmp_path / "repo", None), tmp_path / "venvs", timeout=60)
+    assert result.python is not None
+    path = json.loads(venv_python(result.python, "import json, sys; print(json.dumps(sys.path))"))
+    site = next(p for p in path if p.startswith(str(result.path)) and p.endswith("site-packages"))
+    assert path.index(site) < min(path.index(p) for p in runtime_paths())
+
+
+def test_changed_inputs_build_a_new_venv_and_keep_the_old_one(
+    tmp_path: Path, wheelhouse: Path
+) -> None:
+    checkout = repo_with(tmp_path / "repo", "greeting==1.0\n")
+    venvs = tmp_path / "venvs"
+    old = ensure_venv(checkout, venvs, wheelhouse=wheelhouse, no_index=True, timeout=120)
+    ready_before = (venvs / old.key / READY).stat().st_mtime_ns
+    (checkout / "requirements.txt").write_text("greeting==2.0\n")
+    new = ensure_venv(checkout, venvs, wheelhouse=wheelhouse, no_index=True, timeout=120,
+                      keep={old.key})
+    assert new.outcome == "built" and new.key != old.key
+    assert new.python and venv_python(new.python, "import greeting; print(greeting.hello())") == (
+        "hello from greeting 2.0")
+    # the old venv (in use) is untouched and still works
+    assert (venvs / old.key / READY).stat().st_mtime_ns == ready_before
+    assert old.python and venv_python(old.python, "import greeting; print(greeting.hello())") == (
+        "hello from greeting 1.0")
+    (venvs / "0123456789abcdef").mkdir()  # an unfinished build from a crash
+    assert collect_garbage(venvs, keep={new.key}) == ("0123456789abcdef", old.key)
+    assert sorted(p.name for p in venvs.iterdir() if not p.name.startswith(".")) == [new.key]
+
+
+def test_failing_install_names_the_requirement_and_quotes_pip(
+    tmp_path: Path, wheelhouse: Path
+) -> None:
+    checkout = repo_with(tmp_path / "repo", "greeting==1.0\nnosuchpackage==1.0\n")
+    venvs = tmp_path / "venvs"
+    result = ensure_venv(checkout, venvs, wheelhouse=wheelhouse, no_index=True, timeout=120)
+    assert result.outcome == "failed" and result.python is None and result.error is not None
+    assert result.error.kind == "VenvBuildError"
+    assert "nosuchpackage==1.0" in result.error.message
+    assert result.error.file == "requirements.txt"
+    assert any("No matching distribution found for nosuchpackage" in line
+               for line in result.error.details)
+    assert not (venvs / result.key).exists()  # nothing half-built stays under the key
+
+
+def test_conflicting_requirements_fail_with_pips_reason(tmp_path: Path, wheelhouse: Path) -> None:
+    checkout = repo_with(tmp_path / "repo", "greeting==1.0\ngreeting==2.0\n")
+    result = ensure_venv(checkout, tmp_path / "venvs", wheelhouse=wheelhouse, no_index=True,
+                         timeout=120)
+    assert result.error is not None
+    assert "greeting" in result.error.message and "conflicting" in result.error.message
+
+
+def test_a_batou_dependency_is_satisfied_by_the_runtime(tmp_path: Path, wheelhouse: Path) -> None:
+    checkout = repo_with(tmp_path / "repo", "extlike\n")
+    result = ensure_venv(checkout, tmp_path / "venvs", wheelhouse=wheelhouse, no_index=True,
+                         timeout=120)
+    assert result.outcome == "built", result.error
+    assert result.python and venv_python(
+        result.python, "import extlike, importlib.util; print(importlib.util.find_spec('batou'))"
+    ) == "None"  # no batou modules were installed: nothing can shadow the runtime's
+
+
+def test_a_real_batou_in_the_venv_cannot_shadow_the_runtimes_names(
+    tmp_path: Path, wheelhouse: Path
+) -> None:
+    checkout = repo_with(tmp_path / "repo", "needsnewbatou\n")
+    result = ensure_venv(checkout, tmp_path / "venvs", wheelhouse=wheelhouse, no_index=True,
+                         timeout=120)
+    assert result.outcome == "built", result.error
+    assert result.python
+    assert venv_python(result.python, "import batou; print(batou.SHADOW)") == "True"
+    names = venv_python(result.python, (
+        "from components_runtime import aliases\n"
+        "aliases.install()  # what the worker does before any user code\n"
+        "import batou, batou.component\n"
+        "print(batou.__name__, hasattr(batou, 'SHADOW'), hasattr(batou.component, 'SHADOW'))"
+    ))
+    assert names == "components_runtime.batou False False"
+
+
+def test_local_editable_package_resolves_against_the_checkout(tmp_path: Path) -> None:
+    checkout = repo_with(tmp_path / "repo", "-e ./myext\n")
+    project(checkout / "myext", "myext", "0.1", {
+        "myext/__init__.py": "from myext.parts import Thing\n",
+        "myext/parts.py": "class Thing:\n    size = 3\n",
+    })
+    result = ensure_venv(checkout, tmp_path / "venvs", no_index=True, timeout=120)
+    assert result.outcome == "built", result.error
+    assert result.python and venv_python(
+        result.python, "from myext import Thing; print(Thing.size)") == "3"
+    # editable: a source change needs no rebuild, a build-file change does
+    (checkout / "myext/src/myext/parts.py").write_text("class Thing:\n    size = 4\n")
+    again = ensure_venv(checkout, tmp_path / "venvs", no_index=True, timeout=120)
+    assert again.outcome == "reused"
+    assert venv_python(result.python, "from myext import Thing; print(Thing.size)") == "4"
+    pyproject = checkout / "myext/pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"0.1"', '"0.2"'))
+    assert ensure_venv(checkout, tmp_path / "venvs", no_index=True, timeout=120).key != result.key
+
+
+# -- reading requirement files (no pip) -------------------------------------------------------
+
+
+def test_lock_is_used_without_deps_when_its_hash_matches(tmp_path: Path) -> None:
+    import hashlib
+
+    checkout = repo_with(tmp_path / "repo", "greeting\nbatou>=2.7\n")
+    digest = hashlib.sha256((checkout / "requirements.txt").read_bytes()).hexdigest()
+    (checkout / "requirements.lock").write_text(
+        f"# appenv-requirements-hash: {digest}\nbatou==2.7.1\ngreeting==1.0\nexecnet==2.1.1\n")
+    locked = read_requirements(checkout)
+    assert (locked.lines, locked.no_deps) == (("greeting==1.0", "execnet==2.1.1"), True)
+    (checkout / "requirements.txt").write_text("greeting\n")
+    stale = read_requirements(checkout)
+    assert (stale.lines, stale.no_deps) == (("greeting",), False)
+    assert "requirements.lock does not match requirements.txt" in stale.notices[0]
+
+
+def test_includes_continuations_and_comments_are_flattened(tmp_path: Path) -> None:
+    checkout = repo_with(tmp_path / "repo", (
+        "# appenv-python-preference: 3.11\n-r more.txt\n--find-links wheels  # local\n"
+        "greeting \\\n  ==1.0\n"
+    ), **{"more.txt": "batou_ext @ https://example.invalid/batou_ext.zip\nBatou[extra] >= 2\n"})
+    result = read_requirements(checkout)
+    assert result.lines == (
+        "batou_ext @ https://example.invalid/batou_ext.zip", "--find-links wheels",
+        "greeting ==1.0")
+    assert result.notices == (
+        "more.txt:2: skipping 'Batou[extra] >= 2': batou is provided by deployd's runtime",)
+
+
+def test_a_missing_local_package_is_a_located_error(tmp_path: Path) -> None:
+    checkout = repo_with(tmp_path / "repo", "greeting\n-e ./batou_myapp\n")
+    with pytest.raises(RequirementsError) as caught:
+        read_requirements(checkout)
+    assert (caught.value.file.name, caught.value.line) == ("requirements.txt", 2)
+    result = ensure_venv(checkout, tmp_path / "venvs", timeout=60)
+    assert result.outcome == "failed" and result.error is not None
+    assert (result.error.file, result.error.line) == ("requirements.txt", 2)
+    assert "./batou_myapp is not a directory in the repository" in result.error.message
