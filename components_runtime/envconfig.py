@@ -107,12 +107,7 @@ def load_environment_config(base_dir: Path, name: str) -> EnvironmentConfig:
     name, path, layout = find_environment_file(base_dir, name)
     relative = str(path.relative_to(base_dir))
     out = Collector(relative)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        out.error(f"Cannot read the file: {exc}", None, None)
-        text = ""
-    raw = parse_ini(text, relative)
+    raw = parse_ini(_read_text(path, out), relative)
     if layout == "flat":
         out.warn(
             "This is batou's old flat layout (environments/NAME.cfg, batou 2.2 and earlier)",
@@ -125,6 +120,25 @@ def load_environment_config(base_dir: Path, name: str) -> EnvironmentConfig:
         "envconfig: %s read, %d hosts, %d errors", relative, len(config.hosts), len(config.errors)
     )
     return config
+
+
+def _read_text(path: Path, out: Collector) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        out.error(f"Cannot read the file: {exc.strerror}", None, None)
+        return ""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        out.error(
+            f"The file is not valid UTF-8 (byte {data[exc.start]:#x})",
+            None,
+            line,
+            hint="Save the file as UTF-8.",
+        )
+        return data.decode("utf-8", errors="replace")
 
 
 def _interpret(

@@ -396,3 +396,16 @@ def test_everything_returned_is_frozen(tmp_path: Path) -> None:
         with pytest.raises(TypeError):
             mapping["new"] = None  # type: ignore[index]
     assert isinstance(config.hosts["web"].components, tuple)
+
+
+def test_a_file_that_is_not_utf8_is_an_error_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "environments" / "dev" / "environment.cfg"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"[hosts]\nweb = a\n# caf\xe9\n[bogus]\n")
+    config = load_environment_config(tmp_path, "dev")
+    assert errors(config) == [
+        ("EnvironmentConfigError", 3, None),
+        ("SuperfluousSection", 4, "bogus"),
+    ]
+    assert "UTF-8" in config.errors[0].message
+    assert list(config.hosts) == ["web"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import configparser
+import random
 
 import pytest
 
@@ -106,3 +107,41 @@ def test_list_items_know_their_line() -> None:
     assert [(i.text, i.line) for i in found] == [("nginx", 6), ("app", 8)]
     found, _ = split_list(_option("a,\nb", first_line=5))
     assert [(i.text, i.line) for i in found] == [("a", 5), ("b", 6)]
+
+
+FUZZ_LINES = [
+    "[a]",
+    "[b]",
+    "[DEFAULT]",
+    "x = 1",
+    "y: 2",
+    "x=",
+    "  cont",
+    "    deeper",
+    "",
+    "  ",
+    "# c",
+    "  ; c",
+    "z = a # b",
+    "words",
+    "= v",
+    " [a]",
+    "k = v = w",
+    "\t tab",
+]
+
+
+def test_reader_agrees_with_configparser_on_random_files() -> None:
+    """Seeded random files: same values when configparser accepts, errors when it refuses."""
+    rng = random.Random(2400)
+    for _ in range(2000):
+        text = "\n".join(rng.choice(FUZZ_LINES) for _ in range(rng.randint(1, 10))) + "\n"
+        raw = parse_ini(text, "f.cfg")
+        try:
+            expected = _oracle(text)
+        except configparser.Error:
+            assert raw.errors, text
+            continue
+        ours = {s.name: {o.key: o.value for o in s.options} for s in raw.sections}
+        defaults = {o.key: o.value for o in raw.defaults.options} if raw.defaults else {}
+        assert (raw.errors, (ours, defaults)) == ((), expected), text
