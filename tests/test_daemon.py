@@ -1,0 +1,219 @@
+"""The daemon as a real subprocess on real git repositories: converge, triggers, ratchet, state."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import time
+from pathlib import Path
+
+from daemon_helpers import HOST, make_deploy_repo, push_content, run_daemon
+from helpers import git, wait_for
+
+
+def _content(daemon, name: str = "hello") -> str:  # type: ignore[no-untyped-def]
+    path = daemon.root / "work" / name / f"{name}.txt"
+    return path.read_text() if path.exists() else ""
+
+
+def test_converges_at_startup_on_push_and_on_demand(tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "repo")
+    with run_daemon(tmp_path, repo) as daemon:
+        first = daemon.wait_run(trigger="startup", outcome="succeeded")
+        assert _content(daemon) == "hello version 1\n"
+        assert first["components"][0]["outcome"] == "changed"
+        assert first["host"] == HOST and first["commit"]["subject"] == "initial"
+
+        sha = push_content(repo, "version 2")  # a local repository: the push watcher fires
+        pushed = daemon.wait_run(trigger="push", commit__sha=sha)
+        assert pushed["outcome"] == "succeeded"
+        assert _content(daemon) == "hello version 2\n"
+
+        done = daemon.cli("converge", "--wait", "--json")
+        assert done.returncode == 0, done.stderr
+        again = json.loads(done.stdout)
+        assert again["trigger"] == "api" and again["commit"]["sha"] == sha
+        assert [c["outcome"] for c in again["components"]] == ["unchanged"]
+
+        status = daemon.status()
+        assert status["schema"] == 1 and status["host"] == HOST
+        assert status["state"]["last_good"]["sha"] == sha
+        assert status["state"]["ratchet"] == sha
+        counters = status["state"]["counters"]["runs_total"]
+        assert counters["outcome=succeeded,trigger=startup"] == 1
+        assert "fetch_duration_seconds" in status["state"]["histograms"]
+
+        text = daemon.cli("status", check=True).stdout
+        assert f"deployed       {sha[:10]}" in text and "up to date" in text
+        assert daemon.cli("status", "--oneline", check=True).stdout.startswith(
+            f"{HOST} deployed={sha[:7]} last=succeeded"
+        )
+        history = daemon.cli("history", check=True).stdout
+        assert history.count("succeeded") == 3
+        detail = daemon.cli("history", pushed["id"], check=True).stdout
+        assert f"run {pushed['id']}: succeeded" in detail and "changed   hello" in detail
+        missing = daemon.cli("history", "20000101T000000-000009")
+        assert missing.returncode == 3 and "no run" in missing.stderr
+    assert daemon.process.returncode == 0
+    assert "Traceback" not in daemon.output()
+
+
+def test_force_push_is_refused_until_trusted(tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "repo")
+    good = push_content(repo, "version 2")
+    with run_daemon(tmp_path, repo, watch_repository=False, poll_interval=0.2) as daemon:
+        daemon.wait_run(trigger="startup", outcome="succeeded", commit__sha=good)
+        git("reset", "-q", "--hard", "HEAD~1", cwd=repo)
+        rewritten = push_content(repo, "rewritten")
+        refused = daemon.wait_run(outcome="refused")
+        assert refused["reason"] == "not-fast-forward"
+        assert refused["commit"]["sha"] == rewritten
+        assert "rewritten" in refused["errors"][0]["message"]
+        assert _content(daemon) == "hello version 2\n", "nothing converged"
+        status = daemon.status()
+        assert status["state"]["refused_commit"] == rewritten
+        assert status["state"]["ratchet"] == good
+        assert "REFUSED" in daemon.cli("status").stdout
+        assert "not a fast-forward" in daemon.output()
+
+        unknown = daemon.cli("trust", "0" * 40)
+        assert unknown.returncode == 3 and "unknown commit" in unknown.stderr
+        daemon.cli("trust", rewritten, check=True)
+        trusted = daemon.wait_run(outcome="succeeded", commit__sha=rewritten)
+        assert trusted["trigger"] == "manual"
+        assert _content(daemon) == "hello rewritten\n"
+        assert daemon.status()["state"]["refused_commit"] is None
+
+
+def test_suspend_polls_but_does_not_converge(tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "repo")
+    with run_daemon(tmp_path, repo, watch_repository=False, poll_interval=0.2) as daemon:
+        daemon.wait_run(trigger="startup", outcome="succeeded")
+        assert "suspended: maintenance" in daemon.cli("suspend", "--reason", "maintenance").stdout
+        sha = push_content(repo, "version 2")
+        wait_for(lambda: daemon.status()["state"]["upstream"]["sha"] == sha)
+        status = daemon.status()
+        assert status["state"]["suspended_reason"] == "maintenance"
+        assert len(daemon.runs()) == 1 and _content(daemon) == "hello version 1\n"
+        refused = daemon.cli("converge", "--wait")
+        assert refused.returncode == 1 and "suspended" in refused.stderr
+        assert "BEHIND" in daemon.cli("status").stdout
+        daemon.cli("resume", check=True)
+        daemon.wait_run(outcome="succeeded", commit__sha=sha)
+        assert _content(daemon) == "hello version 2\n"
+    # suspension is persisted: it survives a restart
+    state = json.loads((daemon.state_dir / "state.json").read_text())
+    assert state["suspended_reason"] is None
+
+
+def test_missing_host_is_refused_and_polling_goes_on(tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "repo", host="otherhost")
+    with run_daemon(tmp_path, repo, watch_repository=False, poll_interval=0.2) as daemon:
+        run = daemon.wait_run(trigger="startup")
+        assert run["outcome"] == "refused" and run["reason"] == "host-missing"
+        assert not (daemon.root / "work").exists() or not any((daemon.root / "work").iterdir())
+        before = daemon.status()["state"]["last_fetch_at"]
+        wait_for(lambda: daemon.status()["state"]["last_fetch_at"] > before)
+        assert daemon.status()["state"]["counters"]["refused_total"] == {"reason=host-missing": 1}
+
+
+def test_kill_9_during_a_run_then_restart(tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "repo")
+    block = tmp_path / "block"
+    block.touch()
+    env = {"DEPLOYD_TEST_BLOCK": str(block)}
+    state_dir = tmp_path / "state"
+    with run_daemon(tmp_path, repo, env=env, state_dir=state_dir) as daemon:
+        wait_for(lambda: daemon.status()["live"]["running_component"] == "hello")
+        marker = json.loads((state_dir / "running.json").read_text())
+        worker = wait_for(
+            lambda: json.loads((state_dir / "running.json").read_text())["worker_pid"]
+        )
+        assert marker["trigger"] == "startup"
+        daemon.process.send_signal(signal.SIGKILL)
+        daemon.process.wait(10)
+    assert Path(f"/proc/{worker}").exists(), "the orphaned worker outlives the daemon"
+    with run_daemon(tmp_path, repo, env=env, state_dir=state_dir) as daemon:
+        crashed = daemon.wait_run(outcome="crashed")
+        assert crashed["id"] == marker["id"] and crashed["reason"] == "daemon-restarted"
+        wait_for(lambda: not Path(f"/proc/{worker}").exists() or _zombie(worker))
+        block.unlink()
+        daemon.wait_run(outcome="succeeded", trigger="startup")
+        assert _content(daemon) == "hello version 1\n"
+        counters = daemon.status()["state"]["counters"]["runs_total"]
+        assert counters == {
+            "outcome=crashed,trigger=startup": 1,
+            "outcome=succeeded,trigger=startup": 1,
+        }
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
+    except (OSError, IndexError):
+        return True
+
+
+def test_sigterm_lets_the_running_component_finish(tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "repo", components=("first", "second"))
+    block = tmp_path / "block"
+    block.touch()
+    with run_daemon(tmp_path, repo, env={"DEPLOYD_TEST_BLOCK": str(block)}) as daemon:
+        wait_for(lambda: daemon.status()["live"]["running_component"] == "first")
+        daemon.process.send_signal(signal.SIGTERM)
+        wait_for(lambda: "letting run" in daemon.output())
+        assert daemon.alive(), "the daemon waits for the running component"
+        block.unlink()
+        assert daemon.process.wait(30) == 0
+        run = daemon.wait_run(trigger="startup")
+        assert run["outcome"] == "cancelled"
+        assert [c["component"] for c in run["components"] if c["outcome"] != "skipped"] == ["first"]
+        assert (daemon.root / "work/first/first.txt").exists()
+        assert not (daemon.root / "work/second/second.txt").exists()
+        assert not daemon.socket.exists()
+
+
+def test_api_socket_is_private_and_single(tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "repo")
+    with run_daemon(tmp_path, repo) as daemon:
+        assert stat.S_IMODE(daemon.socket.stat().st_mode) == 0o660
+        assert not daemon.socket.parent.stat().st_mode & stat.S_IWOTH
+        with run_daemon(tmp_path / "2", repo, socket=str(daemon.socket), may_fail=True) as other:
+            assert other.process.wait(30) == 2
+        assert "another deployd is already answering" in other.output()
+        assert daemon.alive()
+    world = tmp_path / "world"
+    world.mkdir()
+    os.chmod(world, 0o777)
+    with run_daemon(tmp_path / "3", repo, socket=str(world / "s.sock"), may_fail=True) as third:
+        assert third.process.wait(30) == 2
+    assert "is world-writable" in third.output()
+
+
+def test_bad_settings_stop_startup_with_file_line_and_key(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text('repository = "/x"\nenvironment = "test"\npoll_intervall = 3\n')
+    from daemon_helpers import deployd_command
+
+    done = subprocess.run(
+        [*deployd_command(), "run", "--config", str(config)], capture_output=True, text=True
+    )
+    assert done.returncode == 2
+    assert f"{config}:3: poll_intervall: unknown key" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_status_without_a_daemon_says_so(tmp_path: Path) -> None:
+    from daemon_helpers import deployd_command
+
+    start = time.monotonic()
+    done = subprocess.run(
+        [*deployd_command(), "status", "--socket", str(tmp_path / "none.sock")],
+        capture_output=True,
+        text=True,
+    )
+    assert time.monotonic() - start < 30
+    assert done.returncode == 3 and "the daemon is not running" in done.stderr
