@@ -51,6 +51,9 @@ def select_host(
     else:
         candidates = machine_names(hostname, fqdn)
     host = _match(config, candidates)
+    if host is None:
+        # DNS names are case-insensitive; a machine called "Web01" is section "web01".
+        host = _match_ignoring_case(config, candidates)
     if host is not None:
         return host
     raise _not_found(config, requested, candidates)
@@ -71,6 +74,17 @@ def _match(config: EnvironmentConfig, candidates: tuple[str, ...]) -> HostConfig
             written = host_fqdn(candidate, domain)
             if written in hosts:
                 return hosts[written]
+    return None
+
+
+def _match_ignoring_case(
+    config: EnvironmentConfig, candidates: tuple[str, ...]
+) -> HostConfig | None:
+    wanted = [candidate.lower() for candidate in candidates]
+    for candidate in wanted:
+        for host in config.hosts.values():
+            if candidate in (host.name.lower(), host.fqdn.lower()):
+                return host
     return None
 
 

@@ -47,6 +47,8 @@ SELECTIONS = {
     "requested by name": ("cache", "web", "web", "cache"),
     "requested by FQDN": ("web.example.com", "x", "x", "web"),
     "requested short for FQDN entry": ("db", "x", "x", "db.example.com"),
+    "case differs": (None, "CACHE", "CACHE.localdomain", "cache"),
+    "case differs in the FQDN": (None, "x", "Web.Example.COM", "web"),
 }
 
 
