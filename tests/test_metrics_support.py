@@ -8,12 +8,18 @@ cause succeeded, failed, timed-out and refused runs without a worker.
 
 from __future__ import annotations
 
+import json
+import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import httpx
+from helpers import wait_for
 from prometheus_client.parser import text_string_to_metric_families
 
 from daemon.exporter import MetricsExporter, build_registry
@@ -27,6 +33,7 @@ from daemon.records import (
 )
 from daemon.state import StateStore
 
+MONITORING = Path(__file__).parent.parent / "docs" / "monitoring"
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
@@ -143,3 +150,78 @@ def promtool(*args: str, stdin: str | None = None, cwd: Path | None = None) -> s
     )
     assert done.returncode == 0, f"promtool {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
     return done.stdout + done.stderr
+
+
+@dataclass
+class Prometheus:
+    """A real Prometheus server and the bits of its HTTP API the tests read."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def query(self, expr: str) -> list[dict[str, Any]]:
+        response = httpx.get(f"{self.url}/api/v1/query", params={"query": expr}, timeout=5)
+        body = response.json()
+        assert body["status"] == "success", (expr, body)
+        return list(body["data"]["result"])
+
+    def alerts(self) -> dict[str, str]:
+        """alertname -> state (pending / firing) of the active alerts."""
+        body = httpx.get(f"{self.url}/api/v1/alerts", timeout=5).json()
+        return {a["labels"]["alertname"]: a["state"] for a in body["data"]["alerts"]}
+
+    def rules(self) -> list[dict[str, Any]]:
+        body = httpx.get(f"{self.url}/api/v1/rules", timeout=5).json()
+        return [rule for group in body["data"]["groups"] for rule in group["rules"]]
+
+    def ready(self) -> bool:
+        assert self.process.poll() is None, "prometheus exited; see prometheus.log"
+        try:
+            return httpx.get(f"{self.url}/-/ready", timeout=1).status_code == 200
+        except httpx.TransportError:
+            return False
+
+
+@contextmanager
+def start_prometheus(directory: Path, targets: list[str]) -> Iterator[Prometheus]:
+    """Prometheus on 127.0.0.1 scraping ``targets`` (job ``deployd``) every second and
+    evaluating the real ``docs/monitoring/alerts.yml`` every second."""
+    config = {
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(MONITORING / "alerts.yml")],
+        "scrape_configs": [{"job_name": "deployd", "static_configs": [{"targets": targets}]}],
+    }
+    config_file = directory / "prometheus.yml"
+    config_file.write_text(json.dumps(config))  # JSON is YAML
+    port = free_port()
+    with (directory / "prometheus.log").open("wb") as log:
+        process = subprocess.Popen(
+            [
+                "prometheus",
+                f"--config.file={config_file}",
+                f"--storage.tsdb.path={directory / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--log.level=warn",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        server = Prometheus(f"http://127.0.0.1:{port}", process)
+        try:
+            wait_for(server.ready, timeout=30)
+            yield server
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def scalar(server: Prometheus, expr: str) -> float:
+    result = server.query(expr)
+    assert len(result) == 1, (expr, result)
+    return float(result[0]["value"][1])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

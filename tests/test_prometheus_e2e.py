@@ -10,21 +10,22 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
-import httpx
 import pytest
 from helpers import wait_for
 from test_metrics_support import (
+    MONITORING,
+    Prometheus,
     StoreProvider,
     commit_info,
     record_run,
+    scalar,
     start_exporter,
+    start_prometheus,
     update_state,
 )
 
@@ -32,32 +33,10 @@ from daemon.exporter import MetricsExporter
 from daemon.records import ComponentRecord, DebuggerInfo
 from daemon.state import StateStore
 
-MONITORING = Path(__file__).parent.parent / "docs" / "monitoring"
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not shutil.which("prometheus"), reason="Debian's prometheus package"),
 ]
-
-
-@dataclass
-class Prometheus:
-    url: str
-    process: subprocess.Popen[bytes]
-
-    def query(self, expr: str) -> list[dict]:
-        response = httpx.get(f"{self.url}/api/v1/query", params={"query": expr}, timeout=5)
-        body = response.json()
-        assert body["status"] == "success", (expr, body)
-        return body["data"]["result"]
-
-    def alerts(self) -> dict[str, str]:
-        """alertname -> state (pending / firing) of the active alerts."""
-        body = httpx.get(f"{self.url}/api/v1/alerts", timeout=5).json()
-        return {a["labels"]["alertname"]: a["state"] for a in body["data"]["alerts"]}
-
-    def rules(self) -> list[dict]:
-        body = httpx.get(f"{self.url}/api/v1/rules", timeout=5).json()
-        return [rule for group in body["data"]["groups"] for rule in group["rules"]]
 
 
 # One Prometheus for the module (it takes a few seconds to start); the tests only add state.
@@ -87,39 +66,13 @@ def exporter(provider) -> Iterator[MetricsExporter]:
 
 @pytest.fixture(scope="module")
 def prometheus(tmp_dir, exporter) -> Iterator[Prometheus]:
-    config = {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "rule_files": [str(MONITORING / "alerts.yml")],
-        "scrape_configs": [
-            {"job_name": "deployd", "static_configs": [{"targets": [exporter.address]}]}
-        ],
-    }
-    config_file = tmp_dir / "prometheus.yml"
-    config_file.write_text(json.dumps(config))  # JSON is YAML
-    port = _free_port()
-    log = (tmp_dir / "prometheus.log").open("wb")
-    process = subprocess.Popen(
-        [
-            "prometheus",
-            f"--config.file={config_file}",
-            f"--storage.tsdb.path={tmp_dir / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--log.level=warn",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    server = Prometheus(f"http://127.0.0.1:{port}", process)
-    try:
-        wait_for(lambda: _ready(server), timeout=30)
+    with start_prometheus(tmp_dir, [exporter.address]) as server:
         yield server
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
 
 
-def test_prometheus_scrapes_the_daemon_and_the_alerts_follow_the_state(prometheus, store, provider):
+def test_prometheus_scrapes_the_exporter_and_the_alerts_follow_the_state(
+    prometheus, store, provider
+):
     now = time.time()
     good, new = commit_info("e5", now - 7200), commit_info("f6", now - 600)
     record_run(store, "succeeded", good, components=(ComponentRecord("nginx", "changed", 1.5),))
@@ -137,10 +90,10 @@ def test_prometheus_scrapes_the_daemon_and_the_alerts_follow_the_state(prometheu
 
     # Prometheus sees the values the test caused.
     wait_for(lambda: prometheus.query('up{job="deployd"} == 1'), timeout=30)
-    assert _scalar(prometheus, "deployd_behind") == 1
-    assert _scalar(prometheus, 'deployd_last_run_outcome{outcome="failed"}') == 1
-    assert _scalar(prometheus, 'sum(deployd_runs_total{outcome="succeeded"})') == 1
-    assert _scalar(prometheus, "deployd_component_duration_seconds") == 0.5
+    assert scalar(prometheus, "deployd_behind") == 1
+    assert scalar(prometheus, 'deployd_last_run_outcome{outcome="failed"}') == 1
+    assert scalar(prometheus, 'sum(deployd_runs_total{outcome="succeeded"})') == 1
+    assert scalar(prometheus, "deployd_component_duration_seconds") == 0.5
 
     expected = {
         "DeploydSuspendedTooLong": "firing",
@@ -173,23 +126,3 @@ def test_dashboard_queries_run_against_real_data(prometheus, store):
             result = prometheus.query(expr)  # valid PromQL, or the query fails
             if panel is fleet:
                 assert result, f"{panel['title']}: {expr} returned nothing"
-
-
-def _ready(server: Prometheus) -> bool:
-    assert server.process.poll() is None, "prometheus exited; see prometheus.log"
-    try:
-        return httpx.get(f"{server.url}/-/ready", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
-def _scalar(server: Prometheus, expr: str) -> float:
-    result = server.query(expr)
-    assert len(result) == 1, (expr, result)
-    return float(result[0]["value"][1])
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
