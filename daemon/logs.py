@@ -23,6 +23,8 @@ class _PlainFormatter(logging.Formatter):
 
 
 def _journal_handler() -> logging.Handler | None:
+    if os.environ.get("DEPLOYD_NO_SYSTEMD_PYTHON") == "1":
+        return None
     try:
         from systemd import journal  # type: ignore[import-not-found]
     except ImportError:

@@ -397,7 +397,7 @@ class Loop:
         self.snapshot = self._make_snapshot()
         self.notifier.status(transitions.status_line(self.snapshot))
         now = time.monotonic()
-        if self._watchdog and now - self._last_watchdog >= self._watchdog / 2:
+        if self._watchdog and now - self._last_watchdog >= self._watchdog:
             self._last_watchdog = now
             self.notifier.watchdog()
 
