@@ -212,7 +212,10 @@ def _with_defaults(raw: RawIni, out: Collector) -> list[RawSection]:
 def _check_section_names(sections: list[RawSection], out: Collector) -> None:
     for section in sections:
         if section.name in _SIMPLE_SECTIONS or section.name.startswith(_PREFIXED_SECTIONS):
-            if section.name.startswith("component:") and not section.name[10:].strip():
+            if (
+                section.name.startswith("component:")
+                and not section.name[len("component:") :].strip()
+            ):
                 out.error(
                     "A [component:] section without a component name", section.name, section.line
                 )
