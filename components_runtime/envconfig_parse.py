@@ -10,6 +10,7 @@ at the first one, so a broken file is reported in one go.
 
 from __future__ import annotations
 
+import io
 import re
 from dataclasses import dataclass
 
@@ -101,7 +102,9 @@ class _Builder:
 def parse_ini(text: str, file: str) -> RawIni:
     builder = _Builder(file)
     indent_level = 0
-    for lineno, line in enumerate(text.splitlines(), start=1):
+    # Lines end at \n, \r\n or \r only, as when configparser reads a file in text mode
+    # (str.splitlines would also split at form feeds and other separators).
+    for lineno, line in enumerate(io.StringIO(text, newline=None), start=1):
         stripped = line.strip()
         if stripped.startswith(_COMMENT_PREFIXES):
             continue

@@ -23,6 +23,7 @@ VALID_FILES = {
     "indented header is a continuation": "[a]\nx = 1\n  [b]\n",
     "defaults": "[DEFAULT]\nd = 1\n[a]\nx = 2\n[DEFAULT]\ne = 3\n",
     "spaces around key": "[a]\n  x  =  1  \n",
+    "form feed is no line break": "[a]\nx = 1\x0c2\n",
 }
 
 
@@ -41,6 +42,15 @@ def test_reader_agrees_with_configparser(text: str) -> None:
     defaults = {o.key: o.value for o in raw.defaults.options} if raw.defaults else {}
     assert raw.errors == ()
     assert (ours, defaults) == _oracle(text)
+
+
+def test_windows_and_old_mac_line_ends() -> None:
+    raw = parse_ini("[a]\r\nx = 1\r\n  2\ry = 3\r", "env.cfg")
+    (section,) = raw.sections
+    assert [(o.key, o.value, o.value_lines) for o in section.options] == [
+        ("x", "1\n2", (2, 3)),
+        ("y", "3", (4,)),
+    ]
 
 
 def test_every_key_and_value_line_is_remembered() -> None:
