@@ -1,0 +1,135 @@
+"""`deployd apply` / `deployd check` as a user runs them: real subprocesses, real repositories."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import make_repo
+
+COMPONENT = """\
+from batou.component import Attribute, Component, ConfigString
+from batou.lib.file import File
+from batou import UpdateNeeded
+
+
+class Hello(Component):
+    greeting = Attribute(str, default=ConfigString("Hello"))
+
+    def configure(self):
+        self += File("hello.txt", content="{{component.greeting}}, world!\\n")
+        self.provide("greeting", self.greeting)
+
+
+class Reader(Component):
+    def configure(self):
+        self.greeting = self.require_one("greeting")
+        self += File("reader.txt", content="I read: {{component.greeting}}\\n")
+
+
+class Explode(Component):
+    def verify(self):
+        raise UpdateNeeded()
+
+    def update(self):
+        raise OSError("the disk is on fire")
+"""
+
+ENVIRONMENT = """\
+[host:web]
+components = reader, hello
+
+[host:other]
+components = explode
+
+[component:hello]
+greeting = Moin
+"""
+
+
+def deployd(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "daemon.cli", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_repo(
+        tmp_path_factory.mktemp("cli") / "repo",
+        {
+            "components/hello/component.py": COMPONENT,
+            "environments/prod/environment.cfg": ENVIRONMENT,
+            "environments/bad/environment.cfg": "[host:web]\ncomponents = nosuch\n",
+        },
+    )
+
+
+def test_apply_converges_and_the_second_run_changes_nothing(repo: Path, tmp_path: Path) -> None:
+    args = ("apply", str(repo), "-e", "prod", "--host", "web", "--root", str(tmp_path))
+    first = deployd(*args)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert (tmp_path / "work/hello/hello.txt").read_text() == "Moin, world!\n"
+    assert (tmp_path / "work/reader/reader.txt").read_text() == "I read: Moin\n"
+    lines = first.stdout.splitlines()
+    changes = [line for line in lines if line.startswith("web > ")]
+    # hello provides what reader requires: it converges first, whatever the config order.
+    assert changes[0].startswith("web > Hello > File(")
+    assert changes[-1].startswith("web > Reader > File(")
+    assert lines[-1].startswith("apply: 2 changed, 0 unchanged, 0 failed (")
+
+    second = deployd(*args)
+    assert second.returncode == 0
+    assert not [line for line in second.stdout.splitlines() if line.startswith("web > ")]
+    assert second.stdout.splitlines()[-1].endswith("- no changes")
+    assert "apply: 0 changed, 2 unchanged, 0 failed" in second.stdout
+
+
+def test_predict_says_what_would_change_and_writes_nothing(repo: Path, tmp_path: Path) -> None:
+    done = deployd("apply", str(repo), "-e", "prod", "--host", "web", "--root", str(tmp_path),
+                   "--predict")  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "apply" not in done.stdout.splitlines()[-1][:6]
+    assert done.stdout.splitlines()[-1].startswith("predict: 2 would change, 0 unchanged")
+    written = [p for p in tmp_path.rglob("*") if p.is_file() and ".batou-diffs" not in p.parts]
+    assert written == []  # (diffs of what would change are kept, as batou does)
+
+
+def test_a_failing_component_exits_1_with_the_users_file_and_line(
+    repo: Path, tmp_path: Path
+) -> None:
+    done = deployd("apply", str(repo), "-e", "prod", "--host", "other", "--root", str(tmp_path))
+    assert done.returncode == 1
+    assert "Error: DeploymentError: OSError: the disk is on fire" in done.stdout
+    line = COMPONENT.splitlines().index('        raise OSError("the disk is on fire")') + 1
+    assert f"location:  components/hello/component.py:{line}" in done.stdout
+    assert "in: other > Explode" in done.stdout
+    assert "apply: 0 changed, 0 unchanged, 1 failed" in done.stdout
+
+
+def test_check_passes_for_a_good_environment_on_all_hosts(repo: Path) -> None:
+    done = deployd("check", str(repo), "-e", "prod", "--all-hosts")
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.splitlines()[-1].startswith("check passed: environment prod, all hosts")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("check", "{repo}", "-e", "bad", "--all-hosts"), "Missing component: nosuch"),
+        (("check", "{repo}", "-e", "nope", "--all-hosts"), "Missing environment 'nope'"),
+        (("apply", "{repo}", "-e", "prod", "--host", "ghost"), "Host 'ghost' is not in"),
+    ],
+)
+def test_bad_configuration_exits_2(repo: Path, args: tuple[str, ...], expected: str) -> None:
+    done = deployd(*(arg.format(repo=repo) for arg in args))
+    assert done.returncode == 2
+    assert expected in done.stdout
+
+
+def test_bad_usage_exits_2(repo: Path) -> None:
+    assert deployd("apply", str(repo)).returncode == 2  # no -e
+    assert deployd("check", str(repo), "-e", "prod", "--host", "a", "--all-hosts").returncode == 2
+    assert deployd("apply", "/no/such/dir", "-e", "prod").returncode == 2

@@ -1,0 +1,139 @@
+"""Converging one host: order, skipping, predict, events, failures, cancellation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from components_runtime.component import Component
+from components_runtime.configure import configure_environment
+from components_runtime.converge import converge_host
+from components_runtime.errors import UpdateNeeded
+from components_runtime.output import output
+from components_runtime.testing import add_root, make_environment
+
+LOG: list[str] = []
+
+
+class Step(Component):
+    def verify(self) -> None:
+        LOG.append(f"verify {self.root.name}")
+        raise UpdateNeeded()
+
+    def update(self) -> None:
+        LOG.append(f"update {self.root.name}")
+
+
+class Second(Step):
+    deployd_timeout = 30
+
+    def configure(self) -> None:
+        self.require("first")
+
+
+class First(Step):
+    def configure(self) -> None:
+        self.provide("first", 1)
+
+
+class Lone(Step):
+    pass
+
+
+class Failing(Component):
+    def verify(self) -> None:
+        raise RuntimeError("disk on fire")
+
+
+def setup(tmp_path: Path, *factories: Any, ignore: tuple[str, ...] = ()) -> tuple[Any, Any]:
+    LOG.clear()
+    env = make_environment(tmp_path, {"here": None, "there": None})
+    for factory in factories:
+        add_root(env, factory, host="here", ignore=factory.__name__.lower() in ignore)
+    result = configure_environment(env, tmp_path)
+    assert result.errors == []
+    return env, result
+
+
+def converge(env: Any, result: Any, **kw: Any) -> tuple[Any, list[dict[str, Any]]]:
+    events: list[dict[str, Any]] = []
+    outcome = converge_host(env.hosts["here"], result.order, events.append, **kw)
+    return outcome, events
+
+
+def test_roots_converge_in_dependency_order_with_events(tmp_path: Path) -> None:
+    env, result = setup(tmp_path, Second, First)
+    outcome, events = converge(env, result)
+    assert LOG == ["verify first", "update first", "verify second", "update second"]
+    assert [(e["event"], e["component"]) for e in events] == [
+        ("component-started", "first"),
+        ("component-changed", "first"),
+        ("component-finished", "first"),
+        ("component-started", "second"),
+        ("component-changed", "second"),
+        ("component-finished", "second"),
+    ]
+    assert events[3]["timeout"] == 30 and events[0]["timeout"] is None
+    assert events[1]["path"] == "First"
+    assert [(c.component, c.outcome) for c in outcome.components] == [
+        ("first", "changed"),
+        ("second", "changed"),
+    ]
+
+
+def test_predict_runs_verify_only(tmp_path: Path) -> None:
+    env, result = setup(tmp_path, Lone)
+    outcome, _ = converge(env, result, predict=True)
+    assert LOG == ["verify lone"]
+    assert outcome.components[0].outcome == "changed"
+
+
+def test_ignored_roots_are_configured_but_skipped(tmp_path: Path) -> None:
+    env, result = setup(tmp_path, First, Second, ignore=("first",))
+    outcome, _ = converge(env, result)
+    assert LOG == ["verify second", "update second"]
+    assert [c.outcome for c in outcome.components] == ["skipped", "changed"]
+
+
+def test_a_failure_stops_the_run_and_names_the_users_frame(tmp_path: Path) -> None:
+    env, result = setup(tmp_path, Failing, Lone)
+    outcome, _ = converge(env, result, base_dir=Path(__file__).parent)
+    [error] = outcome.errors
+    assert error.message == "RuntimeError: disk on fire"
+    assert error.file == "test_converge.py"
+    assert error.line == Failing.verify.__code__.co_firstlineno + 1
+    assert (error.component, error.host) == ("failing", "here")
+    assert error.details[0] == "in: here > Failing"
+    assert [c.outcome for c in outcome.components] == ["failed"]
+    assert LOG == []
+
+
+def test_stop_request_cancels_between_roots(tmp_path: Path) -> None:
+    env, result = setup(tmp_path, First, Second)
+    calls = iter([False, True])
+    outcome, _ = converge(env, result, should_stop=lambda: next(calls))
+    assert outcome.cancelled
+    assert [c.component for c in outcome.components] == ["first"]
+
+
+def test_second_run_reports_no_changes(tmp_path: Path) -> None:
+    class Once(Component):
+        def verify(self) -> None:
+            assert (Path(self.workdir) / "done").exists()
+
+        def update(self) -> None:
+            self.touch("done")
+            self.log("created")
+
+    env, result = setup(tmp_path, Once)
+    events: list[dict[str, Any]] = []
+    output.attach(events.append)
+    try:
+        first = converge_host(env.hosts["here"], result.order, events.append)
+    finally:
+        output.attach(None)
+    assert first.components[0].outcome == "changed"
+    [log] = [e for e in events if e["event"] == "log"]
+    assert (log["host"], log["component"], log["message"]) == ("here", "once", "created")
+    second, _ = converge(env, result)
+    assert second.components[0].outcome == "unchanged"
