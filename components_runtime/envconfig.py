@@ -129,7 +129,7 @@ def _read_text(path: Path, out: Collector) -> str:
         out.error(f"Cannot read the file: {exc.strerror}", None, None)
         return ""
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8-sig")  # a BOM from a Windows editor is not text
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         out.error(

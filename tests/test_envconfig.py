@@ -409,3 +409,11 @@ def test_a_file_that_is_not_utf8_is_an_error_with_its_line(tmp_path: Path) -> No
     ]
     assert "UTF-8" in config.errors[0].message
     assert list(config.hosts) == ["web"]
+
+
+def test_a_byte_order_mark_is_not_text(tmp_path: Path) -> None:
+    path = tmp_path / "environments" / "dev" / "environment.cfg"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\xef\xbb\xbf[hosts]\nweb = a\n")
+    config = load_environment_config(tmp_path, "dev")
+    assert (config.errors, list(config.hosts)) == ((), ["web"])
