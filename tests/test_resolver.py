@@ -27,6 +27,9 @@ from components_runtime.resolver import (
 
 @pytest.fixture(autouse=True)
 def clean_resolver_state() -> Iterator[None]:
+    # The state is process-wide: other tests (in-process sessions) may have loaded environments.
+    install_overrides({}, {})
+    set_address_defaults(True, False)
     yield
     install_overrides({}, {})
     set_address_defaults(True, False)
