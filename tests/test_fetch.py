@@ -1,0 +1,129 @@
+"""The git side against real servers on 127.0.0.1: file://, git://, smart HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from daemon_helpers import make_deploy_repo, push_content, run_daemon
+from git_servers import GitDaemon, SmartHttp
+from helpers import git, wait_for
+
+from daemon.fetch import FetchError, Mirror, decide, redact
+from daemon.records import HostState
+from daemon.transitions import poll
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    base = tmp_path_factory.mktemp("served")
+    repo = make_deploy_repo(base / "deploy")
+    daemon = GitDaemon(base).start()
+    http = SmartHttp(base).start()
+    secret_http = SmartHttp(base, auth=("deploy", "s3cr3t-token")).start()
+    yield {"base": base, "repo": repo, "git": daemon, "http": http, "auth": secret_http}
+    daemon.stop()
+    http.stop()
+    secret_http.stop()
+
+
+def _urls(served: dict[str, object]) -> dict[str, str]:
+    repo = served["repo"]
+    return {
+        "file": f"file://{repo}",
+        "path": str(repo),
+        "git": served["git"].url("deploy"),  # type: ignore[attr-defined]
+        "http": served["http"].url("deploy"),  # type: ignore[attr-defined]
+        "http-auth": served["auth"].url("deploy", "deploy:s3cr3t-token"),  # type: ignore[attr-defined]
+    }
+
+
+@pytest.mark.parametrize("kind", ["file", "path", "git", "http", "http-auth"])
+def test_poll_fetches_only_when_the_head_moved(
+    tmp_path: Path, served: dict[str, object], kind: str
+) -> None:
+    repo = served["repo"]
+    assert isinstance(repo, Path)
+    mirror = Mirror(tmp_path / "repo.git", _urls(served)[kind], "main")
+    state, moved, error = poll(HostState(), mirror)
+    assert error is None and moved
+    assert state.upstream and state.upstream.sha == git("rev-parse", "HEAD", cwd=repo)
+    state, moved, error = poll(state, mirror)
+    assert error is None and not moved
+    assert state.counters["fetch_total"] == {"outcome=fetched": 1, "outcome=unchanged": 1}
+    assert mirror.repo.git.config("core.hooksPath") == "/dev/null"
+
+
+def test_the_ratchet_takes_fast_forwards_only(tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "src")
+    mirror = Mirror(tmp_path / "repo.git", str(repo), "main")
+    first = mirror.fetch()
+    assert decide(mirror, None, first).target == first
+    push_content(repo, "v2")
+    second = mirror.fetch()
+    assert decide(mirror, first, second).advanced
+    assert decide(mirror, second, first).target == second, "a remote behind: keep the ratchet"
+    mirror.set_ratchet(second)
+    git("reset", "-q", "--hard", "HEAD~1", cwd=repo)
+    rewritten = push_content(repo, "other")
+    assert mirror.fetch() == rewritten
+    assert decide(mirror, second, rewritten).reason == "not-fast-forward"
+
+
+def test_credentials_never_appear_in_errors(tmp_path: Path, served: dict[str, object]) -> None:
+    wrong = served["auth"].url("deploy", "deploy:wr0ng-s3cret")  # type: ignore[attr-defined]
+    mirror = Mirror(tmp_path / "repo.git", wrong, "main")
+    with pytest.raises(FetchError) as caught:
+        mirror.remote_head()
+    assert "wr0ng-s3cret" not in str(caught.value)
+    assert "http://***@127.0.0.1" in str(caught.value) or "Authentication" in str(caught.value)
+    missing = Mirror(tmp_path / "repo2.git", wrong.replace("/deploy", "/nothere"), "main")
+    with pytest.raises(FetchError) as caught:
+        missing.fetch()
+    assert "wr0ng-s3cret" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("https://user:tok@h/x", "https://***@h/x"),
+        ("fatal: 'https://ghp_abc@github.com/o/r' x", "fatal: 'https://***@github.com/o/r' x"),
+        ("ssh://git:pw@host/r", "ssh://git:***@host/r"),
+        ("ssh://git@host/r", "ssh://git@host/r"),
+        ("git@host:r.git", "git@host:r.git"),
+    ],
+)
+def test_redact(text: str, expected: str) -> None:
+    assert redact(text) == expected
+
+
+def test_server_away_is_transient(tmp_path: Path) -> None:
+    port_daemon = GitDaemon(tmp_path)
+    mirror = Mirror(tmp_path / "repo.git", port_daemon.url("x"), "main")
+    with pytest.raises(FetchError) as caught:
+        mirror.remote_head()
+    assert caught.value.transient
+
+
+def test_daemon_survives_the_git_server_going_away(tmp_path: Path) -> None:
+    base = tmp_path / "served"
+    repo = make_deploy_repo(base / "deploy")
+    server = GitDaemon(base).start()
+    try:
+        with run_daemon(tmp_path, server.url("deploy"), poll_interval=0.3, retry_max=1) as daemon:
+            daemon.wait_run(trigger="startup", outcome="succeeded")
+            server.stop()
+            wait_for(lambda: daemon.status()["state"]["last_fetch_error"])
+            status = daemon.status()
+            assert "Connection refused" in status["state"]["last_fetch_error"]
+            assert status["state"]["counters"]["fetch_total"]["outcome=failed"] >= 1
+            assert "fetch error" in daemon.cli("status").stdout
+            sha = push_content(repo, "while away")
+            server.start()
+            run = daemon.wait_run(trigger="poll", commit__sha=sha)
+            assert run["outcome"] == "succeeded"
+            assert daemon.status()["state"]["last_fetch_error"] is None
+            assert daemon.alive()
+    finally:
+        server.stop()
