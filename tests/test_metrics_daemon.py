@@ -1,0 +1,213 @@
+"""The metrics of a real ``deployd run``: runs the test causes, a restart, a real Prometheus.
+
+One daemon (module scope) is driven through a succeeded, a failed, a timed-out and a refused
+run; after each, its TCP listener is scraped over HTTP and parsed with prometheus_client's
+parser. Then a real Prometheus scrapes the daemon and evaluates the alert rules, and finally the
+daemon restarts on the same state directory.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from daemon_helpers import Daemon, make_deploy_repo, push_content, run_daemon
+from helpers import commit, git, wait_for
+from test_metrics_support import Samples, parse, promtool, series, start_prometheus, value
+
+pytestmark = pytest.mark.slow
+
+FAILING = """\
+from batou.component import Component
+
+
+class Hello(Component):
+    def verify(self):
+        raise RuntimeError("this component is broken on purpose")
+"""
+# The good component of daemon_helpers, as committed by make_deploy_repo.
+LIMITS = {"component": 2, "grace": 1}
+
+
+@dataclass
+class Story:
+    """What the test caused, and what the daemon's metrics said after each step."""
+
+    daemon: Daemon
+    repo: Path
+    url: str
+    scrapes: dict[str, Samples] = field(default_factory=dict)
+    commits: dict[str, str] = field(default_factory=dict)
+    bodies: dict[str, str] = field(default_factory=dict)
+    alerts: dict[str, str] = field(default_factory=dict)
+    rules_health: set[str] = field(default_factory=set)
+    socket_body: str = ""
+
+
+def scrape_when(url: str, check) -> Samples:
+    """The first scrape for which ``check(samples)`` holds (the loop publishes after a tick)."""
+
+    def attempt() -> Samples | None:
+        samples = parse(httpx.get(url, timeout=5).text)
+        return samples if check(samples) else None
+
+    return wait_for(attempt, timeout=60)
+
+
+def runs(samples: Samples, outcome: str) -> float:
+    return sum(
+        v for k, v in series(samples, "deployd_runs_total").items() if (("outcome", outcome) in k)
+    )
+
+
+@pytest.fixture(scope="module")
+def story(tmp_path_factory) -> Iterator[Story]:
+    base = tmp_path_factory.mktemp("metrics-daemon")
+    repo = make_deploy_repo(base / "repo")
+    block = base / "block"
+    listen = f"127.0.0.1:{_free_port()}"
+    options = dict(metrics_listen=listen, poll_interval=0.3, limits=LIMITS)
+    env = {"DEPLOYD_TEST_BLOCK": str(block)}
+    with run_daemon(base / "daemon", repo, env=env, **options) as daemon:
+        told = Story(daemon, repo, f"http://{listen}/metrics")
+        told.commits["succeeded"] = git("rev-parse", "HEAD", cwd=repo)
+        told.scrapes["succeeded"] = scrape_when(told.url, lambda s: runs(s, "succeeded") == 1)
+        told.bodies["succeeded"] = httpx.get(told.url).text
+
+        told.commits["failed"] = commit(repo, {"components/hello/component.py": FAILING})
+        told.scrapes["failed"] = scrape_when(told.url, lambda s: runs(s, "failed") == 1)
+
+        block.touch()  # the good component's verify() waits while this file exists
+        git("checkout", told.commits["succeeded"], "--", "components", cwd=repo)
+        told.commits["timeout"] = push_content(repo, "version 3")
+        told.scrapes["timeout"] = scrape_when(told.url, lambda s: runs(s, "timeout") == 1)
+        block.unlink()
+
+        rewritten = git("commit-tree", "HEAD^{tree}", "-m", "history rewritten", cwd=repo)
+        git("update-ref", "refs/heads/main", rewritten, cwd=repo)
+        told.commits["refused"] = rewritten
+        told.scrapes["refused"] = scrape_when(told.url, lambda s: runs(s, "refused") >= 1)
+        told.bodies["refused"] = httpx.get(told.url).text
+        told.socket_body = _get_over_socket(daemon.socket, "/metrics")
+        _watch_with_prometheus(told, base, listen)
+
+    restart = dict(options, state_dir=daemon.state_dir)
+    with run_daemon(base / "again", repo, env=env, **restart):
+        told.scrapes["restarted"] = scrape_when(
+            told.url, lambda s: value(s, "deployd_run_in_progress") == 0
+        )
+    yield told
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def _watch_with_prometheus(told: Story, base: Path, listen: str) -> None:
+    expected = {"DeploydCommitRefused": "firing", "DeploydBehindUpstream": "pending"}
+    with start_prometheus(base, [listen]) as prometheus:
+        wait_for(lambda: prometheus.alerts() == expected, timeout=30)
+        told.alerts = prometheus.alerts()
+        told.rules_health = {rule["health"] for rule in prometheus.rules()}
+
+
+def test_a_succeeded_run(story):
+    samples = story.scrapes["succeeded"]
+    promtool("check", "metrics", stdin=story.bodies["succeeded"])
+    assert value(samples, "deployd_runs_total", outcome="succeeded", trigger="startup") == 1
+    assert value(samples, "deployd_last_run_outcome", outcome="succeeded") == 1
+    sha = story.commits["succeeded"]
+    assert value(samples, "deployd_deployed_commit_info", commit=sha, branch="main") == 1
+    assert value(samples, "deployd_upstream_commit_info", commit=sha) == 1
+    assert value(samples, "deployd_behind") == 0
+    assert value(samples, "deployd_components", state="changed") == 1
+    assert series(samples, "deployd_component_last_changed_timestamp_seconds")
+    last_success = value(samples, "deployd_last_success_timestamp_seconds")
+    assert last_success == value(samples, "deployd_last_run_timestamp_seconds") > 0
+    assert value(samples, "deployd_push_to_converged_seconds_count") == 1
+    assert value(samples, "deployd_venv_builds_total", outcome="built") == 1
+    assert value(samples, "deployd_fetch_total", outcome="fetched") >= 1
+    assert value(samples, "deployd_last_fetch_success_timestamp_seconds") > 0
+
+
+def test_a_failed_run(story):
+    samples = story.scrapes["failed"]
+    assert value(samples, "deployd_last_run_outcome", outcome="failed") == 1
+    assert runs(samples, "failed") == 1  # triggered by the push watcher or a poll
+    assert value(samples, "deployd_components", state="failed") == 1
+    assert value(samples, "deployd_upstream_commit_info", commit=story.commits["failed"]) == 1
+    deployed = story.commits["succeeded"]
+    assert value(samples, "deployd_deployed_commit_info", commit=deployed, branch="main") == 1
+    assert value(samples, "deployd_behind") == 1
+    before = story.scrapes["succeeded"]["deployd_last_success_timestamp_seconds", ()]
+    assert value(samples, "deployd_last_success_timestamp_seconds") == before
+
+
+def test_a_timed_out_run(story):
+    samples = story.scrapes["timeout"]
+    assert value(samples, "deployd_last_run_outcome", outcome="timeout") == 1
+    assert runs(samples, "timeout") == 1
+    assert value(samples, "deployd_behind") == 1
+    assert value(samples, "deployd_last_run_duration_seconds") >= LIMITS["component"]
+    assert value(samples, "deployd_run_duration_seconds_count") == 3
+
+
+def test_a_refused_commit(story):
+    samples = story.scrapes["refused"]
+    promtool("check", "metrics", stdin=story.bodies["refused"])
+    assert value(samples, "deployd_last_run_outcome", outcome="refused") == 1
+    assert value(samples, "deployd_refused_total", reason="not-fast-forward") >= 1
+    assert value(samples, "deployd_refused_commit_info", commit=story.commits["refused"]) == 1
+    assert value(samples, "deployd_behind") == 1
+    # every other outcome kept its count
+    assert [runs(samples, o) for o in ("succeeded", "failed", "timeout")] == [1, 1, 1]
+
+
+def test_the_api_socket_serves_the_same_metrics(story):
+    samples = parse(story.socket_body)
+    assert value(samples, "deployd_last_run_outcome", outcome="refused") == 1
+    assert runs(samples, "failed") == 1
+
+
+def test_prometheus_scrapes_the_daemon_and_evaluates_the_rules(story):
+    assert story.alerts == {"DeploydCommitRefused": "firing", "DeploydBehindUpstream": "pending"}
+    assert story.rules_health == {"ok"}
+
+
+def test_a_restart_keeps_the_values(story):
+    before, after = story.scrapes["refused"], story.scrapes["restarted"]
+    for outcome in ("succeeded", "failed", "timeout"):
+        assert runs(after, outcome) == runs(before, outcome), outcome
+    assert runs(after, "refused") >= runs(before, "refused")  # start-up may refuse again
+    for name in (
+        "deployd_last_success_timestamp_seconds",
+        "deployd_deployed_commit_timestamp_seconds",
+        "deployd_venv_build_duration_seconds_count",
+        "deployd_push_to_converged_seconds_sum",
+    ):
+        assert after[name, ()] == before[name, ()], name
+    assert series(after, "deployd_deployed_commit_info") == series(
+        before, "deployd_deployed_commit_info"
+    )
+    assert series(after, "deployd_component_last_changed_timestamp_seconds") == series(
+        before, "deployd_component_last_changed_timestamp_seconds"
+    )
+    assert (
+        after["deployd_daemon_start_timestamp_seconds", ()]
+        > (before["deployd_daemon_start_timestamp_seconds", ()])
+    )
+
+
+def _get_over_socket(path: Path, url_path: str) -> str:
+    transport = httpx.HTTPTransport(uds=str(path))
+    with httpx.Client(transport=transport, base_url="http://deployd") as client:
+        response = client.get(url_path, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+def _free_port() -> int:
+    from test_metrics_support import free_port
+
+    return free_port()
