@@ -85,7 +85,8 @@ def run_worker(
     assert process.stdin and process.stdout and process.stderr
     stderr = _StderrTail(process.stderr, on_stderr)
     lines: queue.Queue[object] = queue.Queue()
-    threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True).start()
+    reader = threading.Thread(target=_read_lines, args=(process.stdout, lines), daemon=True)
+    reader.start()
     try:
         process.stdin.write(request.to_json().encode())
         process.stdin.close()
@@ -95,7 +96,19 @@ def run_worker(
     watch.follow(lines, stderr)
     returncode = process.wait()
     stderr.join(timeout=EXIT_WITHOUT_EOF)
-    return watch.outcome(returncode, stderr.text(), time.monotonic() - started)
+    done = watch.outcome(returncode, stderr.text(), time.monotonic() - started)
+    _close_pipes(process, reader, stderr.thread)
+    return done
+
+
+def _close_pipes(
+    process: subprocess.Popen[bytes], reader: threading.Thread, stderr: threading.Thread
+) -> None:
+    """Close the pipes no thread reads any more. A pipe still held open by a process the worker
+    left behind stays with its (daemon) reader thread until that process ends."""
+    for pipe, thread in ((process.stdout, reader), (process.stderr, stderr)):
+        if pipe is not None and not thread.is_alive():
+            pipe.close()
 
 
 class _Watch:

@@ -1,0 +1,229 @@
+"""The worker subprocess under real failure: crashes, signals, time limits, cancellation."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from helpers import make_repo, wait_for, write_tree
+
+from components_runtime.protocol import WorkerRequest
+from daemon.limits import Limits
+from daemon.runner import WorkerRun, run_worker
+from daemon.worker_clock import Clock
+
+QUICK = Limits(grace=1.0)
+
+
+def repo(path: Path, components: dict[str, str], hosts: str | None = None) -> Path:
+    """A deployment repository with one host converging ``components`` (name → class body)."""
+    names = ", ".join(components)
+    files = {
+        ".batou.json": '{"migration": {"version": 2400}}\n',
+        "environments/test/environment.cfg": f"[host:localhost]\ncomponents = {hosts or names}\n",
+    }
+    for name, source in components.items():
+        files[f"components/{name}/component.py"] = source
+    return make_repo(path, files)
+
+
+def request(checkout: Path, tmp_path: Path, **kw: Any) -> WorkerRequest:
+    return WorkerRequest(repository=str(checkout), environment="test", host="localhost",
+                         root=str(tmp_path / "root"), **kw)
+
+
+def run(checkout: Path, tmp_path: Path, limits: Limits = QUICK, **kw: Any) -> WorkerRun:
+    events: list[dict[str, Any]] = []
+    result = run_worker(request(checkout, tmp_path), events.append, limits=limits, **kw)
+    object.__setattr__(result, "events", events)  # for the assertions below
+    return result
+
+
+COMPONENT = """\
+import os, signal, time
+from batou.component import Component
+
+class {name}(Component):
+{body}
+"""
+
+
+def component(name: str, body: str) -> str:
+    return COMPONENT.format(name=name, body=body)
+
+
+def test_a_run_reports_events_and_its_result(tmp_path: Path) -> None:
+    checkout = repo(tmp_path / "repo", {
+        "first": component("First", "    def verify(self):\n        pass\n"),
+    })
+    done = run(checkout, tmp_path)
+    assert (done.outcome, done.returncode, done.signal, done.error) == ("succeeded", 0, None, None)
+    kinds = [e["event"] for e in done.events]  # type: ignore[attr-defined]
+    assert kinds[0] == "hello"
+    assert "component-started" in kinds and "component-finished" in kinds
+    assert done.result and [c.component for c in done.result.components] == ["first"]
+
+
+def test_exception_at_worker_import_is_a_crash_with_the_stderr_tail(tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    write_tree(broken, {"components_runtime/__init__.py": "raise RuntimeError('runtime broken')\n"})
+    checkout = repo(tmp_path / "repo", {"first": component("First", "    pass\n")})
+    env = {**os.environ, "PYTHONPATH": str(broken)}
+    done = run(checkout, tmp_path, env=env)
+    assert (done.outcome, done.returncode, done.result) == ("crashed", 1, None)
+    assert "RuntimeError: runtime broken" in done.stderr_tail
+    assert done.error and done.error.kind == "WorkerCrashed"
+    assert "exited with status 1 without a result" in done.error.message
+
+
+def test_segfault_is_a_crash_naming_the_signal_and_the_users_line(tmp_path: Path) -> None:
+    checkout = repo(tmp_path / "repo", {"first": component("First", (
+        "    def verify(self):\n        os.kill(os.getpid(), signal.SIGSEGV)\n"))})
+    done = run(checkout, tmp_path)
+    assert (done.outcome, done.signal) == ("crashed", 11)
+    assert done.error and "signal 11 (SIGSEGV)" in done.error.message
+    assert "Segmentation fault" in done.stderr_tail  # faulthandler's traceback...
+    assert "components/first/component.py" in done.stderr_tail  # ...names the user's file
+
+
+def test_os_exit_is_a_crash_with_its_exit_status(tmp_path: Path) -> None:
+    checkout = repo(tmp_path / "repo", {"first": component("First", (
+        "    def verify(self):\n        print('going away', flush=True)\n        os._exit(3)\n"))})
+    done = run(checkout, tmp_path)
+    assert (done.outcome, done.returncode, done.signal) == ("crashed", 3, None)
+    assert "going away" in done.stderr_tail  # print() went to stderr, not the event stream
+
+
+def test_sigkill_as_from_the_oom_killer_is_a_crash_with_a_hint(tmp_path: Path) -> None:
+    checkout = repo(tmp_path / "repo", {"first": component("First", (
+        "    def verify(self):\n        os.kill(os.getpid(), signal.SIGKILL)\n"))})
+    done = run(checkout, tmp_path)
+    assert (done.outcome, done.signal) == ("crashed", 9)
+    assert done.error and done.error.hint and "OOM" in done.error.hint
+
+
+def test_memory_limit_fails_the_component_not_the_worker(tmp_path: Path) -> None:
+    body = (
+        "    def verify(self):\n"
+        "        import resource\n"
+        "        resource.setrlimit(resource.RLIMIT_AS, (2 * 1024 ** 3, 2 * 1024 ** 3))\n"
+        "        self.hog = bytearray(4 * 1024 ** 3)\n"
+    )
+    checkout = repo(tmp_path / "repo", {"first": component("First", body)})
+    done = run(checkout, tmp_path)
+    assert done.outcome == "failed" and done.result is not None
+    assert any("MemoryError" in (e.kind + e.message) for e in done.result.errors)
+    assert [c.outcome for c in done.result.components] == ["failed"]
+
+
+def sleeper(name: str, pidfile: Path, timeout: str = "") -> str:
+    body = (f"    {timeout}\n" if timeout else "") + (
+        "    def verify(self):\n"
+        f"        self.cmd('echo $$ > {pidfile}; exec sleep 1000')\n"
+    )
+    return component(name, body)
+
+
+def dead(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state in ("Z", "X")  # a zombie waiting for a reaper is dead too
+
+
+def test_component_over_its_own_limit_is_killed_with_its_children(tmp_path: Path) -> None:
+    pidfile = tmp_path / "sleep.pid"
+    checkout = repo(tmp_path / "repo", {
+        "slow": sleeper("Slow", pidfile, timeout="deployd_timeout = 1"),
+        "after": component("After", "    def verify(self):\n        pass\n"),
+    })
+    done = run(checkout, tmp_path)
+    assert (done.outcome, done.timed_out_component) == ("timeout", "slow")
+    assert done.error and done.error.kind == "Timeout"
+    assert done.error.message == "component 'slow' exceeded its time limit of 1s"
+    sleep_pid = int(pidfile.read_text())
+    wait_for(lambda: dead(sleep_pid), timeout=5)
+    started = [e["component"] for e in done.events if e["event"] == "component-started"]  # type: ignore[attr-defined]
+    assert started == ["slow"]
+
+
+def test_run_over_its_limit_names_the_running_component(tmp_path: Path) -> None:
+    pidfile = tmp_path / "sleep.pid"
+    checkout = repo(tmp_path / "repo", {"slow": sleeper("Slow", pidfile)})
+    done = run(checkout, tmp_path, limits=Limits(run=1.5, grace=1.0))
+    assert (done.outcome, done.timed_out_component) == ("timeout", "slow")
+    assert done.error and done.error.message == (
+        "the run exceeded its time limit of 1.5s while component 'slow' was running")
+    sleep_pid = int(pidfile.read_text())
+    wait_for(lambda: dead(sleep_pid), timeout=5)
+
+
+WAIT_FOR_USR1 = """\
+    def verify(self):
+        seen = []
+        previous = signal.getsignal(signal.SIGUSR1)
+        def note(signum, frame):
+            seen.append(signum)
+            previous(signum, frame)
+        signal.signal(signal.SIGUSR1, note)
+        self.log("waiting for SIGUSR1")
+        deadline = time.monotonic() + 30
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.01)
+"""
+
+
+def test_cancel_stops_between_components(tmp_path: Path) -> None:
+    checkout = repo(tmp_path / "repo", {
+        "first": component("First", WAIT_FOR_USR1),
+        "second": component("Second", "    def verify(self):\n        pass\n"),
+    })
+    cancel = threading.Event()
+    events: list[dict[str, Any]] = []
+
+    def on_event(event: dict[str, Any]) -> None:
+        events.append(event)
+        if event["event"] == "log" and "waiting for SIGUSR1" in event["message"]:
+            cancel.set()  # a newer commit arrived while "first" runs
+
+    done = run_worker(request(checkout, tmp_path), on_event, limits=QUICK, cancel=cancel)
+    assert done.outcome == "cancelled", done.errors
+    assert [e["component"] for e in events if e["event"] == "component-started"] == ["first"]
+    assert done.result and [c.component for c in done.result.components if
+                            c.outcome != "skipped"] == ["first"]
+
+
+def test_a_failing_event_consumer_does_not_break_the_run(tmp_path: Path) -> None:
+    checkout = repo(tmp_path / "repo", {"first": component("First", "    pass\n")})
+
+    def explode(event: dict[str, Any]) -> None:
+        raise RuntimeError("consumer bug")
+
+    assert run_worker(request(checkout, tmp_path), explode, limits=QUICK).outcome == "succeeded"
+
+
+def test_debugger_pauses_the_run_and_component_clocks() -> None:
+    limits = Limits(run=10, component=5, debug=100)
+    clock = Clock(limits, started=0.0)
+    clock.observe({"event": "component-started", "component": "app", "timeout": None}, now=1.0)
+    assert (clock.deadline(), clock.expired(6.0)) == (6.0, "component")
+    clock.observe({"event": "debugger-waiting"}, now=2.0)
+    assert (clock.deadline(), clock.expired(50.0)) == (102.0, "debug")
+    clock.observe({"event": "debugger-done"}, now=62.0)  # 60 s in the debugger
+    assert (clock.run_deadline, clock.deadline()) == (70.0, 66.0)
+    clock.observe({"event": "component-finished", "component": "app"}, now=63.0)
+    assert (clock.deadline(), clock.expired(70.0), clock.component) == (70.0, "run", None)
+
+
+def test_a_component_declared_limit_wins_over_the_default() -> None:
+    clock = Clock(Limits(component=5), started=0.0)
+    clock.observe({"event": "component-started", "component": "db", "timeout": 300}, now=0.0)
+    assert clock.deadline() == min(300.0, Limits().run)
+
+
+def test_runner_imports_no_user_code() -> None:
+    assert not any(name.startswith("batou") for name in sys.modules)
