@@ -104,7 +104,11 @@ from batou.environment import Environment
 result = {}
 for name in sys.argv[1:]:
     e = Environment(name, basedir=".")
-    e.load()
+    try:
+        e.load()
+    except Exception as exc:
+        result[name] = {"crash": repr(exc)}
+        continue
     hosts = {}
     for host_name, h in e.hosts.items():
         roots = [[r.name, list(r.features), r.ignore] for r in e.root_components if r.host is h]
@@ -142,11 +146,26 @@ def ours(repo: Path, name: str) -> dict[str, Any]:
     }
 
 
+# The documented differences ("deployd differs from batou"): batou really behaves that way.
+DIFFERENCES = {
+    "domain twice": "[environment]\nconnect_method = local\nhost_domain = example.com\n"
+    "[host:web.example.com]\ncomponents = nginx\n",
+    "require_sudo string": "[environment]\nconnect_method = local\nrequire_sudo = False\n"
+    "[hosts]\nweb = nginx\n",
+    "phantom host": "[DEFAULT]\nplatform = debian\n[environment]\nconnect_method = local\n"
+    "[hosts]\nweb = nginx\n",
+    "mixed list": "[environment]\nconnect_method = local\n[hosts]\nweb = nginx, app\n    backup\n",
+    "no components": "[environment]\nconnect_method = local\n[host:web]\nplatform = x\n",
+    "trailing comma": "[environment]\nconnect_method = local\n[hosts]\nweb = nginx,\n",
+}
+ALL_CASES = {**ENVIRONMENTS, **DIFFERENCES}
+
+
 @pytest.fixture(scope="module")
 def batou_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     files: dict[str, str | bytes] = {"components/all/component.py": COMPONENTS}
-    names = {case: f"env{i}" for i, case in enumerate(ENVIRONMENTS)}
-    for case, text in ENVIRONMENTS.items():
+    names = {case: f"env{i}" for i, case in enumerate(ALL_CASES)}
+    for case, text in ALL_CASES.items():
         files[f"environments/{names[case]}/environment.cfg"] = text
     repo = write_repo(tmp_path_factory.mktemp("parity-envconfig"), files)
     done = subprocess.run(
@@ -158,13 +177,40 @@ def batou_results(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[
     )
     assert done.returncode == 0, done.stderr
     dumped = json.loads(done.stdout)
-    return repo, {case: dumped[names[case]] for case in ENVIRONMENTS}
+    return repo, {case: dumped[names[case]] for case in ALL_CASES}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", ENVIRONMENTS)
 def test_same_reading_as_batou(batou_results: tuple[Path, dict[str, Any]], case: str) -> None:
     repo, expected = batou_results
-    name = f"env{list(ENVIRONMENTS).index(case)}"
+    name = f"env{list(ALL_CASES).index(case)}"
     assert expected[case]["errors"] == []
     assert ours(repo, name) == expected[case]
+
+
+@pytest.mark.slow
+def test_the_documented_differences_are_real(batou_results: tuple[Path, dict[str, Any]]) -> None:
+    repo, batou = batou_results
+
+    def deployd(case: str) -> dict[str, Any]:
+        return ours(repo, f"env{list(ALL_CASES).index(case)}")
+
+    assert batou["domain twice"]["hosts"]["web.example.com"][0] == "web.example.com.example.com"
+    assert deployd("domain twice")["hosts"]["web.example.com"][0] == "web.example.com"
+
+    assert batou["require_sudo string"]["hosts"]["web"][3] == "False"
+    assert deployd("require_sudo string")["hosts"]["web"][3] is False
+
+    assert batou["phantom host"]["order"] == ["web", "platform"]
+    assert batou["phantom host"]["errors"] == ["Missing component: debian"]
+    assert deployd("phantom host")["order"] == ["web"]
+
+    assert batou["mixed list"]["errors"] == ["Missing component: app\nbackup"]
+    assert "mixes commas and line breaks" in deployd("mixed list")["errors"][0]
+
+    assert batou["no components"] == {"crash": "KeyError('components')"}
+    assert "has no components key" in deployd("no components")["errors"][0]
+
+    assert batou["trailing comma"]["errors"] == ["Missing component: "]
+    assert deployd("trailing comma")["hosts"]["web"][6] == [["nginx", [], False]]
