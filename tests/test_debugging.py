@@ -1,0 +1,114 @@
+"""breakpoint() in a component: a real remote-pdb session over a socket, or a warning."""
+
+from __future__ import annotations
+
+import queue
+import socket
+import threading
+from pathlib import Path
+from typing import Any
+
+from test_runner import component, repo, request
+
+from daemon.isolated import attach_instructions, debug_endpoint
+from daemon.limits import Limits
+from daemon.runner import WorkerRun, run_worker
+
+BREAKS = component("Paused", (
+    "    def verify(self):\n"
+    "        secret = 6 * 7\n"
+    "        breakpoint()\n"
+    "        self.after = secret\n"
+))
+
+
+def read_until(connection: socket.socket, marker: bytes) -> bytes:
+    data = b""
+    while not data.endswith(marker):
+        chunk = connection.recv(4096)
+        if not chunk:
+            raise AssertionError(f"connection closed before {marker!r}; got {data!r}")
+        data += chunk
+    return data
+
+
+def start_run(checkout: Path, tmp_path: Path, limits: Limits, **kw: Any) -> tuple[
+        threading.Thread, queue.Queue[dict[str, Any]], list[WorkerRun]]:
+    events: queue.Queue[dict[str, Any]] = queue.Queue()
+    done: list[WorkerRun] = []
+    thread = threading.Thread(target=lambda: done.append(run_worker(
+        request(checkout, tmp_path, **kw), events.put, limits=limits)))
+    thread.start()
+    return thread, events, done
+
+
+def next_event(events: queue.Queue[dict[str, Any]], kind: str) -> dict[str, Any]:
+    while True:
+        event = events.get(timeout=30)
+        if event["event"] == kind:
+            return event
+
+
+def test_breakpoint_opens_remote_pdb_and_the_run_completes(tmp_path: Path) -> None:
+    checkout = repo(tmp_path / "repo", {"paused": BREAKS})
+    thread, events, done = start_run(checkout, tmp_path, Limits(grace=1), debug=True,
+                                     debug_port=0)
+    waiting = next_event(events, "debugger-waiting")
+    assert (waiting["file"], waiting["line"]) == ("components/paused/component.py", 7)
+    assert waiting["host"] == "127.0.0.1" and waiting["port"] > 0
+    with socket.create_connection(("127.0.0.1", waiting["port"]), timeout=30) as connection:
+        assert b"self.after = secret" in read_until(connection, b"(Pdb) ")
+        connection.sendall(b"p secret\r\n")
+        assert b"42" in read_until(connection, b"(Pdb) ")
+        connection.sendall(b"c\r\n")
+        assert connection.recv(4096) == b""  # the session closes once the code runs on
+    next_event(events, "debugger-done")
+    thread.join(timeout=30)
+    assert done and done[0].outcome == "succeeded", done[0].errors if done else "no result"
+
+
+def test_waiting_debugger_is_limited_by_the_debug_limit(tmp_path: Path) -> None:
+    checkout = repo(tmp_path / "repo", {"paused": BREAKS})
+    thread, events, done = start_run(checkout, tmp_path, Limits(debug=1, grace=1), debug=True,
+                                     debug_port=0)
+    next_event(events, "debugger-waiting")  # nobody attaches
+    thread.join(timeout=30)
+    assert done[0].outcome == "timeout" and done[0].error is not None
+    assert done[0].error.message == (
+        "a debugger session exceeded its time limit of 1s while component 'paused' was running")
+
+
+def test_outside_debug_mode_a_breakpoint_warns_and_the_run_continues(tmp_path: Path) -> None:
+    checkout = repo(tmp_path / "repo", {"paused": BREAKS})
+    events: list[dict[str, Any]] = []
+    done = run_worker(request(checkout, tmp_path), events.append, limits=Limits(grace=1))
+    assert done.outcome == "succeeded", done.errors
+    warnings = [e["message"] for e in events if e["event"] == "log" and e["level"] == "warning"]
+    assert any(
+        "breakpoint() at components/paused/component.py:7 skipped: not in debug mode" in w
+        and "deployd apply --debug" in w for w in warnings
+    ), warnings
+    assert not any(e["event"] == "debugger-waiting" for e in events)
+
+
+def test_a_non_loopback_debug_host_is_refused(tmp_path: Path) -> None:
+    checkout = repo(tmp_path / "repo", {"paused": BREAKS})
+    events: list[dict[str, Any]] = []
+    done = run_worker(request(checkout, tmp_path, debug=True, debug_host="0.0.0.0"),
+                      events.append, limits=Limits(grace=1))
+    assert done.outcome == "succeeded", done.errors
+    assert any("REMOTE_PDB_HOST=0.0.0.0 is not a loopback address" in e.get("message", "")
+               for e in events)
+
+
+def test_debug_endpoint_and_attach_instructions() -> None:
+    assert debug_endpoint({}) == ("127.0.0.1", 4444)
+    assert debug_endpoint({"REMOTE_PDB_HOST": "", "REMOTE_PDB_PORT": "5555"}) == (
+        "127.0.0.1", 5555)
+    text = attach_instructions(
+        {"host": "127.0.0.1", "port": 4444, "file": "components/app/component.py", "line": 12},
+        ssh_host="web1.example.com",
+    )
+    assert "breakpoint() at components/app/component.py:12" in text
+    assert "ssh -L 4444:localhost:4444 web1.example.com" in text
+    assert "nc -C 127.0.0.1 4444" in text
