@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import os
-import tempfile
 from collections import deque
 from collections.abc import Iterable, Iterator
 
@@ -23,6 +21,8 @@ def limited_buffer(
     beyond that only the first and last ``lead`` lines, joined by ``separator``. Each line is
     right-stripped. Only ``lead`` trailing lines are held in memory, whatever the length.
     """
+    import tempfile  # imported when a diff is logged, not at start-up (no-op runs are timed)
+
     stream: Iterator[str] = iter(lines)
     head: list[str] = []
     for text in stream:
@@ -63,6 +63,8 @@ def show_diff(
     ``secrets`` is ``None`` when the caller already decided the content is not sensitive;
     otherwise a diff that mentions any of them is only logged, never shown.
     """
+    import difflib
+
     current_lines = current.splitlines()
     wanted_lines = wanted.splitlines()
     hide = secrets is not None and mentions_secret(secrets, current_lines, wanted_lines)

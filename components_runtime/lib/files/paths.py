@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from typing import Any
 
 
@@ -17,6 +16,8 @@ def ensure_path_nonexistent(path: str) -> None:
     """
     if not os.path.lexists(path):
         return
+    import tempfile  # rarely needed; keep it out of the start-up time
+
     parent = os.path.dirname(os.path.abspath(path))
     name = os.path.basename(os.path.normpath(path))
     with tempfile.TemporaryDirectory(dir=parent) as scratch:
@@ -41,6 +42,9 @@ def short_path_name(component: Any, path: str, short_under: tuple[type, ...] = (
     workdir_base = getattr(environment, "workdir_base", None)
     base = os.path.dirname(workdir_base) if workdir_base else environment.base_dir
     if base:
+        prefix = base.rstrip("/") + "/"
+        if path.startswith(prefix) and "/.." not in path:
+            return path[len(prefix) :]  # the common case, without relpath's cost
         relative = os.path.relpath(path, base)
         if not relative.startswith(".."):
             return relative

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import yaml
-
 from components_runtime.lib.files.content import ManagedContentBase
 from components_runtime.lib.files.merge import dict_merge
 
@@ -43,6 +41,8 @@ class YAMLContent(ManagedContentBase):
     _content_source_attribute = "data"
 
     def render(self) -> None:
+        import yaml  # only repositories that use YAMLContent pay for importing PyYAML
+
         if self.content:
             self.data = yaml.safe_load(self.content)
         if self.override:
