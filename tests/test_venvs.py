@@ -265,3 +265,37 @@ def test_a_missing_local_package_is_a_located_error(tmp_path: Path) -> None:
     assert result.outcome == "failed" and result.error is not None
     assert (result.error.file, result.error.line) == ("requirements.txt", 2)
     assert "./batou_myapp is not a directory in the repository" in result.error.message
+
+
+def test_a_component_imports_from_a_local_extension_module_in_the_worker(tmp_path: Path) -> None:
+    from helpers import make_repo
+
+    from components_runtime.protocol import WorkerRequest
+    from daemon.isolated import run_isolated
+
+    checkout = make_repo(tmp_path / "repo", {
+        ".batou.json": '{"migration": {"version": 2400}}\n',
+        "requirements.txt": "batou==2.7.1\n-e ./myext\n",
+        "environments/test/environment.cfg": "[host:localhost]\ncomponents = app\n",
+        "components/app/component.py": (
+            "from batou.component import Component\n"
+            "from batou.lib.file import File\n"
+            "from myext import Greeting\n\n"
+            "class App(Component):\n"
+            "    def configure(self):\n"
+            "        self += File('greeting.txt', content=Greeting().text())\n"
+        ),
+    })
+    project(checkout / "myext", "myext", "0.1", {
+        "myext/__init__.py": "from myext.words import Greeting\n",
+        "myext/words.py": "class Greeting:\n    def text(self):\n        return 'hi from myext'\n",
+    })
+    events: list[dict[str, object]] = []
+    request = WorkerRequest(repository=str(checkout), environment="test", host="localhost",
+                            root=str(tmp_path / "root"))
+    done = run_isolated(request, tmp_path / "state", events.append, no_index=True)
+    assert done.venv.outcome == "built" and done.outcome == "succeeded", done.errors
+    assert (tmp_path / "root/work/app/greeting.txt").read_text() == "hi from myext"
+    hello = next(e for e in events if e["event"] == "hello")
+    assert hello["prefix"] == str(done.venv.path)  # the worker ran inside the repository's venv
+    assert "batou is provided by deployd's runtime" in done.venv.notices[0]
