@@ -43,7 +43,7 @@ def short_path_name(component: Any, path: str, short_under: tuple[type, ...] = (
     base = os.path.dirname(workdir_base) if workdir_base else environment.base_dir
     if base:
         prefix = base.rstrip("/") + "/"
-        if path.startswith(prefix) and "/.." not in path:
+        if path.startswith(prefix) and "/." not in path and "//" not in path:
             return path[len(prefix) :]  # the common case, without relpath's cost
         relative = os.path.relpath(path, base)
         if not relative.startswith(".."):
