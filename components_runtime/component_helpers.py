@@ -23,6 +23,9 @@ from components_runtime.errors import CmdExecutionError, SilentConfigurationErro
 def working_directory(path: str | os.PathLike[str]) -> Iterator[None]:
     """Run the block in ``path``; always return to the previous directory."""
     previous = os.getcwd()
+    if previous == os.fspath(path):
+        yield  # already there (sub-components share their parent's dirs): no syscalls
+        return
     os.chdir(path)
     try:
         yield

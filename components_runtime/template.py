@@ -13,23 +13,31 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from components_runtime.errors import TemplatingError
+
+if TYPE_CHECKING:
+    import jinja2
 
 log = logging.getLogger(__name__)
 
 LARGE_TEMPLATE = 100 * 1024
 
-_ENVIRONMENT = jinja2.Environment(
-    line_statement_prefix="@@",
-    keep_trailing_newline=True,
-    undefined=jinja2.StrictUndefined,
-    autoescape=False,
-)
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    """The one Jinja environment (imported on first use: plain templates never need it)."""
+    import jinja2
+
+    return jinja2.Environment(
+        line_statement_prefix="@@",
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+    )
 
 
 def generated_header(component: Any) -> str:
@@ -43,7 +51,66 @@ def generated_header(component: Any) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _compile(source: str) -> jinja2.Template:
-    return _ENVIRONMENT.from_string(source)
+    return _environment().from_string(source)
+
+
+# The common case (``"{{component.workdir}}/x.conf"``) needs no compiler: text with only
+# ``{{ dotted.name }}`` expressions is rendered by looking the names up directly, exactly as
+# Jinja would (getattr, then item lookup; ``str()`` of the value). Anything else, and any
+# lookup failure, takes the full Jinja path, which also produces the proper error.
+_SIMPLE_EXPRESSION = re.compile(r"\{\{\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*\}\}")
+_JINJA_SYNTAX = re.compile(r"\{[{%#]|^[ \t]*@@", re.MULTILINE)
+
+
+class _NotSimple(Exception):
+    pass
+
+
+def _lookup(path: str, args: dict[str, Any]) -> str:
+    first, *rest = path.split(".")
+    if first not in args:
+        raise _NotSimple(path)
+    value = args[first]
+    for name in rest:
+        try:
+            value = getattr(value, name)
+        except AttributeError:
+            try:
+                value = value[name]
+            except (TypeError, LookupError, AttributeError):
+                raise _NotSimple(path) from None
+    if type(value).__name__.endswith("Undefined"):
+        raise _NotSimple(path)  # a jinja2.Undefined handed in as a value: let Jinja decide
+    return str(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _split_simple(source: str) -> tuple[str, ...] | None:
+    """Alternating text and expression paths, or None when the template needs Jinja."""
+    if "\r" in source:
+        return None
+    parts = _SIMPLE_EXPRESSION.split(source)
+    if any(_JINJA_SYNTAX.search(text) for text in parts[::2]):
+        return None
+    return tuple(parts)
+
+
+def _render_simple(source: str, args: dict[str, Any]) -> str | None:
+    parts = _split_simple(source)
+    if parts is None:
+        return None
+    try:
+        return "".join(
+            part if index % 2 == 0 else _lookup(part, args) for index, part in enumerate(parts)
+        )
+    except _NotSimple:
+        return None
+
+
+def _is_template_error(error: Exception) -> bool:
+    import jinja2
+
+    return isinstance(error, jinja2.TemplateError)
 
 
 def _error(identifier: str, error: Exception) -> TemplatingError:
@@ -67,8 +134,13 @@ def expand(source: str, args: dict[str, Any], identifier: str = "<template>") ->
     try:
         if "{" not in source and "@@" not in source and "\r" not in source:
             return source  # nothing to render: skip Jinja entirely (a hot path)
+        simple = _render_simple(source, args)
+        if simple is not None:
+            return simple
         return _compile(source).render(**args)
-    except jinja2.TemplateError as error:
+    except Exception as error:
+        if not _is_template_error(error):
+            raise
         raise _error(identifier, error) from error
 
 
@@ -76,8 +148,10 @@ def render_file(path: str | Path, args: dict[str, Any]) -> str:
     """Render a template file; the result has batou's extra trailing newline."""
     source = Path(path).read_text(encoding="utf-8")
     try:
-        return _ENVIRONMENT.from_string(source).render(**args) + "\n"
-    except jinja2.TemplateError as error:
+        return _environment().from_string(source).render(**args) + "\n"
+    except Exception as error:
+        if not _is_template_error(error):
+            raise
         raise _error(str(path), error) from error
 
 
