@@ -36,7 +36,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from daemon.loop import Control, Loop, Trigger
+from daemon.loop import Loop
+from daemon.messages import Control, Trigger
 from daemon.records import SCHEMA_VERSION
 
 log = logging.getLogger(__name__)

@@ -21,13 +21,14 @@ import random
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from daemon import transitions
 from daemon.fetch import Mirror, decide
 from daemon.inbox import import_bundle
 from daemon.lock import LockBusy, host_lock
+from daemon.messages import Control, RunDone, RunEvent, Trigger
 from daemon.notify import Notifier, watchdog_interval
 from daemon.pipeline import RunPlan, converge
 from daemon.records import LiveStatus, RunRecord, StatusSnapshot
@@ -36,32 +37,6 @@ from daemon.state import StateStore
 
 log = logging.getLogger(__name__)
 EXPLICIT = ("api", "webhook", "push", "inbox", "manual")
-
-
-@dataclass(frozen=True)
-class Trigger:
-    kind: str  # one of records.TRIGGERS
-    at: float = field(default_factory=time.time)
-    waiter: Future[dict[str, Any]] | None = None  # resolved when the run starts (or won't)
-    bundle: str | None = None  # inbox: the bundle file
-
-
-@dataclass(frozen=True)
-class Control:
-    action: str  # suspend / resume / trust
-    argument: str | None
-    reply: Future[dict[str, Any]]
-
-
-@dataclass(frozen=True)
-class RunEvent:
-    run_id: str
-    event: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class RunDone:
-    record: RunRecord
 
 
 @dataclass
@@ -402,26 +377,6 @@ class Loop:
             self.notifier.watchdog()
 
     def _make_snapshot(self) -> StatusSnapshot:
-        from daemon.fetch import redact
-
-        platform = self.last_record.platform if self.last_record else None
-        return StatusSnapshot(
-            host=self.settings.host_name,
-            environment=self.settings.environment,
-            repository=redact(self.mirror.url),
-            branch=self.settings.branch,
-            platform=platform,
-            state=self.state,
-            live=self.live,
-            last_run=self.last_record,
-            version=_version(),
+        return transitions.snapshot(
+            self.settings, self.mirror.url, self.state, self.live, self.last_record
         )
-
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("deployd")
-    except Exception:
-        return ""

@@ -6,15 +6,17 @@ read (and tested) on its own. Only the loop thread calls these.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
 import time
 from dataclasses import replace
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from daemon.fetch import FetchError, Mirror
+from daemon.fetch import FetchError, Mirror, redact
 from daemon.pipeline import RunPlan
 from daemon.records import (
     CommitInfo,
@@ -282,3 +284,28 @@ def status_line(snapshot: StatusSnapshot) -> str:
     if live.debugger:
         parts.append(f"debugger waiting on port {live.debugger.port}")
     return "; ".join(parts)
+
+
+def snapshot(
+    settings: Settings, url: str, state: HostState, live: LiveStatus, last: RunRecord | None
+) -> StatusSnapshot:
+    """The immutable answer to ``GET /status``, with credentials removed from the URL."""
+    return StatusSnapshot(
+        host=settings.host_name,
+        environment=settings.environment,
+        repository=redact(url),
+        branch=settings.branch,
+        platform=last.platform if last else None,
+        state=state,
+        live=live,
+        last_run=last,
+        version=_version(),
+    )
+
+
+@functools.cache
+def _version() -> str:
+    try:
+        return version("deployd")
+    except PackageNotFoundError:
+        return ""

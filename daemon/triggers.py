@@ -19,7 +19,7 @@ import watchfiles
 
 from daemon.fetch import local_repository_path
 from daemon.inbox import pending_bundles
-from daemon.loop import Trigger
+from daemon.messages import Trigger
 from daemon.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from daemon.loop import Trigger
+from daemon.messages import Trigger
 from daemon.settings import WebhookSettings
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,128 @@
+"""Immediate triggers against a real daemon: webhook, bundle inbox, collapsing, the run lock."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from pathlib import Path
+
+import httpx
+import pytest
+from daemon_helpers import make_deploy_repo, push_content, run_daemon
+from git_servers import free_port
+from helpers import git, wait_for
+
+from daemon.lock import host_lock
+from daemon.webhook import RateLimiter, verify_signature
+
+
+def _sign(secret: bytes, body: bytes) -> str:
+    return hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("headers", "valid"),
+    [
+        ({"X-Hub-Signature-256": "sha256=" + _sign(b"k", b"{}")}, True),
+        ({"X-Hub-Signature-256": "sha256=" + _sign(b"other", b"{}")}, False),
+        ({"X-Gitea-Signature": _sign(b"k", b"{}")}, True),
+        ({"X-Gitea-Signature": _sign(b"k", b"{ }")}, False),
+        ({"X-Gitlab-Token": "k"}, True),
+        ({"X-Gitlab-Token": "kk"}, False),
+        ({}, False),
+    ],
+)
+def test_webhook_signature_forms(headers: dict[str, str], valid: bool) -> None:
+    assert verify_signature(b"k", b"{}", headers) is valid
+
+
+def test_rate_limiter_allows_a_burst_then_refuses() -> None:
+    limiter = RateLimiter(per_minute=3)
+    assert [limiter.allow() for _ in range(4)] == [True, True, True, False]
+
+
+def test_webhook_means_poll_now(tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "repo")
+    secret = tmp_path / "hook.secret"
+    secret.write_text("hook-secret\n")
+    port = free_port()
+    hook = {"enabled": True, "port": port, "secret_file": str(secret), "rate_limit": 3}
+    with run_daemon(tmp_path, repo, watch_repository=False, webhook=hook) as daemon:
+        daemon.wait_run(trigger="startup", outcome="succeeded")
+        sha = push_content(repo, "version 2")
+        url = f"http://127.0.0.1:{port}/hook"
+        body = b'{"ref": "refs/heads/evil", "after": "0000"}'
+        bad = httpx.post(url, content=body, headers={"X-Hub-Signature-256": "sha256=00"})
+        assert bad.status_code == 401
+        good_headers = {"X-Hub-Signature-256": "sha256=" + _sign(b"hook-secret", body)}
+        assert httpx.post(url, content=body, headers=good_headers).status_code == 202
+        run = daemon.wait_run(trigger="webhook")
+        assert run["outcome"] == "succeeded" and run["commit"]["sha"] == sha
+        codes = [httpx.post(url, content=body, headers=good_headers).status_code for _ in range(3)]
+        assert 429 in codes, "rate-limited"
+
+
+def test_bundles_from_the_inbox(tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "repo")
+    unreachable = f"git://127.0.0.1:{free_port()}/deploy"
+    with run_daemon(tmp_path, unreachable, poll_interval=5) as daemon:
+        inbox = daemon.state_dir / "inbox"
+        wait_for(lambda: daemon.status()["state"]["last_fetch_error"])
+        staged = tmp_path / "first.bundle"
+        git("bundle", "create", str(staged), "main", cwd=repo)
+        os.replace(staged, inbox / "first.bundle")  # drop it atomically
+        run = daemon.wait_run(trigger="inbox")
+        assert run["outcome"] == "succeeded", run
+        assert run["commit"]["sha"] == git("rev-parse", "HEAD", cwd=repo)
+        assert list((inbox / "processed").glob("*first.bundle"))
+        assert not (inbox / "first.bundle").exists()
+
+        (tmp_path / "junk.bundle").write_bytes(b"not a bundle at all")
+        os.replace(tmp_path / "junk.bundle", inbox / "junk.bundle")
+        refused = daemon.wait_run(reason="bad-bundle")
+        assert refused["outcome"] == "refused"
+        assert list((inbox / "failed").glob("*junk.bundle"))
+
+        git("reset", "-q", "--hard", "HEAD", cwd=repo)
+        git("commit", "-q", "--amend", "-m", "rewritten", cwd=repo)
+        git("bundle", "create", str(staged), "main", cwd=repo)
+        os.replace(staged, inbox / "second.bundle")
+        again = daemon.wait_run(reason="not-fast-forward")
+        assert again["trigger"] == "inbox", "the same ratchet applies to bundles"
+
+
+def test_triggers_collapse_into_one_run_for_the_newest_commit(tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "repo")
+    block = tmp_path / "block"
+    env = {"DEPLOYD_TEST_BLOCK": str(block)}
+    with run_daemon(tmp_path, repo, env=env, watch_repository=False, poll_interval=0.2) as daemon:
+        daemon.wait_run(trigger="startup", outcome="succeeded")
+        block.touch()
+        daemon.cli("converge", check=True)
+        wait_for(lambda: daemon.status()["live"]["running_component"] == "hello")
+        for number in range(3):
+            newest = push_content(repo, f"v{number}")
+            daemon.cli("converge", check=True)
+        wait_for(lambda: daemon.status()["state"]["upstream"]["sha"] == newest)
+        assert daemon.status()["live"]["pending_trigger"]
+        block.unlink()
+        last = daemon.wait_run(commit__sha=newest, outcome="succeeded")
+        runs = daemon.runs()
+        assert len(runs) == 3, [(r["trigger"], r["outcome"]) for r in runs]
+        assert runs[0]["id"] == last["id"]
+        assert (daemon.root / "work/hello/hello.txt").read_text() == "hello v2\n"
+
+
+def test_a_manual_apply_holding_the_lock_is_named(tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "repo")
+    state_dir = tmp_path / "state"
+    with host_lock(state_dir, who="deployd apply (by test)"):
+        with run_daemon(tmp_path, repo, state_dir=state_dir) as daemon:
+            skipped = daemon.wait_run(trigger="startup")
+            assert skipped["outcome"] == "skipped" and skipped["reason"] == "locked"
+            assert "deployd apply (by test)" in skipped["errors"][0]["message"]
+            assert f"pid {os.getpid()}" in skipped["errors"][0]["message"]
+    with run_daemon(tmp_path, repo, state_dir=state_dir) as daemon:
+        done = daemon.cli("converge", "--wait")
+        assert done.returncode == 0, done.stderr
