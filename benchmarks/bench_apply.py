@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from gen_repo import ENVIRONMENT, generate  # noqa: E402
 from parity_helpers import batou_venv, deployd_command  # noqa: E402
 
 TARGETS = {"first": 1 / 2, "no-op": 1 / 5}
+TARGET_SIZE = 1000  # the targets are set for N = 1,000; smaller sizes are for information
 
 
 def timed(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
@@ -51,33 +51,39 @@ def median_of(repeat: int, prepare: Callable[[], None], run: Callable[[], float]
     return statistics.median(samples)
 
 
-def measure_batou(venv: Path, repo: Path, repeat: int) -> dict[str, float]:
+def measure_batou(venv: Path, scratch: Path, size: int, repeat: int) -> dict[str, float]:
+    """First converges each get a fresh repository (batou's work tree lives inside it); old
+    trees are deleted only at the end, so no deletion I/O lands in a timed run."""
     command = [str(venv / "bin" / "batou"), "deploy", ENVIRONMENT]
-    env = {**os.environ, "APPENV_BASEDIR": str(repo)}
+    repos = iter([generate(scratch / f"batou-{n}", size) for n in range(repeat)])
+    current: list[Path] = []
 
-    def wipe() -> None:
-        shutil.rmtree(repo / "work", ignore_errors=True)
+    def fresh() -> None:
+        current[:] = [next(repos)]
 
     def run() -> float:
-        return timed(command, repo, env)
+        repo = current[0]
+        return timed(command, repo, {**os.environ, "APPENV_BASEDIR": str(repo)})
 
     return {
-        "first": median_of(repeat, wipe, run),
+        "first": median_of(repeat, fresh, run),
         "no-op": median_of(repeat, lambda: None, run),
     }
 
 
-def measure_deployd(repo: Path, root: Path, repeat: int) -> dict[str, float]:
-    command = deployd_command(repo, ENVIRONMENT, root)
+def measure_deployd(scratch: Path, size: int, repeat: int) -> dict[str, float]:
+    repo = generate(scratch / "deployd-repo", size)
+    roots = iter([scratch / f"deployd-root-{n}" for n in range(repeat)])
+    current: list[Path] = []
 
-    def wipe() -> None:
-        shutil.rmtree(root, ignore_errors=True)
+    def fresh() -> None:
+        current[:] = [next(roots)]
 
     def run() -> float:
-        return timed(command, HERE.parent)
+        return timed(deployd_command(repo, ENVIRONMENT, current[0]), HERE.parent)
 
     return {
-        "first": median_of(repeat, wipe, run),
+        "first": median_of(repeat, fresh, run),
         "no-op": median_of(repeat, lambda: None, run),
     }
 
@@ -89,10 +95,12 @@ def table(rows: list[tuple[int, str, float, float]]) -> str:
     ]
     for size, kind, batou, deployd in rows:
         ratio = deployd / batou
-        verdict = "met" if ratio <= TARGETS[kind] else "MISSED"
+        target = "-"
+        if size == TARGET_SIZE:
+            verdict = "met" if ratio <= TARGETS[kind] else "MISSED"
+            target = f"≤ {TARGETS[kind]:.2f} {verdict}"
         lines.append(
-            f"| {size:,} | {kind} | {batou:.2f} | {deployd:.2f} | {ratio:.2f} "
-            f"| ≤ {TARGETS[kind]:.2f} {verdict} |"
+            f"| {size:,} | {kind} | {batou:.2f} | {deployd:.2f} | {ratio:.2f} | {target} |"
         )
     return "\n".join(lines)
 
@@ -116,10 +124,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="deployd-bench-", dir=args.scratch) as scratch:
         for size in args.sizes:
             base = Path(scratch, f"n{size}")
-            batou_repo = generate(base / "batou-repo", size)
-            deployd_repo = generate(base / "deployd-repo", size)
-            batou = measure_batou(venv, batou_repo, args.repeat)
-            deployd = measure_deployd(deployd_repo, base / "deployd-root", args.repeat)
+            batou = measure_batou(venv, base, size, args.repeat)
+            deployd = measure_deployd(base, size, args.repeat)
             for kind in ("first", "no-op"):
                 rows.append((size, kind, batou[kind], deployd[kind]))
                 print(
@@ -129,7 +135,8 @@ def main() -> int:
     print()
     print(f"median of {args.repeat} runs, wall time of the whole command")
     print(table(rows))
-    return 0 if all(d / b <= TARGETS[k] for _, k, b, d in rows) else 1
+    missed = [k for n, k, b, d in rows if n == TARGET_SIZE and d / b > TARGETS[k]]
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":
