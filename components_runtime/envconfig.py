@@ -62,7 +62,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_SIMPLE_SECTIONS = ("environment", "hosts", "resolver", "vfs")
+# [deployd] holds deployd-only settings (time limits); the daemon validates its values.
+_SIMPLE_SECTIONS = ("environment", "hosts", "resolver", "vfs", "deployd")
 _PREFIXED_SECTIONS = ("host:", "component:", "provisioner:")
 # Sections where [DEFAULT] keys would turn into hosts or resolver entries (batou's phantom hosts).
 _NO_DEFAULTS = ("hosts", "resolver")
@@ -180,6 +181,7 @@ def _interpret(
         resolver_v4=v4,
         resolver_v6=v6,
         vfs=read_vfs(by_name.get("vfs"), out),
+        deployd=read_overrides(by_name["deployd"], out) if "deployd" in by_name else frozen_map(),
         errors=tuple(sorted([*raw.errors, *out.errors], key=lambda e: e.line or 0)),
         warnings=tuple(out.warnings),
         layout=layout,
@@ -226,7 +228,7 @@ def _check_section_names(sections: list[RawSection], out: Collector) -> None:
             section.line,
             hint=did_you_mean(section.name, _SIMPLE_SECTIONS)
             or "Known sections: [environment], [hosts], [host:NAME], [component:NAME], "
-            "[resolver], [vfs], [provisioner:NAME].",
+            "[resolver], [vfs], [provisioner:NAME], [deployd].",
             kind=SuperfluousSection,
         )
 

@@ -137,6 +137,8 @@ class EnvironmentConfig:
     warnings: tuple[ConfigWarning, ...]
     layout: Literal["directory", "flat"] = "directory"
     override_origins: Mapping[str, Origin] = field(default_factory=frozen_map)  # section lines
+    # [deployd]: deployd-only keys (time limits, see docs/timeouts.md), raw, validated by the daemon
+    deployd: Mapping[str, ConfigValue] = field(default_factory=frozen_map)
 
     @property
     def ok(self) -> bool:

@@ -417,3 +417,18 @@ def test_a_byte_order_mark_is_not_text(tmp_path: Path) -> None:
     path.write_bytes(b"\xef\xbb\xbf[hosts]\nweb = a\n")
     config = load_environment_config(tmp_path, "dev")
     assert (config.errors, list(config.hosts)) == ((), ["web"])
+
+
+def test_deployd_section_is_kept_raw_with_its_lines(tmp_path: Path) -> None:
+    env = tmp_path / "environments" / "limits"
+    env.mkdir(parents=True)
+    (env / "environment.cfg").write_text(
+        "[host:a]\ncomponents = x\n\n[deployd]\nrun_timeout = 5m\ncomponent_timeout = 90\n"
+    )
+    config = load_environment_config(tmp_path, "limits")
+    assert config.errors == ()
+    assert {k: v.text for k, v in config.deployd.items()} == {
+        "run_timeout": "5m",
+        "component_timeout": "90",
+    }
+    assert config.deployd["component_timeout"].origin.line == 6
