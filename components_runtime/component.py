@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextvars
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Self
 
 from components_runtime import events, platforms
 from components_runtime.attribute import Attribute
@@ -172,14 +172,14 @@ class Component(ComponentHelpers):
 
     # -- sub-components -----------------------------------------------------------------------
 
-    def __add__(self, component: Component | None) -> Component:
+    def __add__(self, component: Component | None) -> Self:
         if component is not None:
             self.sub_components.append(component)
             self |= component
             component.parent = self
         return self
 
-    def __or__(self, component: Component | None) -> Component:
+    def __or__(self, component: Component | None) -> Self:
         if component is not None and not component._prepared:
             component.prepare(self)
         self._ = component
@@ -232,7 +232,7 @@ class Component(ComponentHelpers):
 class HookComponent(Component):
     """A component that provides itself under ``key`` (cron jobs, logrotate entries...)."""
 
-    key: str | None = None
+    key: Any = None
 
     def configure(self) -> None:
         self.provide(self.key, self)

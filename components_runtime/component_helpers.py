@@ -16,7 +16,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from components_runtime import shell, template
-from components_runtime.errors import CmdExecutionError, SilentConfigurationError, UpdateNeeded
+from components_runtime.errors import (
+    CmdExecutionError,
+    ConfigurationError,
+    SilentConfigurationError,
+    UpdateNeeded,
+)
 
 
 @contextlib.contextmanager
@@ -41,8 +46,10 @@ class ComponentHelpers:
     workdir: Any
     changed: bool
     sub_components: list[Any]
-    _breadcrumb: str
-    _breadcrumbs: str
+
+    @property
+    def _breadcrumbs(self) -> str:  # provided by Component
+        raise NotImplementedError
 
     # -- resources ----------------------------------------------------------------------------
 
@@ -57,6 +64,16 @@ class ComponentHelpers:
         reverse: bool = False,
         dirty: bool = False,
     ) -> list[Any]:
+        if isinstance(host, str):
+            # batou compares host objects by identity, so a name silently matched nothing;
+            # deployd looks the name up instead.
+            hosts = self.environment.hosts
+            if host not in hosts:
+                raise ConfigurationError(
+                    f"require({key!r}, host={host!r}): no such host in this environment",
+                    hint=f"hosts: {', '.join(hosts)}",
+                )
+            host = hosts[host]
         return self.environment.resources.require(self.root, key, host, strict, reverse, dirty)
 
     def require_one(
@@ -85,7 +102,7 @@ class ComponentHelpers:
     def assert_file_is_current(
         self, reference: str, requirements: list[str] | tuple[str, ...] = (), **kw: Any
     ) -> None:
-        from components_runtime.lib import Presence
+        from components_runtime.lib.file import Presence
 
         reference_component = Presence(reference)
         self |= reference_component  # type: ignore[operator]

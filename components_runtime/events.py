@@ -8,7 +8,6 @@ order, the root's own component excluded, as in batou) whose handler scope match
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -27,9 +26,14 @@ def handle_event(event: str, scope: str) -> Callable[[Callable[..., Any]], Calla
     return mark
 
 
-@functools.cache
+_HANDLER_NAMES: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
 def _handler_names(cls: type) -> tuple[tuple[str, str], ...]:
     """(event, attribute name) of every marked method of ``cls``, computed once per class."""
+    cached = _HANDLER_NAMES.get(cls)
+    if cached is not None:
+        return cached
     found: dict[str, str] = {}
     for klass in reversed(cls.__mro__):
         for name, value in vars(klass).items():
@@ -38,7 +42,8 @@ def _handler_names(cls: type) -> tuple[tuple[str, str], ...]:
                 found[name] = marker["event"]
             elif name in found:
                 del found[name]  # overridden without the marker
-    return tuple(sorted((event, name) for name, event in found.items()))
+    result = _HANDLER_NAMES[cls] = tuple(sorted((event, name) for name, event in found.items()))
+    return result
 
 
 def collect_handlers(component: Any) -> dict[str, list[Callable[..., Any]]]:

@@ -29,7 +29,7 @@ from components_runtime.errors import (
 )
 from components_runtime.loader import LoadResult, load_components
 from components_runtime.output import output
-from components_runtime.protocol import ErrorInfo, WorkerRequest, WorkerResult
+from components_runtime.protocol import ErrorInfo, RunOutcome, WorkerRequest, WorkerResult
 from components_runtime.roots import RootComponent
 
 Emit = Callable[[dict[str, Any]], None]
@@ -147,7 +147,9 @@ def _converge(
         host, order, emit, predict=request.mode == "predict", should_stop=should_stop,
         base_dir=base_dir,
     )  # fmt: skip
-    outcome = "failed" if done.errors else "cancelled" if done.cancelled else "succeeded"
+    outcome: RunOutcome = (
+        "failed" if done.errors else "cancelled" if done.cancelled else "succeeded"
+    )
     return WorkerResult(
         outcome=outcome,
         host=host.name,

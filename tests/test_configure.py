@@ -231,3 +231,34 @@ def test_update_without_verify_is_a_warning(tmp_path: Path) -> None:
     assert result.errors == []
     assert any("has update() but no verify()" in w for w in result.warnings)
     assert any("never added with += or |=" in w for w in result.warnings)
+
+
+def test_require_accepts_a_host_name(tmp_path: Path) -> None:
+    class ByName(Component):
+        def configure(self) -> None:
+            self.got = self.require("the-key", host="two")
+
+    env = make_environment(tmp_path, {"one": None, "two": None})
+    add_root(env, Provider, host="two")
+    add_root(env, ByName, host="one")
+    assert configured(env).errors == []
+    assert env.get_root("byname", "one").component.got == ["value-from-two"]
+
+
+def test_host_attributes_and_environment_api(tmp_path: Path) -> None:
+    seen: dict[str, Any] = {}
+
+    class Looker(Component):
+        def configure(self) -> None:
+            seen["host"] = (self.host.name, self.host.fqdn, self.host.platform)
+            seen["other"] = self.environment.get_host("db").fqdn
+            seen["roots"] = sorted(self.environment.components_for(self.host))
+
+    env = make_environment(tmp_path, {"web": "debian", "db": None}, host_domain="example.com")
+    add_root(env, Looker, host="web")
+    assert configured(env).errors == []
+    assert seen == {
+        "host": ("web", "web.example.com", "debian"),
+        "other": "db.example.com",
+        "roots": ["looker"],
+    }
