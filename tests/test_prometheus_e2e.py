@@ -9,6 +9,7 @@ sees them fire and resolve within seconds; rules with a ``for:`` show up as pend
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -113,6 +114,24 @@ def test_prometheus_scrapes_the_exporter_and_the_alerts_follow_the_state(
     # Every rule evaluates without error against real data.
     rules = prometheus.rules()
     assert rules and all(rule["health"] == "ok" for rule in rules), rules
+
+
+def test_documented_queries_are_valid_promql(prometheus):
+    queries = documented_queries((MONITORING.parent / "metrics.md").read_text())
+    assert len(queries) >= 8
+    for query in queries:
+        prometheus.query(query)  # fails on a syntax error
+
+
+def documented_queries(markdown: str) -> list[str]:
+    """The queries of the ```promql blocks: each starts after a comment line."""
+    blocks = re.findall(r"```promql\n(.*?)```", markdown, re.S)
+    queries: list[str] = []
+    for block in blocks:
+        for chunk in re.split(r"^#.*$", block, flags=re.M):
+            if chunk.strip():
+                queries.append(" ".join(chunk.split()))
+    return queries
 
 
 def test_dashboard_queries_run_against_real_data(prometheus, store):
