@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# deployd's main job on the bundled example repository, run twice: the second run changes nothing.
+# Sandboxed: work directories live under docs/examples/.demo, and [vfs] sandbox = Developer maps
+# every absolute path (e.g. /etc/motd-demo) below it too. Run from anywhere: `make demo`.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo_root="$(cd "$here/../.." && pwd)"
+deployd="$repo_root/.venv/bin/deployd"
+example="$here/hello"
+root="$here/.demo"
+
+rm -rf "$root"
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+step "deployd check: load and configure every host of environment 'demo'"
+"$deployd" check "$example" -e demo --all-hosts
+
+step "deployd apply --predict: what would change (nothing is written)"
+"$deployd" apply "$example" -e demo --host localhost --root "$root" --predict
+
+step "deployd apply: converge host 'localhost' into $root"
+"$deployd" apply "$example" -e demo --host localhost --root "$root"
+
+step "deployd apply again: already converged"
+output="$("$deployd" apply "$example" -e demo --host localhost --root "$root")"
+echo "$output"
+if ! grep -q -- "- no changes" <<<"$output"; then
+    echo "demo: the second apply changed something, which it must not" >&2
+    exit 1
+fi
+
+step "what was written"
+find "$root/work" -path "$root/work/.batou-diffs" -prune -o -type f -print | sort
+echo
+cat "$root/work/hello/app.conf"
