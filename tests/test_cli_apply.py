@@ -133,3 +133,17 @@ def test_bad_usage_exits_2(repo: Path) -> None:
     assert deployd("apply", str(repo)).returncode == 2  # no -e
     assert deployd("check", str(repo), "-e", "prod", "--host", "a", "--all-hosts").returncode == 2
     assert deployd("apply", "/no/such/dir", "-e", "prod").returncode == 2
+
+
+def test_the_documented_example_converges_twice(tmp_path: Path) -> None:
+    example = Path(__file__).parent.parent / "docs" / "examples" / "hello"
+    args = ("apply", str(example), "-e", "demo", "--host", "localhost", "--root", str(tmp_path))
+    first = deployd(*args)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert (tmp_path / "work/_/etc/motd-demo").read_text() == "hello listens on 9090\n"
+    assert (
+        "port = 9090\nhost = localhost\nunprivileged = yes\n"
+        in (tmp_path / "work/hello/app.conf").read_text()
+    )
+    second = deployd(*args)
+    assert second.stdout.splitlines()[-1].endswith("- no changes")
