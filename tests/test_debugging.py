@@ -112,3 +112,18 @@ def test_debug_endpoint_and_attach_instructions() -> None:
     assert "breakpoint() at components/app/component.py:12" in text
     assert "ssh -L 4444:localhost:4444 web1.example.com" in text
     assert "nc -C 127.0.0.1 4444" in text
+
+
+def test_quitting_the_debugger_fails_that_component(tmp_path: Path) -> None:
+    checkout = repo(tmp_path / "repo", {"paused": BREAKS})
+    thread, events, done = start_run(checkout, tmp_path, Limits(grace=1), debug=True,
+                                     debug_port=0)
+    waiting = next_event(events, "debugger-waiting")
+    with socket.create_connection(("127.0.0.1", waiting["port"]), timeout=30) as connection:
+        read_until(connection, b"(Pdb) ")
+        connection.sendall(b"q\r\n")
+    next_event(events, "debugger-done")
+    thread.join(timeout=30)
+    assert done[0].outcome == "failed"
+    assert done[0].result and [c.outcome for c in done[0].result.components] == ["failed"]
+    assert any("BdbQuit" in e.message for e in done[0].errors), done[0].errors
