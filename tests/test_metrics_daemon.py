@@ -17,7 +17,15 @@ import httpx
 import pytest
 from daemon_helpers import Daemon, make_deploy_repo, push_content, run_daemon
 from helpers import commit, git, wait_for
-from test_metrics_support import Samples, parse, promtool, series, start_prometheus, value
+from test_metrics_support import (
+    Samples,
+    free_port,
+    parse,
+    promtool,
+    series,
+    start_prometheus,
+    value,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -69,7 +77,7 @@ def story(tmp_path_factory) -> Iterator[Story]:
     base = tmp_path_factory.mktemp("metrics-daemon")
     repo = make_deploy_repo(base / "repo")
     block = base / "block"
-    listen = f"127.0.0.1:{_free_port()}"
+    listen = f"127.0.0.1:{free_port()}"
     options = dict(metrics_listen=listen, poll_interval=0.3, limits=LIMITS)
     env = {"DEPLOYD_TEST_BLOCK": str(block)}
     with run_daemon(base / "daemon", repo, env=env, **options) as daemon:
@@ -205,9 +213,3 @@ def _get_over_socket(path: Path, url_path: str) -> str:
         response = client.get(url_path, timeout=10)
     assert response.status_code == 200, response.text
     return response.text
-
-
-def _free_port() -> int:
-    from test_metrics_support import free_port
-
-    return free_port()
