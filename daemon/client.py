@@ -68,6 +68,8 @@ class Client:
     ) -> dict[str, Any]:
         if timeout is not None:
             kwargs["timeout"] = timeout
+        if not self.socket_path.exists():  # say so without a connect attempt
+            raise self._unreachable(FileNotFoundError(str(self.socket_path)))
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as error:

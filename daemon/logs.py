@@ -26,7 +26,7 @@ def _journal_handler() -> logging.Handler | None:
     if os.environ.get("DEPLOYD_NO_SYSTEMD_PYTHON") == "1":
         return None
     try:
-        from systemd import journal  # type: ignore[import-not-found]
+        from systemd import journal  # type: ignore[import-not-found,attr-defined,unused-ignore]
     except ImportError:
         return None
 
@@ -62,10 +62,12 @@ def _priority(level: int) -> int:
 def setup_logging(debug: bool = False) -> str:
     """Configure the root logger once; return which sink was chosen ("journal" or "plain")."""
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
+    for old in list(root.handlers):
+        root.removeHandler(old)
     root.setLevel(logging.DEBUG if debug else logging.INFO)
-    handler = _journal_handler() if os.environ.get("JOURNAL_STREAM") else None
+    handler: logging.Handler | None = None
+    if os.environ.get("JOURNAL_STREAM"):
+        handler = _journal_handler()
     sink = "journal"
     if handler is None:
         sink = "plain"

@@ -37,7 +37,7 @@ def _pure_python_notify(message: str) -> bool:
 def _pick_backend(use_systemd: bool = True) -> tuple[str, Callable[[str], bool]]:
     if use_systemd:
         try:
-            from systemd import daemon as sd_daemon  # type: ignore[import-not-found]
+            from systemd import daemon as sd_daemon  # type: ignore[import-not-found,attr-defined,unused-ignore]
         except ImportError:
             pass
         else:

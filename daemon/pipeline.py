@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components_runtime.protocol import ErrorInfo, WorkerRequest, WorkerResult
+from components_runtime.protocol import WorkerRequest, WorkerResult
 from daemon.fetch import FetchError, Mirror
 from daemon.records import CommitInfo, ComponentRecord, ErrorRecord, RunRecord
 from daemon.runner import WorkerRun, run_worker
@@ -155,14 +155,21 @@ def _error(kind: str, message: str, hint: str | None = None) -> ErrorRecord:
 
 
 def _as_error_record(error: Any) -> ErrorRecord:
+    """An ErrorInfo (or anything with its fields) as the record's ErrorRecord."""
     if isinstance(error, ErrorRecord):
         return error
-    if isinstance(error, ErrorInfo):
-        return ErrorRecord(**{k: getattr(error, k) for k in ErrorRecord.__dataclass_fields__})
+    if error is None:
+        return _error("VenvError", "the venv could not be prepared")
     if isinstance(error, str):
         return _error("VenvError", error)
-    fields = {k: getattr(error, k, None) for k in ErrorRecord.__dataclass_fields__}
-    fields["kind"] = fields["kind"] or type(error).__name__
-    fields["message"] = fields["message"] or str(error)
-    fields["details"] = tuple(fields["details"] or ())
-    return ErrorRecord(**fields)
+    return ErrorRecord(
+        kind=getattr(error, "kind", None) or type(error).__name__,
+        message=getattr(error, "message", None) or str(error),
+        file=getattr(error, "file", None),
+        line=getattr(error, "line", None),
+        section=getattr(error, "section", None),
+        component=getattr(error, "component", None),
+        host=getattr(error, "host", None),
+        hint=getattr(error, "hint", None),
+        details=tuple(getattr(error, "details", None) or ()),
+    )

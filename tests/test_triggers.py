@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import time
 from pathlib import Path
 
 import httpx
@@ -126,3 +127,26 @@ def test_a_manual_apply_holding_the_lock_is_named(tmp_path: Path) -> None:
     with run_daemon(tmp_path, repo, state_dir=state_dir) as daemon:
         done = daemon.cli("converge", "--wait")
         assert done.returncode == 0, done.stderr
+
+
+def test_a_newer_commit_cancels_between_components(tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "repo", components=("first", "second"))
+    block = tmp_path / "block"
+    env = {"DEPLOYD_TEST_BLOCK": str(block)}
+    with run_daemon(tmp_path, repo, env=env, watch_repository=False, poll_interval=0.2) as daemon:
+        daemon.wait_run(trigger="startup", outcome="succeeded")
+        block.touch()
+        old = push_content(repo, "v2", components=("first", "second"))
+        wait_for(lambda: daemon.status()["live"]["running_component"] == "first")
+        newer = push_content(repo, "v3", components=("first", "second"))
+        wait_for(lambda: "stopping after the current component" in daemon.output())
+        # The runner looks at the cancel flag every 0.1 s and nothing observable marks the
+        # moment SIGUSR1 reaches the worker: give it that long before letting "first" finish.
+        time.sleep(0.5)
+        block.unlink()
+        cancelled = daemon.wait_run(commit__sha=old)
+        assert cancelled["outcome"] == "cancelled", cancelled
+        done = [c["component"] for c in cancelled["components"] if c["outcome"] != "skipped"]
+        assert done == ["first"], "the running component finished, the next did not start"
+        daemon.wait_run(commit__sha=newer, outcome="succeeded")
+        assert (daemon.root / "work/second/second.txt").read_text() == "second v3\n"
