@@ -60,7 +60,10 @@ def scrape_when(url: str, check) -> Samples:
     """The first scrape for which ``check(samples)`` holds (the loop publishes after a tick)."""
 
     def attempt() -> Samples | None:
-        samples = parse(httpx.get(url, timeout=5).text)
+        try:
+            samples = parse(httpx.get(url, timeout=5).text)
+        except httpx.TransportError:  # a restarted daemon is not listening yet
+            return None
         return samples if check(samples) else None
 
     return wait_for(attempt, timeout=60)
