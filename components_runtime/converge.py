@@ -27,7 +27,7 @@ from components_runtime.errors import DeploydError, DeploymentError
 from components_runtime.output import output
 from components_runtime.protocol import ComponentResult, make_event
 from components_runtime.tracebacks import user_frame, user_traceback_lines
-from components_runtime.utilities import call_with_optional_args
+from components_runtime.utilities import call_with_optional_args, format_duration
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -58,10 +58,13 @@ _CURRENT: contextvars.ContextVar[_RootRun | None] = contextvars.ContextVar(
 def deploy_component(component: Any, predict_only: bool = False) -> None:
     """Deploy ``component`` and its sub-components (batou's ``Component.deploy``)."""
     component.changed = False
+    started = time.perf_counter()
     for sub in component.sub_components:
         sub.deploy(predict_only)
         if sub.changed:
             component.changed = True
+    own_started = time.perf_counter()
+    timings = {"sub": own_started - started, "verify": 0.0, "update": 0.0}
     workdir = component.workdir
     if not os.path.exists(workdir):
         os.makedirs(workdir)
@@ -72,14 +75,18 @@ def deploy_component(component: Any, predict_only: bool = False) -> None:
                 call_with_optional_args(component.verify, predicting=predict_only)
             except AssertionError:
                 needs_update = True
+            timings["verify"] = time.perf_counter() - own_started
             if needs_update:
                 events.trigger(component, "before-update", predict_only, output.annotate)
                 if not predict_only:
+                    update_started = time.perf_counter()
                     component.update()
+                    timings["update"] = time.perf_counter() - update_started
                 component.changed = True
                 run = _CURRENT.get()
                 if run is not None:
                     run.changed(component)
+        _report_slow(component, timings)
     except Exception as error:
         if getattr(error, "deployd_path", None) is None:
             try:
@@ -87,6 +94,17 @@ def deploy_component(component: Any, predict_only: bool = False) -> None:
             except AttributeError:
                 pass
         raise
+
+
+def _report_slow(component: Any, timings: dict[str, float]) -> None:
+    """batou's sleepy line: verify or update over 1 s, or over 10 s in total."""
+    total = sum(timings.values())
+    if timings["verify"] > 1 or timings["update"] > 1 or total > 10:
+        spent = ", ".join(
+            f"{step}={format_duration(timings.get(step, total))}"
+            for step in ("total", "verify", "update", "sub")
+        )
+        output.annotate(f"{component._breadcrumbs} [{spent}]")
 
 
 def _failure(error: Exception, root: Any, base_dir: Path | None) -> DeploydError:

@@ -137,3 +137,18 @@ def test_second_run_reports_no_changes(tmp_path: Path) -> None:
     assert (log["host"], log["component"], log["message"]) == ("here", "once", "created")
     second, _ = converge(env, result)
     assert second.components[0].outcome == "unchanged"
+
+
+def test_slow_components_are_reported(tmp_path: Path) -> None:
+    from components_runtime.converge import _report_slow
+
+    env, _ = setup(tmp_path, Lone)
+    component = env.root_components[0].component
+    messages: list[str] = []
+    output.attach(lambda event: messages.append(event["message"]))
+    try:
+        _report_slow(component, {"sub": 0.5, "verify": 0.5, "update": 0.5})
+        _report_slow(component, {"sub": 0.0, "verify": 2.0, "update": 0.0})
+    finally:
+        output.attach(None)
+    assert messages == ["Lone [total=2.00s, verify=2.00s, update=0.00s, sub=0.00s]"]

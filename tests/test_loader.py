@@ -98,3 +98,34 @@ def test_aliases_win_over_a_real_batou_distribution(tmp_path: Path) -> None:
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.stdout == "ok\n", done.stderr
+
+
+BATOU_NAMES = {
+    "batou": "UpdateNeeded ConfigurationError ReportingException SilentConfigurationError "
+    "ComponentUsageError IPAddressConfigurationError TemplatingError output",
+    "batou.component": "Component Attribute ConfigString RootComponent HookComponent platform "
+    "handle_event",
+    "batou.utils": "Address NetLoc CmdExecutionError cmd hash Timer resolve resolve_v6 dict_merge",
+    "batou.output": "annotate error line warn tabular step",
+    "batou._output": "Output TerminalBackend",
+    "batou.environment": "Environment",
+    "batou.host": "Host",
+    "batou.lib.file": "File Presence Directory Purge Mode Symlink Content JSONContent",
+}
+
+
+def test_the_batou_names_component_code_uses_exist() -> None:
+    import importlib
+
+    aliases.install()
+    missing = [
+        f"{module}.{name}"
+        for module, names in BATOU_NAMES.items()
+        for name in names.split()
+        if not hasattr(importlib.import_module(module), name)
+    ]
+    assert missing == []
+    import batou
+
+    error = batou.ConfigurationError.from_context("bad")
+    assert error.message == "bad"
