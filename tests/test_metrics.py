@@ -7,7 +7,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import replace
 
+import httpx
 import pytest
+from prometheus_client.openmetrics.parser import (
+    text_string_to_metric_families as openmetrics_families,
+)
 from test_metrics_support import (
     StoreProvider,
     commit_info,
@@ -218,6 +222,18 @@ def test_unreadable_state_still_answers(exporter, store):
     samples = parse(body)
     assert value(samples, "deployd_state_readable") == 0
     assert series(samples, "deployd_build_info")
+
+
+def test_openmetrics_when_asked(exporter, store):
+    # Prometheus asks for OpenMetrics first; its parser is stricter than the text one.
+    record_run(store, "succeeded", OLD)
+    accept = "application/openmetrics-text;version=1.0.0"
+    response = httpx.get(f"http://{exporter.address}/metrics", headers={"Accept": accept})
+    assert response.headers["content-type"].startswith("application/openmetrics-text")
+    families = {f.name: f for f in openmetrics_families(response.text)}
+    assert families["deployd_runs"].type == "counter"
+    assert families["deployd_run_duration_seconds"].type == "histogram"
+    assert families["deployd_build_info"].samples[0].value == 1
 
 
 def test_each_scrape_reads_the_state_once(exporter, provider):
