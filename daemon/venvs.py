@@ -9,9 +9,9 @@ version. The same inputs reuse the venv after a few ``stat``/``read`` calls, wit
 How a venv is made (docs/third-party-libraries.md):
 
 1. ``python -m venv --without-pip`` (milliseconds; pip is not needed inside).
-2. ``zzz-deployd-runtime.pth`` in its site-packages appends the runtime's directories
-   (``components_runtime`` and its dependencies) *after* the venv's own site-packages, so the
-   user's requirements win, as in batou, and nothing of the runtime is installed twice.
+2. ``daemon.runtime_overlay`` links the runtime's modules into ``VENV/deployd-runtime/`` and a
+   ``.pth`` appends that directory *after* the venv's own site-packages, so the user's
+   requirements win, as in batou, and nothing of the runtime is installed twice.
 3. A ``batou`` distribution stub (metadata only, no modules): a ``batou`` dependency of e.g.
    ``batou_ext`` counts as satisfied by the runtime and is never downloaded.
 4. The host's pip installs into it: ``python -m pip --python VENV/bin/python install -r ...``,
@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import importlib.util
 import json
 import logging
 import os
@@ -46,13 +45,11 @@ from components_runtime.protocol import ErrorInfo
 from daemon import pip_install as pip
 from daemon.limits import DEFAULT_LIMITS
 from daemon.requirements import Requirements, RequirementsError, read_requirements
+from daemon.runtime_overlay import install_overlay, runtime_fingerprint
 
 log = logging.getLogger(__name__)
 
 READY = "deployd-ready.json"
-RUNTIME_PTH = "zzz-deployd-runtime.pth"
-# What the worker imports from outside the venv: the runtime and its own dependencies.
-RUNTIME_MODULES = ("components_runtime", "jinja2", "markupsafe", "yaml", "remote_pdb")
 BATOU_STUB_VERSION = "2.7.1"  # the batou release whose component model the runtime provides
 KEY_FORMAT = 1  # bump when the venv layout changes, so old venvs are not reused
 
@@ -121,7 +118,7 @@ def venv_key(requirements: Requirements, wheelhouse: Path | None, no_index: bool
         "lines": requirements.lines,
         "no_deps": requirements.no_deps,
         "python": [platform.python_version(), os.path.realpath(_base_python())],
-        "runtime": [_runtime_version(), *runtime_paths()],
+        "runtime": [_runtime_version(), *runtime_fingerprint()],
         "wheelhouse": _listing(wheelhouse),
         "no_index": no_index,
     }
@@ -159,20 +156,6 @@ def collect_garbage(venvs_dir: Path, keep: Iterable[str]) -> tuple[str, ...]:
     return tuple(removed)
 
 
-def runtime_paths() -> tuple[str, ...]:
-    """Directories holding the runtime and its dependencies, in import order, deduplicated."""
-    paths: list[str] = []
-    for name in RUNTIME_MODULES:
-        spec = importlib.util.find_spec(name)
-        if spec is None or spec.origin is None:
-            raise RuntimeError(f"deployd's runtime needs {name!r}, which is not installed")
-        origin = Path(spec.origin).resolve()
-        directory = origin.parent.parent if spec.submodule_search_locations else origin.parent
-        if str(directory) not in paths:
-            paths.append(str(directory))
-    return tuple(paths)
-
-
 def _build(
     target: Path,
     requirements: Requirements,
@@ -186,7 +169,7 @@ def _build(
     if error:
         return error
     site_packages = _site_packages(target)
-    (site_packages / RUNTIME_PTH).write_text("\n".join(runtime_paths()) + "\n")
+    install_overlay(target, site_packages)
     _write_batou_stub(site_packages)
     if not requirements.empty:
         error = pip.install(
@@ -291,4 +274,4 @@ def _failed(
     return VenvResult(None, key, "failed", time.monotonic() - started, error, notices)
 
 
-__all__ = ["VenvResult", "collect_garbage", "ensure_venv", "runtime_paths", "venv_key"]
+__all__ = ["VenvResult", "collect_garbage", "ensure_venv", "venv_key"]

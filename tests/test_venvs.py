@@ -13,7 +13,8 @@ from helpers import write_tree
 from venv_helpers import build_wheels, fake_pip, project
 
 from daemon.requirements import RequirementsError, read_requirements
-from daemon.venvs import READY, collect_garbage, ensure_venv, runtime_paths
+from daemon.runtime_overlay import OVERLAY
+from daemon.venvs import READY, collect_garbage, ensure_venv
 
 pytestmark = pytest.mark.slow
 
@@ -124,12 +125,19 @@ def test_batou_line_is_skipped_with_a_notice_and_needs_no_pip(
         "requirements.txt:1: skipping 'batou==2.7.1': batou is provided by deployd's runtime",)
 
 
-def test_runtime_comes_after_user_packages_on_sys_path(tmp_path: Path) -> None:
+def test_runtime_comes_after_user_packages_and_daemon_libraries_stay_out(tmp_path: Path) -> None:
     result = ensure_venv(repo_with(tmp_path / "repo", None), tmp_path / "venvs", timeout=60)
-    assert result.python is not None
+    assert result.python is not None and result.path is not None
     path = json.loads(venv_python(result.python, "import json, sys; print(json.dumps(sys.path))"))
     site = next(p for p in path if p.startswith(str(result.path)) and p.endswith("site-packages"))
-    assert path.index(site) < min(path.index(p) for p in runtime_paths())
+    assert path.index(site) < path.index(str(result.path / OVERLAY))
+    assert not any(p.endswith("site-packages") and not p.startswith(str(result.path))
+                   for p in path)  # the daemon's own site-packages is not on the path
+    import git  # noqa: F401  (the daemon has GitPython...)
+
+    assert venv_python(result.python, (
+        "import importlib.util as u; print(u.find_spec('git'), u.find_spec('httpx'))"
+    )) == "None None"  # ...component code does not
 
 
 def test_changed_inputs_build_a_new_venv_and_keep_the_old_one(
