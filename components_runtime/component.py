@@ -65,7 +65,10 @@ class Component(ComponentHelpers):
         self.__dict__.update(kw)
 
     def __repr__(self) -> str:
-        host = getattr(self.host, "name", "?") if self._prepared else "?"
+        try:
+            host = self.host.name
+        except Exception:  # not attached to a root yet
+            host = "?"
         return f'<{type(self).__name__} ({host}) "{self._breadcrumbs_safe()}">'
 
     # -- where am I -------------------------------------------------------------------------

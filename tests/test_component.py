@@ -341,3 +341,57 @@ def test_before_update_events_with_star_and_precursor_scopes(tmp_path: Path) -> 
     assert ("precursor", "1<-1") not in told
     assert [t for t in told if t[0] == "*"] == [("*", "1<-1"), ("*", "2<-1"), ("*", "1<-2"),
                                                  ("*", "2<-2")]  # fmt: skip
+
+
+def test_assert_file_is_current_compares_mtimes(tmp_path: Path) -> None:
+    root = make_root(Plain, tmp_path)
+    root.prepare()
+    c = root.component
+    reference, requirement = tmp_path / "out", tmp_path / "in"
+    with pytest.raises(UpdateNeeded):
+        c.assert_file_is_current(str(reference), [str(requirement)])  # reference missing
+    reference.write_text("")
+    c.assert_file_is_current(str(reference), [str(requirement)])  # missing requirement: ignored
+    requirement.write_text("")
+    os.utime(reference, (1000, 1000))
+    with pytest.raises(UpdateNeeded):
+        c.assert_file_is_current(str(reference), [str(requirement)])
+    with pytest.raises(NotImplementedError):
+        c.last_updated()
+
+
+def test_features_are_set_before_configure(tmp_path: Path) -> None:
+    class Featured(Component):
+        features: tuple[str, ...] = ()
+
+        def configure(self) -> None:
+            self.seen = list(self.features)
+
+    root = make_root(Featured, tmp_path, features=("zeo", "test"))
+    root.prepare()
+    assert root.component.seen == ["zeo", "test"]
+
+
+def test_handlers_are_only_listed_when_predicting(tmp_path: Path) -> None:
+    called: list[str] = []
+
+    class Watcher(Component):
+        @handle_event("before-update", "*")
+        def react(self, source: Component) -> None:
+            called.append("react")
+
+    class Changer(Component):
+        def verify(self) -> None:
+            raise UpdateNeeded()
+
+    class Root(Component):
+        def configure(self) -> None:
+            self += Watcher()
+            self += Changer()
+
+    root = make_root(Root, tmp_path)
+    root.prepare()
+    root.component.deploy(predict_only=True)
+    assert called == []
+    root.component.deploy()
+    assert called == ["react"]
