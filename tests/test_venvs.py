@@ -307,3 +307,22 @@ def test_a_component_imports_from_a_local_extension_module_in_the_worker(tmp_pat
     hello = next(e for e in events if e["event"] == "hello")
     assert hello["prefix"] == str(done.venv.path)  # the worker ran inside the repository's venv
     assert "batou is provided by deployd's runtime" in done.venv.notices[0]
+
+
+def test_every_third_party_import_of_the_runtime_is_linked_into_venvs() -> None:
+    """A new runtime dependency must be added to runtime_overlay.RUNTIME_MODULES, or the worker
+    fails to import it inside a repository's venv."""
+    import ast
+
+    from daemon.runtime_overlay import RUNTIME_MODULES
+
+    runtime = Path(__file__).parent.parent / "components_runtime"
+    imported: set[str] = set()
+    for path in runtime.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                imported.add(node.module.split(".")[0])
+    third_party = imported - set(sys.stdlib_module_names) - {"components_runtime", "batou"}
+    assert third_party <= set(RUNTIME_MODULES), third_party - set(RUNTIME_MODULES)
