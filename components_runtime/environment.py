@@ -36,9 +36,8 @@ class Host:
         self.require_sudo: bool | None = getattr(config, "require_sudo", None)
         self.ignore: bool = bool(getattr(config, "ignore", False))
         self.data: dict[str, str] = dict(getattr(config, "data", {}) or {})
-        self.aliases = BagOfAttributes(
-            {alias: f"{alias}.{self.fqdn}" for alias in getattr(config, "aliases", ()) or ()}
-        )
+        # batou fills aliases only from a provisioner (alias -> public FQDN); deployd has none.
+        self.aliases = BagOfAttributes()
         self.environment = environment
         self.components: dict[str, Any] = {}  # root name -> RootComponent on this host
         self.config = config
