@@ -16,7 +16,7 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 step "deployd check: load and configure every host of environment 'demo'"
 "$deployd" check "$example" -e demo --all-hosts
 
-step "deployd apply --predict: what would change (nothing is written)"
+step "deployd apply --predict: what would change (update() never runs)"
 "$deployd" apply "$example" -e demo --host localhost --root "$root" --predict
 
 step "deployd apply: converge host 'localhost' into $root"
