@@ -59,6 +59,17 @@ class Limits:
             changes[name] = parse_duration(raw, key=key, source=source)
         return replace(self, **changes)
 
+    def overlay_environment(self, section: Mapping[str, object]) -> Limits:
+        """A copy with an environment's ``[deployd]`` section applied. Values are the runtime's
+        ``ConfigValue`` (``.text``, ``.origin``) or plain strings; a bad key or value raises
+        :class:`LimitsError` whose ``source`` is the file, line and section it came from."""
+        result = self
+        for key, value in section.items():
+            text = getattr(value, "text", value)
+            origin = getattr(value, "origin", None)
+            result = result.overlay({key: text}, source=str(origin or "[deployd]"))
+        return result
+
     def component_limit(self, declared: float | None) -> float:
         """The limit for one component: its class's own ``deployd_timeout``, else the default."""
         return float(declared) if declared else self.component

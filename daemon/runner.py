@@ -171,6 +171,7 @@ class _Watch:
         wanted = self.cancel is not None and self.cancel.is_set()
         if wanted and self.started and not self.cancel_sent:
             self.cancel_sent = True
+            log.info("runner: asked the worker to stop after the current component")
             _signal(self.process.pid, signal.SIGUSR1, group=False)
 
     def _overrun(self, now: float) -> None:
