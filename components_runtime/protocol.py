@@ -17,7 +17,8 @@ worker's whole process group when a time limit is exceeded.
 Event kinds (all carry ``"t"``: seconds since the epoch):
 
 ======================  ==================================================================
-``hello``               ``protocol``, ``pid``, ``python``: the worker started.
+``hello``               ``protocol``, ``pid``, ``python``, ``prefix`` (``sys.prefix``: the
+                        venv it runs in): the worker started.
 ``log``                 ``level`` (debug/info/warning/error), ``host``, ``component``
                         (root name or ``None``), ``message``.
 ``component-started``   ``host``, ``component`` (root name), ``timeout`` (seconds the

@@ -175,6 +175,8 @@ def test_failing_install_names_the_requirement_and_quotes_pip(
     assert any("No matching distribution found for nosuchpackage" in line
                for line in result.error.details)
     assert not (venvs / result.key).exists()  # nothing half-built stays under the key
+    (checkout / "requirements.txt").write_text("greeting==1.0\n")  # fixed: the next run builds
+    assert ensure_venv(checkout, venvs, wheelhouse=wheelhouse, no_index=True).outcome == "built"
 
 
 def test_conflicting_requirements_fail_with_pips_reason(tmp_path: Path, wheelhouse: Path) -> None:
