@@ -50,15 +50,16 @@ class ManagedContentBase(FileComponent):
 
     def _render(self) -> None:
         if self.source:
-            if not os.path.exists(self.source):
-                if self._delayed:
-                    raise FileNotFoundError(f"Could not find source file {self.source}")
-                self._delayed = True  # try again at verify time
-                return
             # Text mode on purpose: like batou, line endings are normalised to "\n".
             mode = "r" if self.encoding else "rb"
-            with open(self.source, mode, encoding=self.encoding) as stream:
-                self.content = stream.read()
+            try:
+                with open(self.source, mode, encoding=self.encoding) as stream:
+                    self.content = stream.read()
+            except FileNotFoundError:
+                if self._delayed:
+                    raise FileNotFoundError(f"Could not find source file {self.source}") from None
+                self._delayed = True  # try again at verify time
+                return
         if self.content and self.encoding and not isinstance(self.content, str):
             self.content = self.content.decode(self.encoding)
         self.render()
