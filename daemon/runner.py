@@ -73,15 +73,27 @@ def run_worker(
     cancel: threading.Event | None = None,
     env: Mapping[str, str] | None = None,
     on_stderr: Callable[[str], None] | None = None,
+    abort: threading.Event | None = None,
 ) -> WorkerRun:
-    """Converge ``request`` in a worker run by ``python`` (the repository's venv)."""
+    """Converge ``request`` in a worker run by ``python`` (the repository's venv).
+
+    ``cancel``: stop between root components (SIGUSR1). ``abort``: stop now (SIGTERM, grace,
+    SIGKILL to the process group), for a daemon shutting down; the run ends ``cancelled``."""
     started = time.monotonic()
-    process = subprocess.Popen(
-        [os.fspath(python), "-m", "components_runtime.worker"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        start_new_session=True, env=dict(env) if env is not None else None,
-        cwd=request.repository if os.path.isdir(request.repository) else None,
-    )
+    try:
+        process = subprocess.Popen(
+            [os.fspath(python), "-m", "components_runtime.worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True, env=dict(env) if env is not None else None,
+            cwd=request.repository if os.path.isdir(request.repository) else None,
+        )
+    except OSError as error:
+        return WorkerRun(
+            outcome="crashed", result=None, returncode=None, signal=None, stderr_tail="",
+            timed_out_component=None, duration=time.monotonic() - started,
+            error=ErrorInfo(kind="WorkerCrashed",
+                            message=f"cannot start the worker ({os.fspath(python)}): {error}"),
+        )
     assert process.stdin and process.stdout and process.stderr
     stderr = _StderrTail(process.stderr, on_stderr)
     lines: queue.Queue[object] = queue.Queue()
@@ -92,7 +104,7 @@ def run_worker(
         process.stdin.close()
     except BrokenPipeError:
         pass  # the worker died at once; its exit status tells why
-    watch = _Watch(process, Clock(limits, started), cancel, on_event)
+    watch = _Watch(process, Clock(limits, started), cancel, on_event, abort)
     watch.follow(lines, stderr)
     returncode = process.wait()
     stderr.join(timeout=EXIT_WITHOUT_EOF)
@@ -115,8 +127,11 @@ class _Watch:
     """Follows one worker's event stream: forwards events, keeps the clocks, kills on overrun."""
 
     def __init__(self, process: subprocess.Popen[bytes], clock: Clock,
-                 cancel: threading.Event | None, on_event: Callable[[dict[str, Any]], None]):
+                 cancel: threading.Event | None, on_event: Callable[[dict[str, Any]], None],
+                 abort: threading.Event | None = None):
         self.process = process
+        self.abort = abort
+        self.aborted = False
         self.clock = clock
         self.cancel = cancel
         self.on_event = on_event
@@ -143,6 +158,11 @@ class _Watch:
                 self._take(item, now)
             if self.clock.deadline() <= now:
                 self._overrun(now)
+                return
+            if self.abort is not None and self.abort.is_set():
+                self.aborted = True
+                log.warning("runner: aborting the worker (component %s)", self.clock.component)
+                terminate_group(self.process, self.clock.limits.grace)
                 return
             self._maybe_cancel()
             if self.process.poll() is not None:
@@ -191,6 +211,10 @@ class _Watch:
         if self.timed_out:
             outcome = "timeout"
             error = self.clock.timeout_error(self.timed_out, self.timed_out_component)
+        elif self.aborted:
+            outcome = "cancelled"
+            error = ErrorInfo(kind="Aborted", component=self.clock.component,
+                              message="the run was aborted before it finished")
         elif self.result is None:
             outcome = "crashed"
             error = crash_error(returncode, stderr_tail)

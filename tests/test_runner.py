@@ -227,3 +227,31 @@ def test_a_component_declared_limit_wins_over_the_default() -> None:
 
 def test_runner_imports_no_user_code() -> None:
     assert not any(name.startswith("batou") for name in sys.modules)
+
+
+def test_abort_stops_the_worker_and_its_children_now(tmp_path: Path) -> None:
+    checkout = repo(tmp_path / "repo", {"slow": component("Slow", (
+        "    def verify(self):\n"
+        "        import subprocess\n"
+        "        child = subprocess.Popen(['sleep', '1000'])\n"
+        "        self.log('child %s started', child.pid)\n"
+        "        child.wait()\n"
+    ))})
+    abort = threading.Event()
+    children: list[int] = []
+
+    def on_event(event: dict[str, Any]) -> None:
+        if event["event"] == "log" and "started" in event["message"]:
+            children.append(int(event["message"].split()[1]))
+            abort.set()  # the daemon is shutting down
+
+    done = run_worker(request(checkout, tmp_path), on_event, limits=QUICK, abort=abort)
+    assert (done.outcome, done.result) == ("cancelled", None)
+    assert done.error and (done.error.kind, done.error.component) == ("Aborted", "slow")
+    wait_for(lambda: dead(children[0]), timeout=5)
+
+
+def test_a_worker_that_cannot_start_is_a_crash_not_an_exception(tmp_path: Path) -> None:
+    done = run_worker(request(tmp_path, tmp_path), python=tmp_path / "no-such-python")
+    assert (done.outcome, done.returncode) == ("crashed", None)
+    assert done.error and "cannot start the worker" in done.error.message
