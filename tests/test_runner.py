@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -225,8 +226,20 @@ def test_a_component_declared_limit_wins_over_the_default() -> None:
     assert clock.deadline() == min(300.0, Limits().run)
 
 
-def test_runner_imports_no_user_code() -> None:
-    assert not any(name.startswith("batou") for name in sys.modules)
+def test_the_parent_never_imports_user_code(tmp_path: Path) -> None:
+    checkout = repo(tmp_path / "repo", {"first": component("First", "    pass\n")})
+    code = (
+        "import sys; from daemon.runner import run_worker\n"
+        "from components_runtime.protocol import WorkerRequest\n"
+        f"done = run_worker(WorkerRequest(repository={str(checkout)!r}, environment='test',"
+        f" host='localhost', root={str(tmp_path / 'root')!r}))\n"
+        "assert done.outcome == 'succeeded', done.errors\n"
+        "print(sorted(n for n in sys.modules if n.split('.')[0] in ('batou', 'components_runtime')"
+        " and n not in ('components_runtime', 'components_runtime.protocol')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
 
 
 def test_abort_stops_the_worker_and_its_children_now(tmp_path: Path) -> None:
