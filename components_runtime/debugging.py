@@ -27,6 +27,7 @@ from typing import Any
 
 from remote_pdb import LF2CRLF_FileWrapper, RemotePdb
 
+from components_runtime.errors import DeploymentError
 from components_runtime.protocol import WorkerRequest, make_event
 
 Emit = Callable[[dict[str, Any]], None]
@@ -78,8 +79,18 @@ class BreakpointHook:
         listener = socket.socket(socket.AF_INET6 if ":" in self.request.debug_host
                                  else socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, True)
-        listener.bind((self.request.debug_host, self.request.debug_port))
-        listener.listen(1)
+        try:
+            listener.bind((self.request.debug_host, self.request.debug_port))
+            listener.listen(1)
+        except OSError as error:
+            listener.close()
+            where = f"{self._display(frame.f_code.co_filename)}:{frame.f_lineno}"
+            raise DeploymentError(
+                f"breakpoint() at {where}: remote-pdb cannot listen on "
+                f"{self.request.debug_host}:{self.request.debug_port}: {error.strerror}",
+                hint="another program (or debugger session) uses that port: set "
+                "REMOTE_PDB_PORT to a free port, or 0 to pick one",
+            ) from error
         port = listener.getsockname()[1]
         waiting = make_event(
             "debugger-waiting", host=self.request.debug_host, port=port,

@@ -127,3 +127,19 @@ def test_quitting_the_debugger_fails_that_component(tmp_path: Path) -> None:
     assert done[0].outcome == "failed"
     assert done[0].result and [c.outcome for c in done[0].result.components] == ["failed"]
     assert any("BdbQuit" in e.message for e in done[0].errors), done[0].errors
+
+
+def test_a_busy_debug_port_fails_the_component_clearly(tmp_path: Path) -> None:
+    checkout = repo(tmp_path / "repo", {"paused": BREAKS})
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        done = run_worker(request(checkout, tmp_path, debug=True, debug_port=port),
+                          limits=Limits(grace=1))
+    assert done.outcome == "failed"
+    (error,) = done.errors
+    assert error.message.startswith(
+        f"breakpoint() at components/paused/component.py:7: remote-pdb cannot listen on "
+        f"127.0.0.1:{port}: Address already in use")
+    assert error.hint and "REMOTE_PDB_PORT" in error.hint
