@@ -92,14 +92,15 @@ def ensure_venv(
         return _failed("", started, _requirements_error(unreadable, checkout))
     if wheelhouse is None and (checkout / "wheels").is_dir():
         wheelhouse = checkout / "wheels"
+    wheelhouse = wheelhouse.absolute() if wheelhouse is not None else None
     key = venv_key(requirements, wheelhouse, no_index)
     target = venvs_dir / key
     notices = requirements.notices
-    if (target / READY).is_file():
+    if _usable(target):
         return VenvResult(_python(target), key, "reused", time.monotonic() - started, None, notices)
     venvs_dir.mkdir(parents=True, exist_ok=True)
     with _build_lock(venvs_dir):
-        if not (target / READY).is_file():  # another process may have built it meanwhile
+        if not _usable(target):  # another process may have built it meanwhile
             error = _build(target, requirements, checkout, wheelhouse, no_index, started + timeout)
             if error:
                 shutil.rmtree(target, ignore_errors=True)
@@ -201,6 +202,11 @@ def _write_batou_stub(site_packages: Path) -> None:
 def _site_packages(target: Path) -> Path:
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
     return target / "lib" / version / "site-packages"
+
+
+def _usable(target: Path) -> bool:
+    """Finished, and its interpreter still resolves (the base Python may have been removed)."""
+    return (target / READY).is_file() and _python(target).exists()
 
 
 def _python(target: Path) -> Path:
