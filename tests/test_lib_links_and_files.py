@@ -210,3 +210,28 @@ def test_presence_inside_file_uses_the_short_name(root: LibRoot) -> None:
 def test_symlink_without_source_is_a_usage_error(root: LibRoot) -> None:
     with pytest.raises(ComponentUsageError, match="requires a source"):
         root.add(Symlink("path"))
+
+
+def test_every_leaf_can_say_why_it_was_unchanged(root: LibRoot) -> None:
+    root.source("tree/a.txt", "a")
+    root.add(File("f.txt", content="abc", mode=0o640, owner="nobody", group="nogroup"))
+    root.add(File("d", ensure="directory", source="tree"))
+    root.add(Symlink("l", source="/etc"))
+    root.add(Purge("nothing-*"))
+    root.deploy()
+    root.deploy()
+    leaves = [c for c in root.component.recursive_sub_components if not c.sub_components]
+    assert not any(leaf.changed for leaf in leaves)
+    reasons = {type(leaf).__name__: leaf.why_unchanged() for leaf in leaves}
+    assert reasons == {
+        "Presence": f"{root.path('f.txt')} exists",
+        "Mode": "mode already 0640",
+        "Content": f"content of {root.path('f.txt')} is up to date (3 bytes)",
+        "Owner": "owner already uid 65534",
+        "Group": "group already gid 65534",
+        "SyncDirectory": f"{root.path('d')} is in sync with {root.defdir / 'tree'}",
+        "Symlink": f"{root.path('l')} already points to /etc",
+        "Purge": f"nothing matches {root.path('nothing-*')}",
+    }
+    directory = root.component.sub_components[1].sub_components[0]
+    assert directory.why_unchanged() == f"directory {root.path('d')} exists"

@@ -107,6 +107,9 @@ class ManagedContentBase(FileComponent):
             lead=self._max_diff_lead,
         )
 
+    def why_unchanged(self) -> str:
+        return f"content of {self.path} is up to date ({len(self.content or b'')} bytes)"
+
     def update(self) -> None:
         with open(self.path, "wb") as target:
             target.write(self.content)

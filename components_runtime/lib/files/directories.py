@@ -52,6 +52,9 @@ class SyncDirectory(Component):
         if len(pending.strip().splitlines()) > RSYNC_FRAME_LINES:
             raise UpdateNeeded(f"{self.path} differs from {self.source}")
 
+    def why_unchanged(self) -> str:
+        return f"{self.path} is in sync with {self.source}"
+
     def update(self) -> None:
         self._rsync(self.sync_opts)
 
@@ -90,6 +93,9 @@ class Directory(Component):
         if os.path.lexists(self.path):
             raise UpdateNeeded(f"{self.path} exists but is not a directory")
         raise UpdateNeeded(f"{self.path} is missing")
+
+    def why_unchanged(self) -> str:
+        return f"directory {self.path} exists"
 
     def update(self) -> None:
         ensure_path_nonexistent(self.path)

@@ -36,6 +36,9 @@ class Symlink(Component):
         if current != self.source:
             raise UpdateNeeded(f"{self.target} points to {current}, want {self.source}")
 
+    def why_unchanged(self) -> str:
+        return f"{self.target} already points to {self.source}"
+
     def update(self) -> None:
         assert self.source is not None  # checked in configure
         ensure_path_nonexistent(self.target)

@@ -70,6 +70,11 @@ class Mode(FileComponent):
         if stat.S_IMODE(current) != self.mode:
             raise UpdateNeeded(f"mode {stat.S_IMODE(current):o}, want {self.mode:o}")
 
+    def why_unchanged(self) -> str:
+        if os.path.islink(self.path):
+            return f"{self.path} is a symlink: its own mode cannot be set on Linux"
+        return f"mode already {self.mode:04o}"
+
     def update(self) -> None:
         if os.path.islink(self.path):
             os.lchmod(self.path, self.mode)  # type: ignore[attr-defined]
@@ -92,6 +97,9 @@ class Owner(FileComponent):
         if current != self.owner:
             raise UpdateNeeded(f"owner uid {current}, want {self.owner}")
 
+    def why_unchanged(self) -> str:
+        return f"owner already uid {self.owner}"
+
     def update(self) -> None:
         assert isinstance(self.owner, int)
         os.chown(self.path, self.owner, os.stat(self.path).st_gid)
@@ -110,6 +118,9 @@ class Group(FileComponent):
         current = os.stat(self.path).st_gid
         if current != self.group:
             raise UpdateNeeded(f"group gid {current}, want {self.group}")
+
+    def why_unchanged(self) -> str:
+        return f"group already gid {self.group}"
 
     def update(self) -> None:
         assert isinstance(self.group, int)

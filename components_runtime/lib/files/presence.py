@@ -38,6 +38,10 @@ class Presence(Component):
             raise UpdateNeeded(f"{self.path} exists but is not a regular file")
         raise UpdateNeeded(f"{self.path} is missing")
 
+    def why_unchanged(self) -> str:
+        """Why verify() passed (asked only when someone wants to know, e.g. in debug output)."""
+        return f"{self.path} exists"
+
     def update(self) -> None:
         ensure_path_nonexistent(self.path)
         with open(self.path, "w"):

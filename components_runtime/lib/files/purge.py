@@ -25,6 +25,9 @@ class Purge(Component):
         if found:
             raise UpdateNeeded(f"{len(found)} path(s) match {self.pattern}")
 
+    def why_unchanged(self) -> str:
+        return f"nothing matches {self.pattern}"
+
     def update(self) -> None:
         for path in glob.glob(self.pattern):
             if os.path.isdir(path) and not os.path.islink(path):
