@@ -295,3 +295,17 @@ def test_limited_buffer_trims_long_streams(tmp_path: Path) -> None:
     shown, trimmed, log = limited_buffer(lines, 4, 2, logdir=str(tmp_path))
     assert (shown, trimmed) == (["0", "1", "...", "8", "9"], True)
     assert Path(log).read_text().split() == lines
+
+
+def test_a_delayed_source_is_decoded_with_the_encoding(root: LibRoot) -> None:
+    root.add(Content("path", source="later", encoding="latin-1"))
+    root.source("later", "cöntent".encode("latin-1"))
+    root.path("path").touch()
+    root.deploy()
+    assert root.path("path").read_bytes() == "cöntent".encode("latin-1")
+
+
+def test_paths_outside_the_base_show_absolute_in_breadcrumbs(root: LibRoot) -> None:
+    file = root.add(File("/etc/deployd-never-written", content="x"))
+    assert file.namevar_for_breadcrumb == "/etc/deployd-never-written"
+    assert file.sub_components[0].namevar_for_breadcrumb == "deployd-never-written"
