@@ -43,6 +43,10 @@ class Files(Component):
         self += File("explicit.txt", source="templates/explicit.txt")
         self += File("raw.txt", source="raw.txt", is_template=False)
         self += BinaryFile("blob.bin", source="blob.bin")
+        # bytes given directly: kept as bytes, or decoded and rendered as a template
+        self += BinaryFile("bytes.bin", content=b"\\x00\\x01 {{ raw }}\\r\\n")
+        self += File("bytes.txt", content=b"decoded {{ component.port }}\\n")
+        self += File("nested/dirs/here", ensure="directory", leading=True)
         # encodings
         self += File("unicode.txt", content="Gr\\u00fc\\u00dfe \\u2713 {{component.greeting}}\\n")
         self += File("latin1.txt", content="Gr\\u00fc\\u00dfe\\n", encoding="latin-1")

@@ -82,6 +82,9 @@ def test_the_repository_exercises_what_it_claims(converged: dict[str, Any]) -> N
     assert batou["files/greeting.txt"][3] == b"bonjour on 9090\n"
     assert batou["files/raw.txt"][3] == b"windows\nline endings {{ not rendered }}\n"
     assert batou["files/blob.bin"][3].startswith(b"\x00\xff\r\n")
+    assert batou["files/bytes.bin"][3] == b"\x00\x01 {{ raw }}\r\n"
+    assert batou["files/bytes.txt"][3] == b"decoded 9090\n"
+    assert batou["files/nested/dirs/here"][3] == "dir"
     assert batou["files/mode-dir"][0] == 0o750
     assert batou["files/rwx.txt"][0] == 0o640
     assert batou["files/owned.txt"][1:3] == (65534, 65534)
