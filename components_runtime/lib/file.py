@@ -8,12 +8,12 @@ from components_runtime.lib.files.content import Content, ManagedContentBase
 from components_runtime.lib.files.diffs import limited_buffer
 from components_runtime.lib.files.directories import Directory, SyncDirectory
 from components_runtime.lib.files.links import Symlink
-from components_runtime.lib.files.merge import dict_merge
 from components_runtime.lib.files.paths import ensure_path_nonexistent
 from components_runtime.lib.files.permissions import Group, Mode, Owner, convert_mode
 from components_runtime.lib.files.presence import FileComponent, Presence
 from components_runtime.lib.files.purge import Purge
 from components_runtime.lib.files.structured import JSONContent, YAMLContent
+from components_runtime.utilities import dict_merge
 
 __all__ = [
     "BinaryFile",
