@@ -49,10 +49,18 @@ greeting = Moin
 """
 
 
+STATE: dict[str, Path] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def state_dir(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """One state dir (venvs, lock) for the module: the repository's venv is built once."""
+    STATE["dir"] = tmp_path_factory.mktemp("state")
+
+
 def deployd(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "daemon.cli", *args], capture_output=True, text=True, timeout=120
-    )
+    command = [sys.executable, "-m", "daemon.cli", *args, "--state-dir", str(STATE["dir"])]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +135,26 @@ def test_bad_configuration_exits_2(repo: Path, args: tuple[str, ...], expected: 
     done = deployd(*(arg.format(repo=repo) for arg in args))
     assert done.returncode == 2
     assert expected in done.stdout
+
+
+def test_apply_refuses_to_run_next_to_another_run(repo: Path, tmp_path: Path) -> None:
+    from daemon.lock import host_lock
+
+    with host_lock(STATE["dir"], who="the daemon"):
+        done = deployd("apply", str(repo), "-e", "prod", "--host", "web", "--root", str(tmp_path))
+    assert done.returncode == 2
+    assert "another run holds" in done.stderr and "the daemon" in done.stderr
+    assert not (tmp_path / "work").exists()
+
+
+def test_environment_time_limits_are_checked(tmp_path: Path) -> None:
+    bad = make_repo(tmp_path / "repo", {
+        "components/hello/component.py": COMPONENT,
+        "environments/prod/environment.cfg": ENVIRONMENT + "\n[deployd]\nrun_timeout = soon\n",
+    })  # fmt: skip
+    done = deployd("check", str(bad), "-e", "prod", "--all-hosts")
+    assert done.returncode == 2
+    assert "run_timeout" in done.stderr and "environment.cfg" in done.stderr
 
 
 def test_bad_usage_exits_2(repo: Path) -> None:

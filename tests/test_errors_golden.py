@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 FIXTURE = Path(__file__).parent / "fixtures" / "broken"
@@ -18,8 +19,10 @@ GOLDEN = FIXTURE / "expected-check.txt"
 
 
 def run_check(*args: str) -> subprocess.CompletedProcess[str]:
+    state = Path(tempfile.gettempdir()) / f"deployd-golden-state-{os.getuid()}"
+    command = ["check", str(FIXTURE), "-e", "broken", "--state-dir", str(state), *args]
     return subprocess.run(
-        [sys.executable, "-m", "daemon.cli", "check", str(FIXTURE), "-e", "broken", *args],
+        [sys.executable, "-m", "daemon.cli", *command],
         capture_output=True,
         text=True,
         timeout=60,

@@ -3,9 +3,13 @@
     deployd apply PATH -e ENV [--host NAME] [--root DIR] [--predict] [--debug]
     deployd check PATH -e ENV [--host NAME | --all-hosts] [--debug]
 
-Both run the converge in a worker subprocess (``daemon.runner.run_worker``), print its events
-as they arrive, then the error report and a summary. Exit status: 0 converged (or the check
-passed), 1 the run failed while converging, 2 bad usage or bad configuration.
+Both run the worker in the repository's own venv (``STATE_DIR/venvs``, built from its
+requirements.txt; ``daemon.isolated.run_isolated``), with the environment's ``[deployd]`` time
+limits, print its events as they arrive, then the error report and a summary. ``apply`` holds
+the host's run lock (``STATE_DIR/lock``), so it never runs next to the daemon.
+
+Exit status: 0 converged (or the check passed), 1 the run failed while converging, 2 bad usage
+or bad configuration.
 """
 
 from __future__ import annotations
@@ -13,12 +17,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from components_runtime.protocol import WorkerRequest
 from daemon import render
 
 DEFAULT_ROOT = "/srv/deployd"
+DEFAULT_STATE_DIR = "/var/lib/deployd"
 # Errors that mean "the runtime itself broke", not "your configuration is wrong".
 RUN_FAILURE_KINDS = {"WorkerCrashed", "InternalError", "ProtocolError", "Timeout"}
 
@@ -54,45 +60,101 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-e", "--environment", required=True, help="environment name")
     parser.add_argument("--debug", action="store_true",
                         help="show debug output; breakpoint() opens remote-pdb")  # fmt: skip
+    parser.add_argument("--debug-allow-remote", action="store_true",
+                        help="let REMOTE_PDB_HOST be a non-loopback address")  # fmt: skip
+    parser.add_argument(
+        "--state-dir", default=DEFAULT_STATE_DIR,
+        help=f"the repository's venvs live in STATE_DIR/venvs; apply takes STATE_DIR/lock "
+        f"(default {DEFAULT_STATE_DIR})",
+    )  # fmt: skip
 
 
 def run_apply(args: argparse.Namespace) -> int:
-    request = _request(args, mode="predict" if args.predict else "apply",
-                       root=os.path.abspath(args.root))  # fmt: skip
-    return _run(request, args)
+    mode = "predict" if args.predict else "apply"
+    request = _request(args, mode=mode, root=os.path.abspath(args.root))
+    if request is None:
+        return 2
+    from daemon.lock import LockBusy, host_lock
+
+    try:
+        with host_lock(args.state_dir, who=f"deployd apply {args.path} -e {args.environment}"):
+            return _run(request, args)
+    except LockBusy as busy:
+        print(f"deployd: {busy}", file=sys.stderr)
+        return 2
 
 
 def run_check(args: argparse.Namespace) -> int:
     request = _request(args, mode="check", all_hosts=args.all_hosts)
-    return _run(request, args)
+    return 2 if request is None else _run(request, args)
 
 
-def _request(args: argparse.Namespace, **kw: Any) -> WorkerRequest:
+def _request(args: argparse.Namespace, **kw: Any) -> WorkerRequest | None:
+    """The worker request, or None (after saying why) for bad usage."""
+    if not os.path.isdir(args.path):
+        print(f"deployd: {args.path}: no such directory", file=sys.stderr)
+        return None
+    from daemon.isolated import debug_endpoint
+
+    try:
+        debug_host, debug_port = debug_endpoint()
+    except ValueError as error:
+        print(f"deployd: {error}", file=sys.stderr)
+        return None
     return WorkerRequest(
         repository=os.path.abspath(args.path),
         environment=args.environment,
         host=args.host,
         debug=args.debug,
+        debug_host=debug_host,
+        debug_port=debug_port,
+        debug_allow_remote=args.debug_allow_remote,
         **kw,
     )
 
 
+def _limits(request: WorkerRequest) -> Any:
+    """The default limits with the environment's [deployd] section (LimitsError if wrong)."""
+    from components_runtime.envconfig import load_environment_config
+    from components_runtime.errors import DeploydError
+    from daemon.limits import Limits
+
+    try:
+        config = load_environment_config(Path(request.repository), request.environment)
+    except DeploydError:
+        return Limits()  # the worker reports the missing environment with everything else
+    return Limits().overlay_environment(getattr(config, "deployd", {}))
+
+
 def _run(request: WorkerRequest, args: argparse.Namespace) -> int:
-    if not os.path.isdir(request.repository):
-        print(f"deployd: {args.path}: no such directory", file=sys.stderr)
+    from daemon.isolated import attach_instructions, run_isolated
+    from daemon.limits import LimitsError
+
+    try:
+        limits = _limits(request)
+    except LimitsError as error:
+        print(f"deployd: {error}", file=sys.stderr)
         return 2
-    from daemon.runner import run_worker
 
     def on_event(event: dict[str, Any]) -> None:
+        if event.get("event") == "debugger-waiting":
+            print(attach_instructions(event), flush=True)
+            return
         line = render.event_line(event, debug=request.debug)
         if line is not None:
             print(line, flush=True)
 
-    run = run_worker(request, on_event)
-    errors = run.errors
+    isolated = run_isolated(request, Path(args.state_dir), on_event, limits=limits)
+    for notice in isolated.venv.notices:
+        print(f"note: {notice}")
+    errors = isolated.errors
     if errors:
         print()
         print("\n".join(render.error_report(errors)))
+    run = isolated.run
+    if run is None:  # the venv could not be built
+        print(f"{request.mode}: FAILED: the repository's venv could not be prepared")
+        return 1
     components = run.result.components if run.result else ()
     if request.mode == "check":
         hosts = "all hosts" if request.all_hosts else (run.result and run.result.host) or "?"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # deployd's main job on the bundled example repository, run twice: the second run changes nothing.
-# Sandboxed: work directories live under docs/examples/.demo, and [vfs] sandbox = Developer maps
+# Sandboxed: everything lives under docs/examples/.demo (work dirs, venv, lock), and [vfs] sandbox = Developer maps
 # every absolute path (e.g. /etc/motd-demo) below it too. Run from anywhere: `make demo`.
 set -euo pipefail
 
@@ -8,22 +8,24 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_root="$(cd "$here/../.." && pwd)"
 deployd="$repo_root/.venv/bin/deployd"
 example="$here/hello"
-root="$here/.demo"
+demo="$here/.demo"
+root="$demo/root"     # deployment root: work dirs are $root/work/<component>
+state="$demo/state"   # the repository's venv and the run lock (the daemon uses /var/lib/deployd)
 
-rm -rf "$root"
+rm -rf "$demo"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 step "deployd check: load and configure every host of environment 'demo'"
-"$deployd" check "$example" -e demo --all-hosts
+"$deployd" check "$example" -e demo --all-hosts --state-dir "$state"
 
 step "deployd apply --predict: what would change (update() never runs)"
-"$deployd" apply "$example" -e demo --host localhost --root "$root" --predict
+"$deployd" apply "$example" -e demo --host localhost --root "$root" --state-dir "$state" --predict
 
 step "deployd apply: converge host 'localhost' into $root"
-"$deployd" apply "$example" -e demo --host localhost --root "$root"
+"$deployd" apply "$example" -e demo --host localhost --root "$root" --state-dir "$state"
 
 step "deployd apply again: already converged"
-output="$("$deployd" apply "$example" -e demo --host localhost --root "$root")"
+output="$("$deployd" apply "$example" -e demo --host localhost --root "$root" --state-dir "$state")"
 echo "$output"
 if ! grep -q -- "- no changes" <<<"$output"; then
     echo "demo: the second apply changed something, which it must not" >&2
