@@ -10,7 +10,6 @@ directory (configure runs in ``defdir``, verify/update in ``workdir``, ``self.ch
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -191,6 +190,8 @@ class ComponentHelpers:
     def checksum(self, value: bytes | None = None) -> str:
         digest = self.__dict__.get("_checksum")
         if digest is None:
+            import hashlib
+
             digest = self.__dict__["_checksum"] = hashlib.new("sha256")
         if value is not None:
             digest.update(value)

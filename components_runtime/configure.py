@@ -16,7 +16,6 @@ Every error of every round's last attempt is collected; nothing stops at the fir
 
 from __future__ import annotations
 
-import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,6 +61,8 @@ def _locate(error: DeploydError, root: Any, base_dir: Path | None) -> DeploydErr
 
 
 def _unknown(error: Exception, root: Any, base_dir: Path | None) -> UnknownConfigureError:
+    import traceback
+
     file, line = user_frame(error.__traceback__, base_dir)
     wrapped = UnknownConfigureError(
         f"{type(error).__name__}: {error}",

@@ -55,6 +55,10 @@ _CURRENT: contextvars.ContextVar[_RootRun | None] = contextvars.ContextVar(
 )
 
 
+# Work directories known to exist in this process (one stat per directory, not per component).
+_KNOWN_WORKDIRS: set[str] = set()
+
+
 def deploy_component(component: Any, predict_only: bool = False) -> None:
     """Deploy ``component`` and its sub-components (batou's ``Component.deploy``)."""
     component.changed = False
@@ -66,15 +70,22 @@ def deploy_component(component: Any, predict_only: bool = False) -> None:
     own_started = time.perf_counter()
     timings = {"sub": own_started - started, "verify": 0.0, "update": 0.0}
     workdir = component.workdir
-    if not os.path.exists(workdir):
-        os.makedirs(workdir)
+    if workdir not in _KNOWN_WORKDIRS:
+        os.makedirs(workdir, exist_ok=True)
+        _KNOWN_WORKDIRS.add(workdir)
     try:
         with working_directory(workdir), component:
             needs_update = False
             try:
                 call_with_optional_args(component.verify, predicting=predict_only)
-            except AssertionError:
+            except AssertionError as reason:
                 needs_update = True
+                if output.enable_debug:
+                    _explain(component, f"needs update: {reason or type(reason).__name__}")
+            else:
+                why = getattr(component, "why_unchanged", None) if output.enable_debug else None
+                if why is not None:
+                    _explain(component, f"unchanged: {why()}")
             timings["verify"] = time.perf_counter() - own_started
             if needs_update:
                 events.trigger(component, "before-update", predict_only, output.annotate)
@@ -94,6 +105,11 @@ def deploy_component(component: Any, predict_only: bool = False) -> None:
             except AttributeError:
                 pass
         raise
+
+
+def _explain(component: Any, text: str) -> None:
+    """A --debug line saying why a component did (not) need an update."""
+    output.annotate(f"{component._breadcrumbs}: {text}", debug=True)
 
 
 def _report_slow(component: Any, timings: dict[str, float]) -> None:
@@ -146,6 +162,7 @@ def converge_host(
 ) -> ConvergeOutcome:
     """Deploy the roots of ``host`` in ``order``; failures and cancellation become data."""
     outcome = ConvergeOutcome()
+    _KNOWN_WORKDIRS.clear()  # a directory may have been removed since the last converge
     for root in (r for r in order if r.host is host):
         if should_stop():
             outcome.cancelled = True

@@ -66,12 +66,43 @@ def in_scope(scope: str, source: Any, target: Any) -> bool:
     raise ValueError(f"Unknown event scope: {scope}")
 
 
+class _RootIndex:
+    """Per root tree, built once on the first trigger: the depth-first position of every
+    component and the (position, target, handlers) of those that handle events at all. An
+    update then costs one lookup, not a walk over the whole tree (quadratic for big roots)."""
+
+    def __init__(self, top: Any) -> None:
+        self.position: dict[int, int] = {}
+        self.handling: list[tuple[int, Any, dict[str, list[Any]]]] = []  # bound methods
+        for index, component in enumerate(top.recursive_sub_components):
+            first = self.position.setdefault(id(component), index)
+            handlers = getattr(component, "_event_handlers", None)
+            if handlers:
+                self.handling.append((first, component, handlers))
+
+
+def _index(top: Any) -> _RootIndex:
+    index = top.__dict__.get("_deployd_event_index")
+    if index is None:
+        index = top.__dict__["_deployd_event_index"] = _RootIndex(top)
+    return index
+
+
 def trigger(source: Any, event: str, predict_only: bool, note: Callable[[str], None]) -> None:
     """Call the handlers of ``event`` in ``source``'s root; in predict mode only ``note`` them."""
-    for target in source.root.component.recursive_sub_components:
-        for handler in getattr(target, "_event_handlers", {}).get(event, ()):
-            if not in_scope(handler._event["scope"], source, target):
-                continue
+    index = _index(source.root.component)
+    if not index.handling:
+        return
+    source_position = index.position.get(id(source))
+    for target_position, _target, handlers in index.handling:
+        for handler in handlers.get(event, ()):
+            scope = handler._event["scope"]
+            if scope == "precursor":
+                # batou: the source must come before the target in depth-first order.
+                if source_position is None or source_position >= target_position:
+                    continue
+            elif scope != "*":
+                raise ValueError(f"Unknown event scope: {scope}")
             if predict_only:
                 note(f"Trigger {event}: {handler.__self__!r}.{handler.__name__}")
                 continue

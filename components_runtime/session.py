@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import time
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,6 +44,8 @@ def run_request(
     try:
         return _run(request, emit, should_stop, started)
     except Exception as error:  # a bug of ours: still a result, with the traceback as details
+        import traceback
+
         return WorkerResult(
             outcome="failed",
             errors=(

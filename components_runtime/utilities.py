@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
-import inspect
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -38,8 +37,17 @@ def dict_merge(a: Any, b: Any) -> Any:
     return result
 
 
+_VARKEYWORDS = 0x08  # inspect.CO_VARKEYWORDS, without importing inspect (slow to import)
+
+
 @functools.lru_cache(maxsize=1024)
 def _accepted(func: Callable[..., Any]) -> tuple[frozenset[str], bool]:
+    code = getattr(func, "__code__", None)
+    if code is not None:  # a plain function or method: read its code object
+        count = code.co_argcount + code.co_kwonlyargcount
+        return frozenset(code.co_varnames[:count]), bool(code.co_flags & _VARKEYWORDS)
+    import inspect
+
     parameters = inspect.signature(func).parameters.values()
     names = frozenset(p.name for p in parameters)
     return names, any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)

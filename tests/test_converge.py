@@ -152,3 +152,32 @@ def test_slow_components_are_reported(tmp_path: Path) -> None:
     finally:
         output.attach(None)
     assert messages == ["Lone [total=2.00s, verify=2.00s, update=0.00s, sub=0.00s]"]
+
+
+def test_debug_explains_each_verify(tmp_path: Path) -> None:
+    class Explained(Component):
+        namevar = "name"
+
+        def verify(self) -> None:
+            if self.name == "b":
+                raise UpdateNeeded("mode 644, want 600")
+
+        def why_unchanged(self) -> str:
+            return "already fine"
+
+    class Root(Component):
+        def configure(self) -> None:
+            self += Explained("a")
+            self += Explained("b")
+
+    env, result = setup(tmp_path, Root)
+    messages: list[str] = []
+    output.attach(lambda event: messages.append(event["message"]), debug=True)
+    try:
+        converge(env, result)
+    finally:
+        output.attach(None)
+    assert messages == [
+        "Root > Explained('a'): unchanged: already fine",
+        "Root > Explained('b'): needs update: mode 644, want 600",
+    ]
