@@ -115,7 +115,37 @@ port = 9090
 names = x, y ,z
 """
 
+SANDBOXED_COMPONENT = """\
+from batou.component import Component
+from batou.lib.file import File, Purge, Symlink
+
+
+class Sandboxed(Component):
+    def configure(self):
+        # absolute paths: the Developer sandbox maps them under work/_/
+        self += File("/srv/app/config.txt", content="in the sandbox\\n", mode=0o600)
+        self += File("/srv/app/data", ensure="directory")
+        self += File("/srv/app/deep/er/file", content="x\\n", leading=True)
+        self += Symlink("/srv/app/link", source="/srv/app/config.txt")
+        self += File("/srv/app/gone.txt", content="x\\n")
+        self += Purge("/srv/app/gone.*")
+        self += File("relative.txt", content="relative paths are not mapped\\n")
+"""
+
+SANDBOX_ENVIRONMENT = """\
+[environment]
+connect_method = local
+
+[vfs]
+sandbox = Developer
+
+[hosts]
+localhost = sandboxed
+"""
+
 PARITY_FILES: dict[str, str | bytes] = {
+    "environments/sandbox/environment.cfg": SANDBOX_ENVIRONMENT,
+    "components/sandboxed/component.py": SANDBOXED_COMPONENT,
     "environments/parity/environment.cfg": ENVIRONMENT,
     "components/files/component.py": FILES_COMPONENT,
     "components/files/implicit.conf": (

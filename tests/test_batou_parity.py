@@ -105,3 +105,19 @@ def test_no_op_round_writes_only_the_diffs_of_purged_files(converged: dict[str, 
 def test_deployd_keeps_the_work_tree_under_its_root(converged: dict[str, Any]) -> None:
     root: Path = converged["deployd_root"]
     assert (root / "work" / "files" / "greeting.txt").is_file()
+
+
+def test_developer_sandbox_maps_absolute_paths_identically(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # [vfs] sandbox = Developer: absolute paths land under work/_/ (mapped once, not twice,
+    # although File maps its path and passes the result to sub-components that map again).
+    base = tmp_path_factory.mktemp("sandbox")
+    batou_repo = write_repo(base / "batou-repo", PARITY_FILES)
+    deployd_repo = write_repo(base / "deployd-repo", PARITY_FILES)
+    run_batou(batou_venv(), batou_repo, "sandbox")
+    run_deployd(deployd_repo, "sandbox", base / "root")
+    batou = snapshot(batou_repo / "work")
+    assert batou["_/srv/app/config.txt"] == (0o600, 0, 0, b"in the sandbox\n")
+    assert batou["_/srv/app/link"] == ("link", "WORK/_/srv/app/config.txt")
+    assert differences(batou, snapshot(base / "root" / "work")) == []
