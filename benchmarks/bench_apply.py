@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 from gen_repo import ENVIRONMENT, generate  # noqa: E402
-from parity_helpers import batou_venv, deployd_command  # noqa: E402
+from parity_helpers import batou_venv, deployd_command, differences, snapshot  # noqa: E402
 
 TARGETS = {"first": 1 / 2, "no-op": 1 / 5}
 TARGET_SIZE = 1000  # the targets are set for N = 1,000; smaller sizes are for information
@@ -146,6 +146,13 @@ def main() -> int:
             base = Path(scratch, f"n{size}")
             batou = measure_batou(venv, base, size, args.repeat)
             deployd = measure_deployd(base, size, args.repeat)
+            # Fair only if both did the same work: the last trees converged by each must match.
+            same = differences(
+                snapshot(base / f"batou-{args.repeat - 1}" / "work"),
+                snapshot(base / f"deployd-root-{args.repeat - 1}" / "work"),
+            )
+            if same:
+                raise SystemExit(f"N={size}: the work trees differ: {same[:5]}")
             for kind in ("first", "no-op"):
                 rows.append((size, kind, batou[kind], deployd[kind]))
                 print(
@@ -154,6 +161,7 @@ def main() -> int:
                 )
     print()
     print(f"median of {args.repeat} runs of the whole command; load average {os.getloadavg()}")
+    print("the work trees of both tools were compared after the runs: identical")
     print(table(rows))
     missed = [k for n, k, b, d in rows if n == TARGET_SIZE and d[0] / b[0] > TARGETS[k]]
     return 1 if missed else 0
