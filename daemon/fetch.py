@@ -98,6 +98,7 @@ class Mirror:
         self.branch = branch
         self.timeout = timeout
         self._repo: git.Repo | None = None
+        self._upstream: str | None = None  # cached UPSTREAM_REF: a no-change poll is one command
 
     @property
     def repo(self) -> git.Repo:
@@ -143,14 +144,26 @@ class Mirror:
         raise FetchError(f"the repository has no branch {self.branch!r}")
 
     def local_head(self) -> str | None:
-        return self.resolve(UPSTREAM_REF)
+        if self._upstream is None:
+            self._upstream = self.resolve(UPSTREAM_REF)
+        return self._upstream
+
+    def set_upstream(self, sha: str) -> None:
+        """Point the upstream ref at ``sha`` (a bundle's head)."""
+        self._git("update-ref", UPSTREAM_REF, sha)
+        self._upstream = sha
 
     def fetch(self) -> str:
         """Fetch the branch into the mirror; return its head."""
         self._git(
-            "fetch", "--no-tags", "--prune", "--", self.url,
+            "fetch",
+            "--no-tags",
+            "--prune",
+            "--",
+            self.url,
             f"+refs/heads/{self.branch}:{UPSTREAM_REF}",
-        )  # fmt: skip
+        )
+        self._upstream = None
         head = self.local_head()
         if head is None:
             raise FetchError(f"fetch did not produce the branch {self.branch!r}")
@@ -232,4 +245,3 @@ def decide(mirror: Mirror, ratchet: str | None, head: str) -> Decision:
     if mirror.is_ancestor(head, ratchet):
         return Decision(target=ratchet)
     return Decision(target=None, reason="not-fast-forward")
-

@@ -14,7 +14,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from daemon.fetch import UPSTREAM_REF, FetchError, Mirror
+from daemon.fetch import FetchError, Mirror
 from daemon.records import HostState
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def import_bundle(
     _move(bundle, "processed")
     upstream = state.upstream
     if upstream is None or (sha != upstream.sha and mirror.is_ancestor(upstream.sha, sha)):
-        mirror._git("update-ref", UPSTREAM_REF, sha)
+        mirror.set_upstream(sha)
         info = mirror.commit_info(sha)
         state = replace(state, upstream=info, last_fetch_at=time.time())
         log.info("inbox: %s brings %s (%s)", bundle.name, sha[:12], info.subject)

@@ -4,7 +4,7 @@ git bundles dropped into the inbox. Each watcher runs in its own thread and only
 
 watchfiles' default filter ignores everything under ``.git``, so the push watcher uses its own
 filter: it reacts to ref updates (``refs/**``, ``packed-refs``) and ignores git's ``*.lock``
-files. ``step=10`` keeps the grouping window short, so a push starts a run well within 200 ms.
+files. ``step=50`` (watchfiles' default grouping window) starts a run well within 200 ms.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Watcher:
             for changes in watchfiles.watch(
                 *self.paths,
                 watch_filter=self.accept,
-                step=10,
+                step=50,
                 debounce=400,
                 stop_event=self._stop,
                 raise_interrupt=False,
@@ -83,26 +83,40 @@ def _is_bundle(change: watchfiles.Change, path: str) -> bool:
 
 
 def start_watchers(settings: Settings, triggers: queue.Queue[object]) -> list[Watcher]:
-    """Start the push watcher (when the repository lives on this host) and the inbox watcher."""
-    watchers = []
+    """One watcher for the bundle inbox and, when the repository lives on this host, its refs.
+
+    One watcher rather than two: each watchfiles loop wakes up every ``step`` to check for its
+    stop flag, and that is most of an idle daemon's CPU time."""
+    inbox = settings.inbox
+    inbox.mkdir(parents=True, exist_ok=True, mode=0o750)
+    paths, git_dir = [inbox], None
     local = local_repository_path(settings.repository)
     if settings.watch_repository and local is not None:
         git_dir = local / ".git" if (local / ".git").is_dir() else local
-        refs = [p for p in (git_dir / "refs", git_dir) if p.is_dir()]
+        if (git_dir / "refs").is_dir():
+            paths.append(git_dir)
+        else:
+            git_dir = None
+    inbox_prefix = f"{inbox}/"
+    git_prefix = f"{git_dir}/" if git_dir else None
+
+    def accept(change: watchfiles.Change, path: str) -> bool:
+        if path.startswith(inbox_prefix):
+            return _is_bundle(change, path)
+        return bool(git_prefix and path.startswith(git_prefix) and _is_ref_change(change, path))
+
+    def changed(changes: list[str]) -> None:
+        bundles([p for p in changes if p.startswith(inbox_prefix)])
+        refs = [p for p in changes if git_prefix and p.startswith(git_prefix)]
         if refs:
+            log.info("triggers: push to %s (%s)", local, ", ".join(refs[:3]))
+            triggers.put(Trigger("push"))
 
-            def pushed(paths: list[str]) -> None:
-                log.info("triggers: push to %s (%s)", local, ", ".join(paths[:3]))
-                triggers.put(Trigger("push"))
-
-            watchers.append(Watcher("push", [git_dir], _is_ref_change, pushed).start())
-    settings.inbox.mkdir(parents=True, exist_ok=True, mode=0o750)
-
-    def bundles(paths: list[str]) -> None:
-        for path in paths:
+    def bundles(files: list[str]) -> None:
+        for path in files:
             if Path(path).is_file():
                 triggers.put(Trigger("inbox", bundle=path))
 
-    watchers.append(Watcher("inbox", [settings.inbox], _is_bundle, bundles).start())
-    bundles([str(p) for p in pending_bundles(settings.inbox)])
-    return watchers
+    watcher = Watcher("triggers", paths, accept, changed).start()
+    bundles([str(p) for p in pending_bundles(inbox)])
+    return [watcher]
