@@ -10,7 +10,6 @@ into ``sys.modules`` by the loader itself. Installing twice is harmless.
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import sys
@@ -20,7 +19,7 @@ from collections.abc import Sequence
 PREFIX = "components_runtime."
 
 
-class _AliasLoader(importlib.abc.Loader):
+class _AliasLoader:  # the loader protocol (importlib.abc is slow to import)
     def __init__(self, target: str) -> None:
         self.target = target
 
@@ -35,7 +34,7 @@ class _AliasLoader(importlib.abc.Loader):
         module.__spec__ = self.original_spec
 
 
-class BatouAliasFinder(importlib.abc.MetaPathFinder):
+class BatouAliasFinder:  # the meta path finder protocol
     def find_spec(
         self,
         fullname: str,
@@ -52,7 +51,9 @@ class BatouAliasFinder(importlib.abc.MetaPathFinder):
         if found is None:
             return None  # e.g. batou.c.<dir> not loaded: ModuleNotFoundError as usual
         return importlib.machinery.ModuleSpec(
-            fullname, _AliasLoader(real), is_package=found.submodule_search_locations is not None
+            fullname,
+            _AliasLoader(real),  # type: ignore[arg-type]
+            is_package=found.submodule_search_locations is not None,
         )
 
 

@@ -115,15 +115,28 @@ def _request(args: argparse.Namespace, **kw: Any) -> WorkerRequest | None:
 
 def _limits(request: WorkerRequest) -> Any:
     """The default limits with the environment's [deployd] section (LimitsError if wrong)."""
+    from daemon.limits import Limits
+
+    environments = Path(request.repository) / "environments"
+    name = request.environment.removesuffix(".cfg")
+    files = [environments / name / "environment.cfg", environments / f"{name}.cfg"]
+    if not any("[deployd]" in _read(file) for file in files):
+        return Limits()  # nothing to overlay: skip parsing the config in this process
     from components_runtime.envconfig import load_environment_config
     from components_runtime.errors import DeploydError
-    from daemon.limits import Limits
 
     try:
         config = load_environment_config(Path(request.repository), request.environment)
     except DeploydError:
         return Limits()  # the worker reports the missing environment with everything else
     return Limits().overlay_environment(getattr(config, "deployd", {}))
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
 
 
 def _run(request: WorkerRequest, args: argparse.Namespace) -> int:
