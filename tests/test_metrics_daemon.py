@@ -9,6 +9,8 @@ daemon restarts on the same state directory.
 from __future__ import annotations
 
 import shutil
+import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -216,3 +218,42 @@ def _get_over_socket(path: Path, url_path: str) -> str:
         response = client.get(url_path, timeout=10)
     assert response.status_code == 200, response.text
     return response.text
+
+
+PAUSED = """\
+from batou.component import Component
+
+
+class Hello(Component):
+    def verify(self):
+        breakpoint()
+"""
+
+
+def test_debugger_waiting_follows_a_real_breakpoint(tmp_path):
+    repo = make_deploy_repo(tmp_path / "repo")
+    commit(repo, {"components/hello/component.py": PAUSED})
+    listen = f"127.0.0.1:{free_port()}"
+    url = f"http://{listen}/metrics"
+    env = {"REMOTE_PDB_PORT": "0"}  # honoured by the daemon once it passes it on; else 4444
+    with run_daemon(tmp_path / "daemon", repo, env=env, metrics_listen=listen, debug=True) as d:
+        waiting = scrape_when(url, lambda s: value(s, "deployd_debugger_waiting") == 1)
+        since = value(waiting, "deployd_debugger_waiting_since_timestamp_seconds")
+        assert 0 < since <= time.time()
+        assert value(waiting, "deployd_run_in_progress") == 1
+        port = d.status()["live"]["debugger"]["port"]
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+            _read_until(connection, b"(Pdb) ")
+            connection.sendall(b"c\r\n")
+            done = scrape_when(url, lambda s: value(s, "deployd_debugger_waiting") == 0)
+        assert series(done, "deployd_debugger_waiting_since_timestamp_seconds") == {}
+        d.wait_run(outcome="succeeded")
+
+
+def _read_until(connection: socket.socket, marker: bytes) -> bytes:
+    data = b""
+    while not data.endswith(marker):
+        chunk = connection.recv(4096)
+        assert chunk, f"connection closed before {marker!r}; got {data!r}"
+        data += chunk
+    return data
