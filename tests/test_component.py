@@ -395,3 +395,20 @@ def test_handlers_are_only_listed_when_predicting(tmp_path: Path) -> None:
     assert called == []
     root.component.deploy()
     assert called == ["react"]
+
+
+def test_platform_component_quirk_without_a_platform(tmp_path: Path) -> None:
+    class Owner(Component):
+        def configure(self) -> None:
+            self += Plain()
+
+    root = make_root(Owner, tmp_path)
+    root.prepare()
+    # batou: with no platform component, _platform_component is the last sub-component.
+    assert root.component._platform_component is root.component.sub_components[-1]
+
+
+def test_conversion_quirks_are_kept() -> None:
+    assert Attribute(bool).conversion("False") is True  # batou has no boolean parser
+    with pytest.raises(AttributeError, match="unknown conversion 'yaml'"):
+        Attribute("yaml")
