@@ -77,14 +77,25 @@ def _execute(path: Path, base_dir: Path) -> tuple[dict[str, Any] | None, LoadErr
         exec(code, module.__dict__)
     except Exception as error:
         line = frame_in_file(error.__traceback__, str(path))
-        missing = isinstance(error, ImportError)
         return None, LoadError(
             f"Failed loading component file: {type(error).__name__}: {error}",
             file=rel,
             line=line,
-            hint="is the package listed in requirements.txt?" if missing else None,
+            hint=_import_hint(error),
         )
     return module.__dict__, None
+
+
+def _import_hint(error: Exception) -> str | None:
+    if not isinstance(error, ImportError):
+        return None
+    name = getattr(error, "name", None) or ""
+    if name == "batou" or name.startswith("batou."):
+        return (
+            f"deployd provides batou's component API, but not {name}; see "
+            "docs/component-model.md for the batou modules it serves"
+        )
+    return "is the package listed in the repository's requirements.txt?"
 
 
 def _definitions(

@@ -129,3 +129,10 @@ def test_the_batou_names_component_code_uses_exist() -> None:
 
     error = batou.ConfigurationError.from_context("bad")
     assert error.message == "bad"
+
+
+def test_a_batou_module_deployd_lacks_gets_a_clear_hint(tmp_path: Path) -> None:
+    result = load(tmp_path, {"ld_nagios": "from batou.lib.nosuchmodule import Thing\n"})
+    [error] = result.errors
+    assert "No module named 'batou.lib.nosuchmodule'" in error.message
+    assert error.hint is not None and "not batou.lib.nosuchmodule" in error.hint
