@@ -88,44 +88,59 @@ def _run(
     loaded = load_components(base_dir)
     errors.extend(loaded.errors)
     errors.extend(_name_errors(config, loaded))
+    selected, checked = _select(request, config, errors)
+    if selected is None and request.mode != "check":
+        return _failed(errors, started, warnings)
 
+    environment = _build_environment(request, config, loaded)
+    configured = configure_environment(environment, base_dir)
+    errors.extend(configured.errors)
+    warnings.extend(configured.warnings)
+    shown = {host.name for host in checked}
+    for root, message in configured.logs:
+        if root.host.name in shown:
+            output.log(message, host=root.host.name, root=root.name)
+    for warning in warnings:
+        output.log(warning, "warning")
+
+    where = {
+        "host": getattr(selected, "name", None),
+        "platform": getattr(selected, "platform", None),
+    }
+    if errors:
+        return _failed(errors, started, warnings, **where)
+    if request.mode == "check" or selected is None:
+        duration = time.monotonic() - started
+        return WorkerResult("succeeded", warnings=tuple(warnings), duration=duration, **where)
+    return _converge(request, environment, selected.name, configured.order, emit, should_stop,
+                     base_dir, warnings, started)  # fmt: skip
+
+
+def _select(
+    request: WorkerRequest, config: Any, errors: list[DeploydError]
+) -> tuple[Any, list[Any]]:
+    """(the host to converge or check, or None; the hosts whose problems are reported)."""
     selected = None
     if not (request.mode == "check" and request.all_hosts):
         try:
             selected = hosts.select_host(config, request.host)
         except HostSelectionError as error:
             errors.append(error)
-            if request.mode != "check":
-                return _failed(errors, started, warnings)
     checked = [selected] if selected is not None else list(config.hosts.values())
     errors.extend(_empty_host_errors(checked, errors))
+    return selected, checked
 
+
+def _build_environment(request: WorkerRequest, config: Any, loaded: LoadResult) -> Environment:
+    """Install the [resolver] and address defaults, build the VFS mapper, the environment
+    and every root of every host."""
     resolver.install_overrides(config.resolver_v4, config.resolver_v6)
     resolver.set_address_defaults(config.settings.require_v4, config.settings.require_v6)
+    # Only apply may create directories while mapping (as batou does); check/predict stay pure.
     mapper = vfs.build_mapper(config.vfs, Path(request.root), eager=request.mode == "apply")
     environment = Environment(config, request.root, mapper)
     _add_roots(environment, config, loaded)
-    configured = configure_environment(environment, base_dir)
-    errors.extend(configured.errors)
-    warnings.extend(configured.warnings)
-
-    shown = {h.name for h in checked}
-    for root, message in configured.logs:
-        if root.host.name in shown:
-            output.log(message, host=root.host.name, root=root.name)
-    for warning in warnings:
-        output.log(warning, "warning")
-    host_name = selected.name if selected is not None else None
-    platform = selected.platform if selected is not None else None
-    if errors:
-        return _failed(errors, started, warnings, host=host_name, platform=platform)
-    if request.mode == "check" or selected is None:
-        return WorkerResult(
-            outcome="succeeded", host=host_name, platform=platform,
-            warnings=tuple(warnings), duration=time.monotonic() - started,
-        )  # fmt: skip
-    return _converge(request, environment, selected.name, configured.order, emit, should_stop,
-                     base_dir, warnings, started)  # fmt: skip
+    return environment
 
 
 def _converge(
