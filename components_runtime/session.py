@@ -103,15 +103,15 @@ def _run(
     for warning in warnings:
         output.log(warning, "warning")
 
-    where = {
-        "host": getattr(selected, "name", None),
-        "platform": getattr(selected, "platform", None),
-    }
+    host = getattr(selected, "name", None)
+    platform = getattr(selected, "platform", None)
     if errors:
-        return _failed(errors, started, warnings, **where)
+        return _failed(errors, started, warnings, host=host, platform=platform)
     if request.mode == "check" or selected is None:
         duration = time.monotonic() - started
-        return WorkerResult("succeeded", warnings=tuple(warnings), duration=duration, **where)
+        return WorkerResult(
+            "succeeded", host, platform, warnings=tuple(warnings), duration=duration
+        )
     return _converge(request, environment, selected.name, configured.order, emit, should_stop,
                      base_dir, warnings, started)  # fmt: skip
 
