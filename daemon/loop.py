@@ -193,7 +193,10 @@ class Loop:
             running_component=None,
             debugger=None,
         )
-        self._next_converge = time.time() + self._converge_delay()
+        delay = self._converge_delay()
+        if record.reason == "locked":  # someone else converges: try again soon
+            delay = self.settings.poll_interval
+        self._next_converge = time.time() + delay
         log.info(
             "run %s: %s",
             record.id,
