@@ -132,6 +132,16 @@ def _limits(request: WorkerRequest) -> Any:
     return Limits().overlay_environment(getattr(config, "deployd", {}))
 
 
+def _say(line: str) -> None:
+    """Print a line; a reader that went away (``| head``) must not disturb the run."""
+    try:
+        print(line, flush=True)
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # later prints (and the exit flush) go nowhere
+        os.close(devnull)
+
+
 def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8", errors="replace")
@@ -151,31 +161,29 @@ def _run(request: WorkerRequest, args: argparse.Namespace) -> int:
 
     def on_event(event: dict[str, Any]) -> None:
         if event.get("event") == "debugger-waiting":
-            print(attach_instructions(event), flush=True)
+            _say(attach_instructions(event))
             return
         line = render.event_line(event, debug=request.debug)
         if line is not None:
-            print(line, flush=True)
+            _say(line)
 
     isolated = run_isolated(request, Path(args.state_dir), on_event, limits=limits)
     for notice in isolated.venv.notices:
-        print(f"note: {notice}")
+        _say(f"note: {notice}")
     errors = isolated.errors
     if errors:
-        print()
-        print("\n".join(render.error_report(errors)))
+        _say("\n" + "\n".join(render.error_report(errors)))
     run = isolated.run
     if run is None:  # the venv could not be built
-        print(f"{request.mode}: FAILED: the repository's venv could not be prepared")
+        _say(f"{request.mode}: FAILED: the repository's venv could not be prepared")
         return 1
     components = run.result.components if run.result else ()
     if request.mode == "check":
         hosts = "all hosts" if request.all_hosts else (run.result and run.result.host) or "?"
         verdict = "passed" if run.outcome == "succeeded" else "FAILED"
-        print(f"check {verdict}: environment {request.environment}, {hosts} "
-              f"({run.duration:.2f}s)")  # fmt: skip
+        _say(f"check {verdict}: environment {request.environment}, {hosts} ({run.duration:.2f}s)")
     else:
-        print(render.summary_line(request.mode, run.outcome, components, run.duration))
+        _say(render.summary_line(request.mode, run.outcome, components, run.duration))
     if run.outcome == "succeeded":
         return 0
     converged_something = any(c.outcome != "skipped" for c in components)
