@@ -99,7 +99,7 @@ def lib_root(tmp_path: Path) -> Iterator[LibRoot]:
     lib_root = LibRoot(tmp_path)
     previous = os.getcwd()
     os.chdir(lib_root.workdir)
-    output.attach(lib_root.events.append, debug=True)
+    output.attach(lib_root.events.append)
     try:
         yield lib_root
     finally:
