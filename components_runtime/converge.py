@@ -26,7 +26,7 @@ from components_runtime.component_helpers import working_directory
 from components_runtime.errors import DeploydError, DeploymentError
 from components_runtime.output import output
 from components_runtime.protocol import ComponentResult, make_event
-from components_runtime.tracebacks import user_frame, user_traceback_lines
+from components_runtime.tracebacks import relative, user_frame, user_traceback_lines
 from components_runtime.utilities import call_with_optional_args, format_duration
 
 Emit = Callable[[dict[str, Any]], None]
@@ -132,6 +132,9 @@ def _failure(error: Exception, root: Any, base_dir: Path | None) -> DeploydError
     else:
         failure = DeploymentError(f"{type(error).__name__}: {error}")
         failure.__cause__ = error
+    if failure.file is None and file is None and root.filename:
+        # Raised inside the library (e.g. File.update): point at the root's component.py.
+        file = relative(root.filename, base_dir) if base_dir else root.filename
     failure.file = failure.file or file
     failure.line = failure.line or line
     failure.component = root.name
