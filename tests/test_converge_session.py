@@ -106,3 +106,25 @@ def test_failures_never_raise_out(tmp_path: Path) -> None:
     broken = WorkerRequest(repository=None, environment="env")  # type: ignore[arg-type]
     result = run_request(broken, lambda event: None)
     assert [e.kind for e in result.errors] == ["InternalError"]
+
+
+def test_a_library_failure_points_at_the_roots_file(tmp_path: Path) -> None:
+    write_tree(tmp_path / "repo", {
+        "components/blocked/component.py": (
+            "from batou.component import Component\n"
+            "from batou.lib.file import File\n\n\n"
+            "class Blocked(Component):\n"
+            "    def configure(self):\n"
+            "        self += File('blocker', content='x')\n"
+            "        self += File('blocker/inner.txt', content='y')\n"
+        ),
+        "environments/env/environment.cfg": "[host:one]\ncomponents = blocked\n",
+    })  # fmt: skip
+    request = WorkerRequest(repository=str(tmp_path / "repo"), environment="env", host="one",
+                            root=str(tmp_path / "root"))  # fmt: skip
+    result = run_request(request, lambda event: None)
+    assert result.outcome == "failed"
+    [error] = result.errors
+    assert error.file == "components/blocked/component.py"
+    assert error.details[0].startswith("in: one > Blocked > File('")
+    assert (error.component, error.host) == ("blocked", "one")
