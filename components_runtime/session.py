@@ -84,7 +84,9 @@ def _run(
     except ConfigurationError as error:
         return _failed([error], started, [])
     errors: list[DeploydError] = list(config.errors)
-    warnings = [_config_warning(w) for w in config.warnings]
+    warnings = [_config_warning(w) for w in config.warnings if w.level != "info"]
+    for note in (w for w in config.warnings if w.level == "info"):
+        output.log(f"note: {_config_warning(note)}")  # e.g. a key only batou's push mode uses
     loaded = load_components(base_dir)
     errors.extend(loaded.errors)
     errors.extend(_name_errors(config, loaded))
