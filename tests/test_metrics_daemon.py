@@ -8,9 +8,11 @@ daemon restarts on the same state directory.
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,17 +60,38 @@ class Story:
     socket_body: str = ""
 
 
-def scrape_when(url: str, check) -> Samples:
-    """The first scrape for which ``check(samples)`` holds (the loop publishes after a tick)."""
+def scrape_when(url: str, check, state_dir: Path | None = None) -> Samples:
+    """The first scrape for which ``check(samples)`` holds (the loop publishes after a tick)
+    and, given ``state_dir``, whose ``deployd_runs_total`` matches the run records on disk."""
 
     def attempt() -> Samples | None:
         try:
             samples = parse(httpx.get(url, timeout=5).text)
         except httpx.TransportError:  # a restarted daemon is not listening yet
             return None
+        if state_dir is not None and counted(samples) != recorded(state_dir):
+            return None
         return samples if check(samples) else None
 
     return wait_for(attempt, timeout=60)
+
+
+def counted(samples: Samples) -> dict[tuple[str, str], float]:
+    """(outcome, trigger) -> deployd_runs_total, without the zeros."""
+    return {
+        (dict(labels)["outcome"], dict(labels)["trigger"]): v
+        for labels, v in series(samples, "deployd_runs_total").items()
+        if v
+    }
+
+
+def recorded(state_dir: Path) -> dict[tuple[str, str], float]:
+    """(outcome, trigger) -> number of run records the daemon wrote."""
+    counts: Counter[tuple[str, str]] = Counter()
+    for path in (state_dir / "runs").glob("*.json"):
+        run = json.loads(path.read_text())
+        counts[run["outcome"], run["trigger"]] += 1
+    return {key: float(n) for key, n in counts.items()}
 
 
 def runs(samples: Samples, outcome: str) -> float:
@@ -87,23 +110,26 @@ def story(tmp_path_factory) -> Iterator[Story]:
     env = {"DEPLOYD_TEST_BLOCK": str(block)}
     with run_daemon(base / "daemon", repo, env=env, **options) as daemon:
         told = Story(daemon, repo, f"http://{listen}/metrics")
+        state = daemon.state_dir
         told.commits["succeeded"] = git("rev-parse", "HEAD", cwd=repo)
-        told.scrapes["succeeded"] = scrape_when(told.url, lambda s: runs(s, "succeeded") == 1)
+        told.scrapes["succeeded"] = scrape_when(
+            told.url, lambda s: runs(s, "succeeded") == 1, state
+        )
         told.bodies["succeeded"] = httpx.get(told.url).text
 
         told.commits["failed"] = commit(repo, {"components/hello/component.py": FAILING})
-        told.scrapes["failed"] = scrape_when(told.url, lambda s: runs(s, "failed") == 1)
+        told.scrapes["failed"] = scrape_when(told.url, lambda s: runs(s, "failed") >= 1, state)
 
         block.touch()  # the good component's verify() waits while this file exists
         git("checkout", told.commits["succeeded"], "--", "components", cwd=repo)
         told.commits["timeout"] = push_content(repo, "version 3")
-        told.scrapes["timeout"] = scrape_when(told.url, lambda s: runs(s, "timeout") == 1)
+        told.scrapes["timeout"] = scrape_when(told.url, lambda s: runs(s, "timeout") >= 1, state)
         block.unlink()
 
         rewritten = git("commit-tree", "HEAD^{tree}", "-m", "history rewritten", cwd=repo)
         git("update-ref", "refs/heads/main", rewritten, cwd=repo)
         told.commits["refused"] = rewritten
-        told.scrapes["refused"] = scrape_when(told.url, lambda s: runs(s, "refused") >= 1)
+        told.scrapes["refused"] = scrape_when(told.url, lambda s: runs(s, "refused") >= 1, state)
         told.bodies["refused"] = httpx.get(told.url).text
         told.socket_body = _get_over_socket(daemon.socket, "/metrics")
         _watch_with_prometheus(told, base, listen)
@@ -111,7 +137,7 @@ def story(tmp_path_factory) -> Iterator[Story]:
     restart = dict(options, state_dir=daemon.state_dir)
     with run_daemon(base / "again", repo, env=env, **restart):
         told.scrapes["restarted"] = scrape_when(
-            told.url, lambda s: value(s, "deployd_run_in_progress") == 0
+            told.url, lambda s: value(s, "deployd_run_in_progress") == 0, daemon.state_dir
         )
     yield told
     shutil.rmtree(base, ignore_errors=True)
@@ -147,7 +173,8 @@ def test_a_succeeded_run(story):
 def test_a_failed_run(story):
     samples = story.scrapes["failed"]
     assert value(samples, "deployd_last_run_outcome", outcome="failed") == 1
-    assert runs(samples, "failed") == 1  # triggered by the push watcher or a poll
+    # the poll and the push watcher may both converge the new commit: compare with the records
+    assert runs(samples, "failed") >= 1
     assert value(samples, "deployd_components", state="failed") == 1
     assert value(samples, "deployd_upstream_commit_info", commit=story.commits["failed"]) == 1
     deployed = story.commits["succeeded"]
@@ -160,10 +187,11 @@ def test_a_failed_run(story):
 def test_a_timed_out_run(story):
     samples = story.scrapes["timeout"]
     assert value(samples, "deployd_last_run_outcome", outcome="timeout") == 1
-    assert runs(samples, "timeout") == 1
+    assert runs(samples, "timeout") >= 1
     assert value(samples, "deployd_behind") == 1
     assert value(samples, "deployd_last_run_duration_seconds") >= LIMITS["component"]
-    assert value(samples, "deployd_run_duration_seconds_count") == 3
+    total = sum(series(samples, "deployd_runs_total").values())
+    assert value(samples, "deployd_run_duration_seconds_count") == total >= 3
 
 
 def test_a_refused_commit(story):
@@ -173,14 +201,16 @@ def test_a_refused_commit(story):
     assert value(samples, "deployd_refused_total", reason="not-fast-forward") >= 1
     assert value(samples, "deployd_refused_commit_info", commit=story.commits["refused"]) == 1
     assert value(samples, "deployd_behind") == 1
-    # every other outcome kept its count
-    assert [runs(samples, o) for o in ("succeeded", "failed", "timeout")] == [1, 1, 1]
+    # counters only grow (the daemon may retry the timed-out commit before the rewrite)
+    earlier = story.scrapes["timeout"]
+    for key, count in series(earlier, "deployd_runs_total").items():
+        assert series(samples, "deployd_runs_total")[key] >= count, key
 
 
 def test_the_api_socket_serves_the_same_metrics(story):
     samples = parse(story.socket_body)
     assert value(samples, "deployd_last_run_outcome", outcome="refused") == 1
-    assert runs(samples, "failed") == 1
+    assert counted(samples) == counted(story.scrapes["refused"])
 
 
 def test_prometheus_scrapes_the_daemon_and_evaluates_the_rules(story):
