@@ -96,7 +96,8 @@ def measure_deployd(scratch: Path, size: int, repeat: int) -> dict[str, Sample]:
         current[:] = [next(roots)]
 
     def run() -> Sample:
-        return timed(deployd_command(repo, ENVIRONMENT, current[0]), HERE.parent)
+        command = deployd_command(repo, ENVIRONMENT, current[0], scratch / "deployd-state")
+        return timed(command, HERE.parent)
 
     return {
         "first": median_of(repeat, fresh, run),

@@ -85,7 +85,12 @@ def run_batou(venv: Path, repo: Path, environment: str) -> str:
     return done.stdout
 
 
-def deployd_command(repo: Path, environment: str, root: Path) -> list[str]:
+def deployd_command(
+    repo: Path, environment: str, root: Path, state_dir: Path | None = None
+) -> list[str]:
+    """The ``deployd apply`` command line. Its state directory (run lock, venvs) defaults to
+    ``<root>.state`` next to the root, so parallel test runs never share a lock."""
+    state_dir = state_dir or root.with_name(root.name + ".state")
     return [
         sys.executable,
         "-m",
@@ -98,6 +103,8 @@ def deployd_command(repo: Path, environment: str, root: Path) -> list[str]:
         "localhost",
         "--root",
         str(root),
+        "--state-dir",
+        str(state_dir),
     ]
 
 
