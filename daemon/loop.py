@@ -67,6 +67,7 @@ class Loop:
         self._failures = 0
         self._next_poll = 0.0
         self._next_converge = 0.0
+        self._polled_at = 0.0
         self._watchdog = watchdog_interval()
         self._last_watchdog = 0.0
 
@@ -97,7 +98,7 @@ class Loop:
     def tick(self, max_wait: float = 1.0) -> None:
         now = time.time()
         wait = max(0.0, min(max_wait, self._next_poll - now))
-        if self._pending and not self._running:
+        if self._startable():
             wait = 0.0
         try:
             self._handle(self.queue.get(timeout=wait))
@@ -110,8 +111,8 @@ class Loop:
             self._poll(now, "poll")
         if now >= self._next_converge and not self._pending:
             self._pending = "schedule"
-        if self._pending and not self._running and not self._stop.is_set():
-            self._start(self._pending)
+        if self._startable():
+            self._start(self._pending or "schedule")
         self._publish()
 
     def shutdown(self) -> None:
@@ -148,10 +149,13 @@ class Loop:
         log.debug("trigger: %s", trigger.kind)
         if trigger.bundle:
             self._import_bundle(trigger.bundle)
-        elif trigger.kind != "api" or not self._running:
+        else:
             self._poll(time.time(), trigger.kind)
         if trigger.waiter:
             self._waiters.append(trigger.waiter)
+            if self.state.upstream is None:  # nothing to converge yet: say why, keep it pending
+                error = self.state.last_fetch_error
+                self._answer({"run_id": None, "message": f"no upstream yet: {error}"})
         if not (self._pending and trigger.kind in ("poll", "schedule")):
             self._pending = trigger.kind
         self._cancel_if_superseded()
@@ -180,6 +184,8 @@ class Loop:
 
     def _on_done(self, record: RunRecord) -> None:
         self._running = None
+        if self._pending == "schedule":  # the run that just ended was the drift correction
+            self._pending = None
         self.store.write_run(record)
         self.state = transitions.apply_record(self.state, record)
         self.store.save(self.state)
@@ -223,6 +229,7 @@ class Loop:
 
     # -- poll and run ----------------------------------------------------------------------
     def _poll(self, now: float, why: str) -> None:
+        self._polled_at = now
         self.state, moved, error = transitions.poll(self.state, self.mirror)
         if error is None:
             self._failures = 0
@@ -254,7 +261,16 @@ class Loop:
             running.cancel.set()
             self._pending = self._pending or "poll"
 
+    def _startable(self) -> bool:
+        """A pending run can start: nothing runs, we are not stopping, and either the upstream
+        head is known or the answer "suspended" is due (no busy loop while git is away)."""
+        if not self._pending or self._running or self._stop.is_set():
+            return False
+        return self.state.upstream is not None or bool(self.state.suspended_reason)
+
     def _start(self, trigger: str) -> None:
+        if time.time() - self._polled_at > 1.0 and trigger not in ("poll", "schedule"):
+            self._poll(time.time(), trigger)  # a trigger that waited behind a run: look again
         upstream = self.state.upstream
         if self.state.suspended_reason:
             self._pending = None

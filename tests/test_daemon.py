@@ -101,12 +101,14 @@ def test_suspend_polls_but_does_not_converge(tmp_path: Path) -> None:
         refused = daemon.cli("converge", "--wait")
         assert refused.returncode == 1 and "suspended" in refused.stderr
         assert "BEHIND" in daemon.cli("status").stdout
+    # the suspension is stored: it survives a restart, and the start-up converge waits too
+    with run_daemon(tmp_path, repo, watch_repository=False, state_dir=daemon.state_dir) as daemon:
+        wait_for(lambda: daemon.status()["live"]["next_poll_at"])
+        assert daemon.status()["state"]["suspended_reason"] == "maintenance"
+        assert len(daemon.runs()) == 1, "no start-up converge while suspended"
         daemon.cli("resume", check=True)
         daemon.wait_run(outcome="succeeded", commit__sha=sha)
         assert _content(daemon) == "hello version 2\n"
-    # suspension is persisted: it survives a restart
-    state = json.loads((daemon.state_dir / "state.json").read_text())
-    assert state["suspended_reason"] is None
 
 
 def test_missing_host_is_refused_and_polling_goes_on(tmp_path: Path) -> None:
@@ -217,3 +219,14 @@ def test_status_without_a_daemon_says_so(tmp_path: Path) -> None:
     )
     assert time.monotonic() - start < 30
     assert done.returncode == 3 and "the daemon is not running" in done.stderr
+
+
+def test_a_corrupt_state_file_stops_startup_clearly(tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "repo")
+    state_dir = tmp_path / "state"
+    state_dir.mkdir()
+    (state_dir / "state.json").write_text("{torn")
+    with run_daemon(tmp_path, repo, state_dir=state_dir, may_fail=True) as daemon:
+        assert daemon.process.wait(30) == 2
+    assert "state.json: cannot read the daemon state" in daemon.output()
+    assert "Traceback" not in daemon.output()

@@ -70,6 +70,9 @@ def test_bundles_from_the_inbox(tmp_path: Path) -> None:
     with run_daemon(tmp_path, unreachable, poll_interval=5) as daemon:
         inbox = daemon.state_dir / "inbox"
         wait_for(lambda: daemon.status()["state"]["last_fetch_error"])
+        nothing = daemon.cli("converge", "--wait")
+        assert nothing.returncode == 1 and "no upstream yet" in nothing.stderr
+        assert "Connection refused" in nothing.stderr
         staged = tmp_path / "first.bundle"
         git("bundle", "create", str(staged), "main", cwd=repo)
         os.replace(staged, inbox / "first.bundle")  # drop it atomically
