@@ -157,7 +157,8 @@ class ComponentHelpers:
     # -- paths and templates ------------------------------------------------------------------
 
     def map(self, path: str) -> str:
-        path = os.path.expanduser(path)
+        if path.startswith("~"):
+            path = os.path.expanduser(path)
         if not path.startswith("/"):
             return os.path.normpath(os.path.join(self.workdir, path))
         return self.environment.map(path)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from components_runtime import events
+from components_runtime.component import Component
 from components_runtime.component_helpers import working_directory
 from components_runtime.errors import DeploydError, DeploymentError
 from components_runtime.output import output
@@ -55,6 +56,8 @@ _CURRENT: contextvars.ContextVar[_RootRun | None] = contextvars.ContextVar(
 )
 
 
+_DEFAULT_VERIFY = Component.verify
+
 # Work directories known to exist in this process (one stat per directory, not per component).
 _KNOWN_WORKDIRS: set[str] = set()
 
@@ -77,7 +80,8 @@ def deploy_component(component: Any, predict_only: bool = False) -> None:
         with working_directory(workdir), component:
             needs_update = False
             try:
-                call_with_optional_args(component.verify, predicting=predict_only)
+                if type(component).verify is not _DEFAULT_VERIFY:  # the default does nothing
+                    call_with_optional_args(component.verify, predicting=predict_only)
             except AssertionError as reason:
                 needs_update = True
                 if output.enable_debug:
