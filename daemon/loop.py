@@ -124,7 +124,7 @@ class Loop:
             running.thread.join(self.settings.shutdown_grace)
             if running.thread.is_alive():
                 log.warning(
-                    "shutdown: grace of %.0fs over, killing the worker",
+                    "shutdown: grace of %gs over, killing the worker",
                     self.settings.shutdown_grace,
                 )
                 transitions.kill_worker(running.worker_pid)

@@ -230,3 +230,22 @@ def test_a_corrupt_state_file_stops_startup_clearly(tmp_path: Path) -> None:
         assert daemon.process.wait(30) == 2
     assert "state.json: cannot read the daemon state" in daemon.output()
     assert "Traceback" not in daemon.output()
+
+
+def test_sigterm_grace_is_limited(tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "repo")
+    block = tmp_path / "block"
+    block.touch()  # never removed: the component would run forever
+    env = {"DEPLOYD_TEST_BLOCK": str(block)}
+    with run_daemon(tmp_path, repo, env=env, shutdown_grace=0.5) as daemon:
+        wait_for(lambda: daemon.status()["live"]["running_component"] == "hello")
+        worker = wait_for(
+            lambda: json.loads((daemon.state_dir / "running.json").read_text())["worker_pid"]
+        )
+        daemon.process.send_signal(signal.SIGTERM)
+        assert daemon.process.wait(30) == 0
+    assert "grace of 0.5s over, killing the worker" in daemon.output()
+    assert not Path(f"/proc/{worker}").exists() or _zombie(worker)
+    run = daemon.wait_run(trigger="startup")
+    assert run["outcome"] == "crashed", run
+    assert not (daemon.state_dir / "running.json").exists()
