@@ -80,6 +80,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(*extra(self.path))
                 return
             status, body = self._route(method, url.path, query)
+        except ValueError as error:  # a bad number or bad JSON from the client
+            status, body = 400, {"error": f"bad request: {error}"}
         except Exception as error:  # the API must answer, whatever happens
             log.exception("api: %s %s failed", method, self.path)
             status, body = 500, {"error": f"{type(error).__name__}: {error}"}

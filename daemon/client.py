@@ -41,6 +41,8 @@ class Client:
 
     def converge(self, wait: bool = False, timeout: float | None = None) -> dict[str, Any]:
         params = {"wait": "1"} if wait else {}
+        if wait and timeout is None:
+            timeout = 24 * 3600.0  # the run starts after the one in flight, however long
         return self._call("POST", "/converge", params=params, timeout=timeout, ok=(409,))
 
     def suspend(self, reason: str) -> dict[str, Any]:

@@ -145,6 +145,13 @@ def recover(state: HostState, store: StateStore) -> HostState:
         return state
     kill_worker(marker.get("worker_pid"))
     run_id = str(marker.get("id") or store.new_run_id())
+    stored = store.get_run(run_id)
+    if stored is not None:  # killed after the record was written: finish the bookkeeping
+        if state.last_run != run_id:
+            state = apply_record(state, stored)
+            store.save(state)
+        store.clear_running()
+        return state
     commit = CommitInfo(sha=str(marker["commit"])) if marker.get("commit") else None
     started = float(marker.get("started_at") or time.time())
     record = RunRecord(

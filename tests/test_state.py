@@ -70,3 +70,31 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
     (tmp_path / "state.json").write_text(json.dumps({"schema": 99}))
     with pytest.raises(StateError, match="newer deployd"):
         StateStore(tmp_path).load()
+
+
+def test_recovery_after_a_kill_between_record_and_marker(tmp_path: Path) -> None:
+    from daemon.transitions import recover
+
+    store = StateStore(tmp_path)
+    record = _record(store)
+    store.mark_running(
+        id=record.id, trigger="poll", commit=record.commit.sha if record.commit else None
+    )
+    store.write_run(record)  # the daemon died here: state.json and the marker not updated
+    state = recover(HostState(), store)
+    assert store.get_run(record.id) == record, "the real record is kept, not overwritten"
+    assert state.last_run == record.id and state.last_good == record.commit
+    assert store.read_running() is None
+    assert StateStore(tmp_path).load() == state
+
+
+def test_recovery_records_an_interrupted_run_as_crashed(tmp_path: Path) -> None:
+    from daemon.transitions import recover
+
+    store = StateStore(tmp_path)
+    store.mark_running(id="20270101T000000-000003", trigger="push", commit="c" * 40, worker_pid=1)
+    state = recover(HostState(), store)
+    crashed = store.get_run("20270101T000000-000003")
+    assert crashed and crashed.outcome == "crashed" and crashed.reason == "daemon-restarted"
+    assert state.counters["runs_total"] == {"outcome=crashed,trigger=push": 1}
+    assert store.new_run_id().endswith("-000004")
