@@ -134,4 +134,42 @@ class Attribute:
         return error
 
 
-__all__ = ["NO_DEFAULT", "Attribute", "ConfigString", "convert_list", "convert_literal"]
+_ATTRIBUTE_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def attribute_names(cls: type) -> tuple[str, ...]:
+    """The names of the ``Attribute`` descriptors of ``cls`` (computed once per class)."""
+    names = _ATTRIBUTE_NAMES.get(cls)
+    if names is None:
+        found: dict[str, None] = {}
+        for klass in reversed(cls.__mro__):
+            for name, value in vars(klass).items():
+                if isinstance(value, Attribute):
+                    found[name] = None
+                else:
+                    found.pop(name, None)  # overridden by a plain value
+        names = _ATTRIBUTE_NAMES[cls] = tuple(found)
+    return names
+
+
+def settle_attributes(component: Any) -> None:
+    """Read every Attribute once, at the end of prepare(), as batou does (its event-handler
+    scan reads every attribute): ``ConfigString`` defaults are then expanded, mapped and
+    converted in the state right after configure, not whenever first read. Failures stay
+    silent here, as in batou; they surface where the value is used."""
+    for name in attribute_names(type(component)):
+        try:
+            getattr(component, name)
+        except Exception:
+            pass
+
+
+__all__ = [
+    "NO_DEFAULT",
+    "Attribute",
+    "ConfigString",
+    "attribute_names",
+    "convert_list",
+    "convert_literal",
+    "settle_attributes",
+]

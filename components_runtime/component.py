@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any, Self
 
 from components_runtime import events, platforms
-from components_runtime.attribute import Attribute
+from components_runtime.attribute import Attribute, settle_attributes
 from components_runtime.component_helpers import ComponentHelpers, working_directory
 from components_runtime.errors import OverrideError
 
@@ -108,6 +108,7 @@ class Component(ComponentHelpers):
         self += platforms.platform_component_for(self)
         self._platform_component = self._
         self._event_handlers = events.collect_handlers(self)
+        settle_attributes(self)
         self._prepared = True
 
     def _overrides(self, overrides: dict[str, Any]) -> None:

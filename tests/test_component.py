@@ -412,3 +412,17 @@ def test_conversion_quirks_are_kept() -> None:
     assert Attribute(bool).conversion("False") is True  # batou has no boolean parser
     with pytest.raises(AttributeError, match="unknown conversion 'yaml'"):
         Attribute("yaml")
+
+
+def test_configstring_defaults_settle_right_after_configure(tmp_path: Path) -> None:
+    class Late(Component):
+        path = Attribute(str, ConfigString("{{component.base}}/file"))
+        base = "/configured"
+
+        def configure(self) -> None:
+            self.base = "/from-configure"
+
+    root = make_root(Late, tmp_path)
+    root.prepare()
+    root.component.base = "/changed-later"
+    assert root.component.path == "/from-configure/file"  # as batou: read at end of prepare
