@@ -157,6 +157,15 @@ def test_environment_time_limits_are_checked(tmp_path: Path) -> None:
     assert "run_timeout" in done.stderr and "environment.cfg" in done.stderr
 
 
+def test_an_unusable_state_dir_is_a_clear_error(repo: Path, tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    args = ["check", str(repo), "-e", "prod", "--all-hosts"]
+    command = [sys.executable, "-m", "daemon.cli", *args, "--state-dir", str(tmp_path / "file/x")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "cannot use the state directory" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_bad_usage_exits_2(repo: Path) -> None:
     assert deployd("apply", str(repo)).returncode == 2  # no -e
     assert deployd("check", str(repo), "-e", "prod", "--host", "a", "--all-hosts").returncode == 2

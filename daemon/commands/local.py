@@ -82,11 +82,28 @@ def run_apply(args: argparse.Namespace) -> int:
     except LockBusy as busy:
         print(f"deployd: {busy}", file=sys.stderr)
         return 2
+    except OSError as error:
+        return _state_dir_unusable(args, error)
 
 
 def run_check(args: argparse.Namespace) -> int:
     request = _request(args, mode="check", all_hosts=args.all_hosts)
-    return 2 if request is None else _run(request, args)
+    if request is None:
+        return 2
+    try:
+        return _run(request, args)
+    except OSError as error:
+        return _state_dir_unusable(args, error)
+
+
+def _state_dir_unusable(args: argparse.Namespace, error: OSError) -> int:
+    print(
+        f"deployd: cannot use the state directory {args.state_dir}: {error}\n"
+        "  (it holds the repository's venv and the run lock; pick one you may write to "
+        "with --state-dir DIR)",
+        file=sys.stderr,
+    )
+    return 2
 
 
 def _request(args: argparse.Namespace, **kw: Any) -> WorkerRequest | None:
