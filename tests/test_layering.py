@@ -20,7 +20,9 @@ def test_runtime_never_imports_daemon() -> None:
     files = sorted(RUNTIME.rglob("*.py"))
     assert files, "no runtime modules found"
     offenders = {
-        str(f.relative_to(RUNTIME)): sorted(m for m in imported_modules(f) if m.split(".")[0] == "daemon")
+        str(f.relative_to(RUNTIME)): sorted(
+            m for m in imported_modules(f) if m.split(".")[0] == "daemon"
+        )
         for f in files
     }
     assert {f: m for f, m in offenders.items() if m} == {}
