@@ -3,8 +3,9 @@
 ``ensure_venv(checkout, venvs_dir, ...)`` returns a :class:`VenvResult` whose ``python`` runs
 the worker. ``venvs_dir/<key>/`` is keyed by a hash of everything that decides its content: the
 flattened requirement lines (``daemon.requirements``), the build files of local ``-e`` packages,
-the wheelhouse listing and pip options, the Python interpreter and the runtime's location and
-version. The same inputs reuse the venv after a few ``stat``/``read`` calls, with no pip at all.
+the wheelhouse listing and pip options, the Python interpreter, and where the runtime's modules
+are (``daemon.runtime_overlay``). The same inputs reuse the venv after a few ``stat`` and
+``read`` calls, with no pip at all.
 
 How a venv is made (docs/third-party-libraries.md):
 
@@ -32,7 +33,6 @@ import hashlib
 import json
 import logging
 import os
-import platform
 import shutil
 import sys
 import time
@@ -42,7 +42,6 @@ from pathlib import Path
 from typing import Literal
 
 from components_runtime.protocol import ErrorInfo
-from daemon import pip_install as pip
 from daemon.limits import DEFAULT_LIMITS
 from daemon.requirements import Requirements, RequirementsError, read_requirements
 from daemon.runtime_overlay import install_overlay, runtime_fingerprint
@@ -51,7 +50,9 @@ log = logging.getLogger(__name__)
 
 READY = "deployd-ready.json"
 BATOU_STUB_VERSION = "2.7.1"  # the batou release whose component model the runtime provides
-KEY_FORMAT = 1  # bump when the venv layout changes, so old venvs are not reused
+# Bump when the venv layout changes, so old venvs are not reused. (deployd's version is not part
+# of the key: a venv depends on the runtime only through the linked paths, which are.)
+KEY_FORMAT = 1
 
 VenvOutcome = Literal["reused", "built", "failed"]
 
@@ -118,8 +119,8 @@ def venv_key(requirements: Requirements, wheelhouse: Path | None, no_index: bool
         "format": KEY_FORMAT,
         "lines": requirements.lines,
         "no_deps": requirements.no_deps,
-        "python": [platform.python_version(), os.path.realpath(_base_python())],
-        "runtime": [_runtime_version(), *runtime_fingerprint()],
+        "python": [sys.version, os.path.realpath(_base_python())],
+        "runtime": [BATOU_STUB_VERSION, *runtime_fingerprint()],
         "wheelhouse": _listing(wheelhouse),
         "no_index": no_index,
     }
@@ -165,6 +166,8 @@ def _build(
     no_index: bool,
     deadline: float,
 ) -> ErrorInfo | None:
+    from daemon import pip_install as pip  # only when building: keeps the reuse path light
+
     shutil.rmtree(target, ignore_errors=True)  # an unfinished earlier build
     error = pip.create_venv(target, deadline)
     if error:
@@ -183,7 +186,7 @@ def _build(
         "created": time.time(),
         "lines": requirements.lines,
         "no_deps": requirements.no_deps,
-        "python": platform.python_version(),
+        "python": sys.version.split()[0],
     }, indent=2))
     return None
 
@@ -215,15 +218,6 @@ def _python(target: Path) -> Path:
 
 def _base_python() -> str:
     return getattr(sys, "_base_executable", sys.executable)
-
-
-def _runtime_version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("deployd")
-    except Exception:  # running from a source tree without metadata
-        return "source"
 
 
 def _listing(wheelhouse: Path | None) -> list[str]:
