@@ -53,8 +53,14 @@ def _locate(error: DeploydError, root: Any, base_dir: Path | None) -> DeploydErr
         error.file, error.line = user_frame(error.__traceback__, base_dir)
     if error.file is None and root.filename:
         error.file = relative(root.filename, base_dir) if base_dir else root.filename
-    error.component = error.component or root.name
-    if not isinstance(error, OverrideError):
+    if error.component not in (None, root.name):
+        # A library names the sub-component (e.g. "Mode"); the report names the root.
+        error.details = (*error.details, f"in: {error.component}")
+    error.component = root.name
+    from_config = isinstance(error, OverrideError) and (error.section or "").startswith(
+        "component:"
+    )
+    if not from_config:
         # An override fails the same way on every host: without a host it is reported once.
         error.host = error.host or root.host.name
     return error

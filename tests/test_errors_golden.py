@@ -50,3 +50,38 @@ def test_check_of_one_host_still_reports_errors_of_the_whole_environment() -> No
     # Configure covers every host: app1's resource errors show up when checking web1.
     assert "Unsatisfied resource 'cache:url'" in report
     assert "check FAILED: environment broken, web1 (TIME)" in report
+
+
+def test_every_error_batou_reports_is_reported() -> None:
+    """fixtures/broken/error_kinds has one of each error kind batou's examples/errors2 shows.
+    batou 2.7.1 reports 10 errors for it (with `connect_method = local` added): IPv6 not
+    configured, an expansion error, two conversion errors, a bad file mode, an undefined
+    override, unused resources (one error for 3 keys), an unsatisfied resource, a cycle, and
+    9 unconfigured components. deployd reports each (unused keys one by one: 12 errors)."""
+    state = Path(tempfile.gettempdir()) / f"deployd-golden-state-{os.getuid()}"
+    done = subprocess.run(
+        [sys.executable, "-m", "daemon.cli", "check", str(FIXTURE / "error_kinds"), "-e", "kinds",
+         "--all-hosts", "--state-dir", str(state)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2
+    expected = [
+        "IPAddressConfigurationError: Trying to access address family IPv6",
+        "Attribute `text` of Banner: cannot expand '{{host.aliases.missing}}'",
+        "Attribute `enabled` of Cart: cannot convert 'no' with convert_literal()",
+        "Mode-string should be between `---------` and `rwxrwxrwx`.",
+        "Attribute `bind` of Listener: cannot convert 'localhost' with Address(): "
+        "ValueError: Need port for service address.",
+        "Overrides for undefined attributes: colour",
+        "Unused resource 'catalog:url'",
+        "Unused resource 'catalog:db'",
+        "Unused resource 'catalog:item'",
+        "Unsatisfied resource 'payment:gateway': required by payment (localhost)",
+        "Found dependency cycle: ping (localhost) -> pong (localhost)",
+        "9 remaining unconfigured component(s): cart (localhost), checkout (localhost), "
+        "payment (localhost), banner (localhost), ping (localhost), pong (localhost), "
+        "listener (localhost), v4only (localhost), config (localhost)",
+    ]
+    missing = [text for text in expected if text not in done.stdout]
+    assert missing == [], done.stdout
+    assert "\n12 errors\n" in done.stdout
