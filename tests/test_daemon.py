@@ -10,6 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
 from daemon_helpers import HOST, make_deploy_repo, push_content, run_daemon
 from helpers import git, wait_for
 
@@ -111,15 +112,21 @@ def test_suspend_polls_but_does_not_converge(tmp_path: Path) -> None:
         assert _content(daemon) == "hello version 2\n"
 
 
-def test_missing_host_is_refused_and_polling_goes_on(tmp_path: Path) -> None:
-    repo = make_deploy_repo(tmp_path / "repo", host="otherhost")
+@pytest.mark.parametrize(
+    ("host", "components", "reason"),
+    [("otherhost", ("hello",), "host-missing"), (HOST, (), "host-empty")],
+)
+def test_host_selection_fails_safe(
+    tmp_path: Path, host: str, components: tuple[str, ...], reason: str
+) -> None:
+    repo = make_deploy_repo(tmp_path / "repo", host=host, components=components)
     with run_daemon(tmp_path, repo, watch_repository=False, poll_interval=0.2) as daemon:
         run = daemon.wait_run(trigger="startup")
-        assert run["outcome"] == "refused" and run["reason"] == "host-missing"
+        assert run["outcome"] == "refused" and run["reason"] == reason, run
         assert not (daemon.root / "work").exists() or not any((daemon.root / "work").iterdir())
         before = daemon.status()["state"]["last_fetch_at"]
         wait_for(lambda: daemon.status()["state"]["last_fetch_at"] > before)
-        assert daemon.status()["state"]["counters"]["refused_total"] == {"reason=host-missing": 1}
+        assert daemon.status()["state"]["counters"]["refused_total"] == {f"reason={reason}": 1}
 
 
 def test_kill_9_during_a_run_then_restart(tmp_path: Path) -> None:
