@@ -67,6 +67,7 @@ def converge(
             host=plan.settings.host or None,
             root=str(plan.settings.root),
             debug=plan.settings.debug,
+            debug_port=plan.settings.debug_port,
         )
         run = run_worker(
             request, on_event, python=venv.python, limits=plan.settings.limits, cancel=cancel

@@ -35,6 +35,7 @@ _TOP: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "socket": (str, "/run/deployd/deployd.sock"),
     "socket_group": (str, "deployd"),
     "debug": (bool, False),
+    "debug_port": (int, 4444),  # 0: any free port (status shows it)
     "keep_runs": (int, 200),
     "inbox": (str, ""),  # empty: STATE_DIR/inbox
     "watch_repository": (bool, True),
@@ -89,6 +90,7 @@ class Settings:
     socket: Path = Path("/run/deployd/deployd.sock")
     socket_group: str = "deployd"
     debug: bool = False
+    debug_port: int = 4444
     keep_runs: int = 200
     inbox: Path = Path("/var/lib/deployd/inbox")
     watch_repository: bool = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import stat
 import subprocess
 import time
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from daemon_helpers import HOST, make_deploy_repo, push_content, run_daemon
-from helpers import git, wait_for
+from helpers import commit, git, wait_for
 
 
 def _content(daemon, name: str = "hello") -> str:  # type: ignore[no-untyped-def]
@@ -256,3 +257,33 @@ def test_sigterm_grace_is_limited(tmp_path: Path) -> None:
     run = daemon.wait_run(trigger="startup")
     assert run["outcome"] == "crashed", run
     assert not (daemon.state_dir / "running.json").exists()
+
+
+BREAKPOINT_COMPONENT = """\
+from batou.component import Component
+
+
+class Hello(Component):
+    def configure(self):
+        self.value = 41
+        breakpoint()
+        self.value += 1
+"""
+
+
+def test_a_waiting_debugger_shows_in_status(tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "repo")
+    commit(repo, {"components/hello/component.py": BREAKPOINT_COMPONENT}, "debug me")
+    with run_daemon(tmp_path, repo, debug=True, debug_port=0) as daemon:
+        debugger = wait_for(lambda: daemon.status()["live"]["debugger"])
+        assert debugger["host"] == "127.0.0.1" and debugger["port"] > 0
+        assert debugger["file"].endswith("components/hello/component.py")
+        text = daemon.cli("status").stdout
+        assert f"nc 127.0.0.1 {debugger['port']}" in text
+        assert f"ssh -t {HOST} nc 127.0.0.1 {debugger['port']}" in text
+        assert "debugger-waiting" in daemon.cli("status", "--oneline").stdout
+        with socket.create_connection(("127.0.0.1", debugger["port"])) as pdb:
+            pdb.sendall(b"c\n")
+            run = daemon.wait_run(trigger="startup")
+        assert run["outcome"] == "succeeded", run
+        assert daemon.status()["live"]["debugger"] is None
