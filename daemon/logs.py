@@ -79,3 +79,35 @@ def setup_logging(debug: bool = False) -> str:
     for noisy in ("git", "httpx", "httpcore", "watchfiles"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return sink
+
+
+_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+_worker_log = logging.getLogger("daemon.worker")
+
+
+def log_worker_event(run_id: str, commit: str, event: dict[str, object]) -> None:
+    """Pass a worker's log lines and component outcomes on to the daemon's log, with fields."""
+    kind, component = event.get("event"), event.get("component")
+    extra = {"run_id": run_id, "commit": commit, "component": component}
+    if kind == "log":
+        level = _LEVELS.get(str(event.get("level")), logging.INFO)
+        _worker_log.log(level, "%s", event.get("message"), extra=extra)
+    elif kind == "component-finished":
+        duration = float(event.get("duration") or 0.0)  # type: ignore[arg-type]
+        _worker_log.info(
+            "converge: %s %s (%.2fs)", component, event.get("outcome"), duration, extra=extra
+        )
+    elif kind == "debugger-waiting":
+        _worker_log.warning(
+            "debugger waiting at %s:%s: attach with `nc %s %s`",
+            event.get("file"),
+            event.get("line"),
+            event.get("host"),
+            event.get("port"),
+            extra=extra,
+        )

@@ -14,7 +14,6 @@ current run between components.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import queue
 import random
@@ -28,6 +27,7 @@ from daemon import transitions
 from daemon.fetch import Mirror, decide
 from daemon.inbox import import_bundle
 from daemon.lock import LockBusy, host_lock
+from daemon.logs import log_worker_event
 from daemon.messages import Control, RunDone, RunEvent, Trigger
 from daemon.notify import Notifier, watchdog_interval
 from daemon.pipeline import RunPlan, converge
@@ -130,8 +130,7 @@ class Loop:
                 transitions.kill_worker(running.worker_pid)
                 running.thread.join(self.settings.limits.grace + 5)
             self._drain_done()
-        for waiter in self._waiters:
-            waiter.set_result({"run_id": None, "message": "the daemon is stopping"})
+        self._answer({"run_id": None, "message": "the daemon is stopping"})
         self._publish()
 
     # -- messages --------------------------------------------------------------------------
@@ -177,6 +176,7 @@ class Loop:
         running = self._running
         if not running or message.run_id != running.plan.run_id:
             return
+        log_worker_event(running.plan.run_id, running.plan.commit.sha, message.event)
         self.live, pid = transitions.live_from_event(self.live, message.event)
         if pid:
             running.worker_pid = pid
@@ -377,9 +377,8 @@ class Loop:
 
     def _converge_delay(self) -> float:
         """Converge interval plus this host's fixed splay, so a fleet spreads out."""
-        digest = hashlib.sha256(self.settings.host_name.encode()).digest()
-        fraction = int.from_bytes(digest[:4], "big") / 2**32
-        return self.settings.converge_interval + fraction * self.settings.splay
+        splay = transitions.splay_offset(self.settings.host_name, self.settings.splay)
+        return self.settings.converge_interval + splay
 
     def _publish(self) -> None:
         self.live = replace(

@@ -7,6 +7,7 @@ read (and tested) on its own. Only the loop thread calls these.
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 import os
 import signal
@@ -316,3 +317,9 @@ def _version() -> str:
         return version("deployd")
     except PackageNotFoundError:
         return ""
+
+
+def splay_offset(host: str, splay: float) -> float:
+    """A fixed fraction of ``splay`` for this host (the same after every restart)."""
+    digest = hashlib.sha256(host.encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32 * splay

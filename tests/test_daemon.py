@@ -61,6 +61,8 @@ def test_converges_at_startup_on_push_and_on_demand(tmp_path: Path) -> None:
         assert missing.returncode == 3 and "no run" in missing.stderr
     assert daemon.process.returncode == 0
     assert "Traceback" not in daemon.output()
+    line = next(x for x in daemon.output().splitlines() if "converge: hello changed" in x)
+    assert f"[run_id={first['id']} commit={first['commit']['sha']} component=hello]" in line
 
 
 def test_force_push_is_refused_until_trusted(tmp_path: Path) -> None:
