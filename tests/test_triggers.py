@@ -153,3 +153,17 @@ def test_a_newer_commit_cancels_between_components(tmp_path: Path) -> None:
         assert done == ["first"], "the running component finished, the next did not start"
         daemon.wait_run(commit__sha=newer, outcome="succeeded")
         assert (daemon.root / "work/second/second.txt").read_text() == "second v3\n"
+
+
+def test_a_push_into_a_local_bare_repository(tmp_path: Path) -> None:
+    work = make_deploy_repo(tmp_path / "work")
+    bare = tmp_path / "deploy.git"
+    git("clone", "-q", "--bare", str(work), str(bare), cwd=tmp_path)
+    git("remote", "add", "origin", str(bare), cwd=work)
+    with run_daemon(tmp_path, bare, poll_interval=300) as daemon:
+        daemon.wait_run(trigger="startup", outcome="succeeded")
+        sha = push_content(work, "pushed")
+        git("push", "-q", "origin", "main", cwd=work)
+        run = daemon.wait_run(trigger="push", commit__sha=sha)
+        assert run["outcome"] == "succeeded"
+        assert (daemon.root / "work/hello/hello.txt").read_text() == "hello pushed\n"
