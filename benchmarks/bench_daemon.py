@@ -124,23 +124,36 @@ def triggers(base: Path, repeat: int) -> dict[str, float]:
     hook = {"enabled": True, "port": port, "secret_file": str(secret), "rate_limit": 1000}
     signature = "sha256=" + hmac.new(b"s", b"{}", hashlib.sha256).hexdigest()
     latencies: dict[str, list[float]] = {"api": [], "push": [], "webhook": [], "inbox": []}
-    with run_daemon(base / "a", repo, webhook=hook) as daemon:
+    with run_daemon(base / "a", repo) as daemon:
         daemon.wait_run(outcome="succeeded")
         transport = httpx.HTTPTransport(uds=str(daemon.socket))
         with httpx.Client(transport=transport, base_url="http://d") as api:
             for number in range(repeat):
                 actions = {
                     "api": lambda: api.post("/converge"),
-                    "push": lambda: push_content(repo, f"push {number}"),
-                    "webhook": lambda: httpx.post(
-                        f"http://127.0.0.1:{port}/",
-                        content=b"{}",
-                        headers={"X-Hub-Signature-256": signature},
-                    ),
+                    "push": lambda: push_content(repo, f"push {number}"),  # noqa: B023
                 }
                 for kind, action in actions.items():
                     latencies[kind].append(measure(daemon, kind, action))
                     wait_for(lambda: not daemon.status()["live"]["running_run_id"])
+    # The webhook means "poll now": it converges when the head moved, so commit first (with
+    # the repository watcher off, so only the webhook notices).
+    with run_daemon(base / "w", repo, webhook=hook, watch_repository=False) as daemon:
+        daemon.wait_run(outcome="succeeded")
+        for number in range(repeat):
+            push_content(repo, f"webhook {number}")
+            latencies["webhook"].append(
+                measure(
+                    daemon,
+                    "webhook",
+                    lambda: httpx.post(
+                        f"http://127.0.0.1:{port}/",
+                        content=b"{}",
+                        headers={"X-Hub-Signature-256": signature},
+                    ),
+                )
+            )
+            wait_for(lambda: not daemon.status()["live"]["running_run_id"])
     # The inbox: a host that cannot reach its git server gets bundles instead.
     unreachable = f"git://127.0.0.1:{free_port()}/deploy"
     with run_daemon(base / "b", unreachable, poll_interval=60) as daemon:

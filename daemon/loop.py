@@ -26,17 +26,19 @@ from typing import Any
 from daemon import transitions
 from daemon.fetch import Mirror, decide
 from daemon.inbox import import_bundle
-from daemon.lock import LockBusy, host_lock
 from daemon.logs import log_worker_event
 from daemon.messages import Control, RunDone, RunEvent, Trigger
 from daemon.notify import Notifier, watchdog_interval
-from daemon.pipeline import RunPlan, converge
+from daemon.pipeline import RunPlan, converge_locked
 from daemon.records import LiveStatus, RunRecord, StatusSnapshot
 from daemon.settings import Settings
 from daemon.state import StateStore
 
 log = logging.getLogger(__name__)
-EXPLICIT = ("api", "webhook", "push", "inbox", "manual")
+# Triggers that mean "look now": they converge only when the head differs from the last run's
+# commit (so a push seen by both the watcher and a poll converges once). The others
+# (startup, schedule, api, manual) always converge.
+POLL_ONLY = ("poll", "push", "webhook", "inbox")
 
 
 @dataclass
@@ -282,6 +284,10 @@ class Loop:
             )
             return  # stays pending until a poll succeeds
         self._pending = None
+        last = self.last_record.commit if self.last_record else None
+        if trigger in POLL_ONLY and last is not None and last.sha == upstream.sha:
+            log.debug("%s: %s is what the last run had: nothing to do", trigger, upstream.sha[:12])
+            return
         decision = decide(self.mirror, self.state.ratchet, upstream.sha)
         run_id = self.store.new_run_id()
         if decision.target is None:
@@ -341,16 +347,9 @@ class Loop:
         self._answer({"run_id": run_id})
 
     def _run(self, plan: RunPlan, cancel: threading.Event) -> None:
-        """The run thread: hold the host lock, converge, hand the record back to the loop."""
-
-        def on_event(event: dict[str, Any]) -> None:
-            self.queue.put(RunEvent(plan.run_id, event))
-
-        try:
-            with host_lock(self.store.state_dir, who=f"deployd daemon (run {plan.run_id})"):
-                record = converge(plan, self.mirror, on_event, cancel)
-        except LockBusy as busy:
-            record = transitions.skipped(plan, "locked", str(busy))
+        """The run thread: converge under the host lock, hand the record back to the loop."""
+        on_event = lambda event: self.queue.put(RunEvent(plan.run_id, event))  # noqa: E731
+        record = converge_locked(plan, self.mirror, self.store.state_dir, on_event, cancel)
         self.queue.put(RunDone(record))
 
     def _mark_running(self, running: _Running) -> None:

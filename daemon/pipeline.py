@@ -19,6 +19,7 @@ from typing import Any
 
 from components_runtime.protocol import WorkerRequest, WorkerResult
 from daemon.fetch import FetchError, Mirror
+from daemon.lock import LockBusy, host_lock
 from daemon.records import CommitInfo, ComponentRecord, ErrorRecord, RunRecord
 from daemon.runner import WorkerRun, run_worker
 from daemon.settings import Settings
@@ -49,6 +50,18 @@ class VenvStep:
     duration: float | None = None
     error: ErrorRecord | None = None
     notices: tuple[str, ...] = ()
+
+
+def converge_locked(
+    plan: RunPlan, mirror: Mirror, state_dir: Path, on_event: OnEvent, cancel: threading.Event
+) -> RunRecord:
+    """:func:`converge` under the host's run lock; a busy lock gives a ``skipped`` record."""
+    try:
+        with host_lock(state_dir, who=f"deployd daemon (run {plan.run_id})"):
+            return converge(plan, mirror, on_event, cancel)
+    except LockBusy as busy:
+        errors = (_error("LockBusy", str(busy)),)
+        return _record(plan, time.time(), "skipped", reason="locked", errors=errors)
 
 
 def converge(

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from daemon.fetch import FetchError, Mirror, redact
-from daemon.pipeline import RunPlan
 from daemon.records import (
     CommitInfo,
     DebuggerInfo,
@@ -249,22 +248,6 @@ def bad_bundle(run_id: str, path: str, message: str, settings: Settings) -> RunR
                 hint="the bundle was moved to the inbox's failed/ folder",
             ),
         ),
-    )
-
-
-def skipped(plan: RunPlan, reason: str, message: str) -> RunRecord:
-    now = time.time()
-    return RunRecord(
-        id=plan.run_id,
-        trigger=plan.trigger,
-        outcome="skipped",
-        started_at=now,
-        finished_at=now,
-        commit=plan.commit,
-        environment=plan.settings.environment,
-        host=plan.settings.host_name,
-        reason=reason,
-        errors=(ErrorRecord(kind="LockBusy", message=message),),
     )
 
 

@@ -167,3 +167,24 @@ def test_a_push_into_a_local_bare_repository(tmp_path: Path) -> None:
         run = daemon.wait_run(trigger="push", commit__sha=sha)
         assert run["outcome"] == "succeeded"
         assert (daemon.root / "work/hello/hello.txt").read_text() == "hello pushed\n"
+
+
+def test_a_push_seen_by_the_watcher_and_a_poll_converges_once(tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "repo")
+    block = tmp_path / "block"
+    env = {"DEPLOYD_TEST_BLOCK": str(block)}
+    with run_daemon(tmp_path, repo, env=env, poll_interval=0.2) as daemon:
+        daemon.wait_run(trigger="startup", outcome="succeeded")
+        block.touch()  # hold the run, so the watcher's trigger arrives while it is in flight
+        sha = push_content(repo, "once")
+        wait_for(lambda: daemon.status()["live"]["running_component"] == "hello")
+        wait_for(lambda: "triggers: push to" in daemon.output())
+        block.unlink()
+        first = daemon.wait_run(commit__sha=sha, outcome="succeeded")
+        # two more polls after the run, and nothing pending or running
+        wait_for(lambda: daemon.status()["state"]["last_fetch_at"] > first["finished_at"] + 0.3)
+        status = daemon.status()
+        assert status["live"]["pending_trigger"] is None and not status["live"]["running_run_id"]
+        assert [r["commit"]["sha"] for r in daemon.runs()].count(sha) == 1
+        daemon.cli("converge", "--wait", check=True)  # an explicit converge still runs
+        assert [r["commit"]["sha"] for r in daemon.runs()].count(sha) == 2
