@@ -95,6 +95,14 @@ class Mirror:
     def __init__(self, path: Path, url: str, branch: str, timeout: float = 120.0) -> None:
         self.path = path
         self.url = normalise_url(url)
+        # The URL reaches git through the environment (readable by root only), not the command
+        # line (readable by every user in `ps`), since it may hold a token.
+        self._env = {
+            **_GIT_ENV,
+            "GIT_CONFIG_COUNT": "1",
+            "GIT_CONFIG_KEY_0": "remote.origin.url",
+            "GIT_CONFIG_VALUE_0": self.url,
+        }
         self.branch = branch
         self.timeout = timeout
         self._repo: git.Repo | None = None
@@ -121,7 +129,7 @@ class Mirror:
         try:
             return self.repo.git.execute(
                 ["git", *_GIT_CONFIG, *args],
-                env=_GIT_ENV,
+                env=self._env,
                 kill_after_timeout=timeout or self.timeout,
                 stdout_as_string=True,
             )
@@ -136,7 +144,7 @@ class Mirror:
     # -- poll and fetch --------------------------------------------------------------------
     def remote_head(self) -> str:
         """The branch head on the remote (one ``ls-remote`` round trip)."""
-        out = self._git("ls-remote", "--", self.url, f"refs/heads/{self.branch}")
+        out = self._git("ls-remote", "origin", f"refs/heads/{self.branch}")
         for line in out.splitlines():
             sha, _, ref = line.partition("\t")
             if ref == f"refs/heads/{self.branch}":
@@ -160,7 +168,7 @@ class Mirror:
             "--no-tags",
             "--prune",
             "--",
-            self.url,
+            "origin",
             f"+refs/heads/{self.branch}:{UPSTREAM_REF}",
         )
         self._upstream = None
