@@ -77,6 +77,7 @@ def test_credentials_never_appear_in_errors(tmp_path: Path, served: dict[str, ob
     with pytest.raises(FetchError) as caught:
         mirror.remote_head()
     assert "wr0ng-s3cret" not in str(caught.value)
+    assert "wr0ng-s3cret" not in (tmp_path / "repo.git" / "config").read_text()
     assert "http://***@127.0.0.1" in str(caught.value) or "Authentication" in str(caught.value)
     missing = Mirror(tmp_path / "repo2.git", wrong.replace("/deploy", "/nothere"), "main")
     with pytest.raises(FetchError) as caught:
