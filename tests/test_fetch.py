@@ -128,3 +128,20 @@ def test_daemon_survives_the_git_server_going_away(tmp_path: Path) -> None:
             assert daemon.alive()
     finally:
         server.stop()
+
+
+def test_the_daemon_never_shows_credentials(tmp_path: Path, served: dict[str, object]) -> None:
+    auth = served["auth"]
+    wrong = auth.url("deploy", "deploy:wr0ng-s3cret")  # type: ignore[attr-defined]
+    with run_daemon(tmp_path / "a", wrong, poll_interval=0.2) as daemon:
+        wait_for(lambda: daemon.status()["state"]["last_fetch_error"])
+        status = daemon.cli("status", "--json").stdout + daemon.cli("status").stdout
+        assert status.count("http://***@127.0.0.1") >= 2
+        assert "wr0ng-s3cret" not in status + daemon.output()
+    right = auth.url("deploy", "deploy:s3cr3t-token")  # type: ignore[attr-defined]
+    with run_daemon(tmp_path / "b", right) as daemon:
+        run = daemon.wait_run(trigger="startup")
+        assert run["outcome"] == "succeeded"
+        text = daemon.cli("status", "--json").stdout + daemon.output()
+        text += "".join(p.read_text() for p in daemon.state_dir.glob("**/*.json"))
+        assert "s3cr3t-token" not in text
