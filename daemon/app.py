@@ -39,6 +39,11 @@ def main(config: Path) -> int:
         log.error("%s", error)
         print(f"deployd: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # e.g. a state dir we may not write: name the path, no traceback
+        message = f"{error.filename or ''}: {error.strerror or error}".lstrip(": ")
+        log.error("start-up failed: %s", message)
+        print(f"deployd: start-up failed: {message}", file=sys.stderr)
+        return 2
 
 
 def serve(settings: Settings, sink: str = "plain") -> int:

@@ -289,3 +289,22 @@ def test_a_waiting_debugger_shows_in_status(tmp_path: Path) -> None:
             run = daemon.wait_run(trigger="startup")
         assert run["outcome"] == "succeeded", run
         assert daemon.status()["live"]["debugger"] is None
+
+
+def test_an_unusable_state_dir_is_named(tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "repo")
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the state dir should be")
+    with run_daemon(tmp_path, repo, state_dir=blocker / "state", may_fail=True) as daemon:
+        assert daemon.process.wait(30) == 2
+    assert f"start-up failed: {blocker}/state" in daemon.output()
+    assert "Traceback" not in daemon.output()
+
+
+def test_the_daemon_demo_script_runs(tmp_path: Path) -> None:
+    script = Path(__file__).resolve().parent.parent / "docs" / "daemon-demo.sh"
+    done = subprocess.run(
+        ["bash", str(script), "--once"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "push" in done.stdout and "localhost deployed=" in done.stdout
