@@ -149,7 +149,8 @@ class Loop:
     def _on_trigger(self, trigger: Trigger) -> None:
         log.debug("trigger: %s", trigger.kind)
         if trigger.bundle:
-            self._import_bundle(trigger.bundle)
+            if not self._import_bundle(trigger.bundle):
+                return  # a bad bundle is recorded as refused; nothing else to do
         else:
             self._poll(time.time(), trigger.kind)
         if trigger.waiter:
@@ -184,15 +185,25 @@ class Loop:
             running.worker_pid = pid
             self._mark_running(running)
 
+    def _record(self, record: RunRecord) -> None:
+        """Store a record and fold it into the state (also for refusals that ran nothing)."""
+        self.store.write_run(record)
+        self.state = transitions.apply_record(self.state, record)
+        self.store.save(self.state)
+        self.last_record = record
+        log.info(
+            "run %s: %s",
+            record.id,
+            record.outcome,
+            extra={"run_id": record.id, "commit": record.commit.sha if record.commit else None},
+        )
+
     def _on_done(self, record: RunRecord) -> None:
         self._running = None
         if self._pending == "schedule":  # the run that just ended was the drift correction
             self._pending = None
-        self.store.write_run(record)
-        self.state = transitions.apply_record(self.state, record)
-        self.store.save(self.state)
+        self._record(record)
         self.store.clear_running()
-        self.last_record = record
         self.live = replace(
             self.live,
             running_run_id=None,
@@ -205,12 +216,6 @@ class Loop:
         if record.reason == "locked":  # someone else converges: try again soon
             delay = self.settings.poll_interval
         self._next_converge = time.time() + delay
-        log.info(
-            "run %s: %s",
-            record.id,
-            record.outcome,
-            extra={"run_id": record.id, "commit": record.commit.sha if record.commit else None},
-        )
 
     def _drain_done(self) -> None:
         try:
@@ -221,13 +226,12 @@ class Loop:
         except queue.Empty:
             pass
 
-    def _import_bundle(self, path: str) -> None:
+    def _import_bundle(self, path: str) -> bool:
         self.state, error = import_bundle(self.state, self.mirror, path, self.store.state_dir)
         if error:
-            self._on_done(
-                transitions.bad_bundle(self.store.new_run_id(), path, error, self.settings)
-            )
-            self._pending = None
+            run_id = self.store.new_run_id()
+            self._record(transitions.bad_bundle(run_id, path, error, self.settings))
+        return error is None
 
     # -- poll and run ----------------------------------------------------------------------
     def _poll(self, now: float, why: str) -> None:
@@ -285,20 +289,15 @@ class Loop:
             return  # stays pending until a poll succeeds
         self._pending = None
         last = self.last_record.commit if self.last_record else None
-        if trigger in POLL_ONLY and last is not None and last.sha == upstream.sha:
+        seen = {self.state.ratchet, last.sha if last else None}
+        if trigger in POLL_ONLY and upstream.sha in seen:
             log.debug("%s: %s is what the last run had: nothing to do", trigger, upstream.sha[:12])
             return
         decision = decide(self.mirror, self.state.ratchet, upstream.sha)
         run_id = self.store.new_run_id()
         if decision.target is None:
-            record = transitions.refused(run_id, trigger, upstream, self.settings)
+            record = transitions.refused(run_id, trigger, upstream, self.state, self.settings)
             self.state = replace(self.state, refused_commit=upstream.sha)
-            log.error(
-                "fetch: %s is not a fast-forward of the deployed %s: refused; run "
-                "`deployd trust SHA` to accept it",
-                upstream.sha[:12],
-                (self.state.ratchet or "")[:12],
-            )
             self._answer({"run_id": run_id})
             self._on_done(record)
             return

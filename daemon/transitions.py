@@ -206,7 +206,16 @@ def _is_zombie(pid: int) -> bool:
         return True
 
 
-def refused(run_id: str, trigger: str, upstream: CommitInfo, settings: Settings) -> RunRecord:
+def refused(
+    run_id: str, trigger: str, upstream: CommitInfo, state: HostState, settings: Settings
+) -> RunRecord:
+    """The record of a rewritten branch (not a fast-forward of the ratchet)."""
+    log.error(
+        "fetch: %s is not a fast-forward of the deployed %s: refused; run `deployd trust SHA` "
+        "to accept it",
+        upstream.sha[:12],
+        (state.ratchet or "")[:12],
+    )
     now = time.time()
     return RunRecord(
         id=run_id,

@@ -188,3 +188,20 @@ def test_a_push_seen_by_the_watcher_and_a_poll_converges_once(tmp_path: Path) ->
         assert [r["commit"]["sha"] for r in daemon.runs()].count(sha) == 1
         daemon.cli("converge", "--wait", check=True)  # an explicit converge still runs
         assert [r["commit"]["sha"] for r in daemon.runs()].count(sha) == 2
+
+
+def test_a_bad_bundle_during_a_run_leaves_the_run_alone(tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "repo")
+    block = tmp_path / "block"
+    block.touch()
+    with run_daemon(tmp_path, repo, env={"DEPLOYD_TEST_BLOCK": str(block)}) as daemon:
+        running = wait_for(lambda: daemon.status()["live"]["running_run_id"])
+        (tmp_path / "junk.bundle").write_bytes(b"junk")
+        os.replace(tmp_path / "junk.bundle", daemon.state_dir / "inbox" / "junk.bundle")
+        daemon.wait_run(reason="bad-bundle")
+        status = daemon.status()
+        assert status["live"]["running_run_id"] == running
+        assert status["live"]["pending_trigger"] is None, "a bad bundle triggers nothing"
+        block.unlink()
+        assert daemon.wait_run(id=running)["outcome"] == "succeeded"
+        assert len(daemon.runs()) == 2
