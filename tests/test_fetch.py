@@ -145,3 +145,30 @@ def test_the_daemon_never_shows_credentials(tmp_path: Path, served: dict[str, ob
         text = daemon.cli("status", "--json").stdout + daemon.output()
         text += "".join(p.read_text() for p in daemon.state_dir.glob("**/*.json"))
         assert "s3cr3t-token" not in text
+
+
+def test_http_5xx_is_transient_and_404_is_not(tmp_path: Path) -> None:
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Failing(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            self.send_response(503 if "busy" in self.path else 404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        for name, transient in (("busy", True), ("gone", False)):
+            mirror = Mirror(tmp_path / f"{name}.git", f"http://127.0.0.1:{port}/{name}", "main")
+            with pytest.raises(FetchError) as caught:
+                mirror.remote_head()
+            assert caught.value.transient is transient, str(caught.value)
+    finally:
+        server.shutdown()
+        server.server_close()
