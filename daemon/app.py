@@ -14,6 +14,7 @@ from types import FrameType
 from typing import Any
 
 from daemon.api import ApiError, ApiServer
+from daemon.lock import LockBusy, host_lock
 from daemon.logs import setup_logging
 from daemon.loop import Loop
 from daemon.notify import Notifier
@@ -34,8 +35,9 @@ def main(config: Path) -> int:
         return 2
     sink = setup_logging(settings.debug)
     try:
-        return serve(settings, sink)
-    except (ApiError, StateError, WebhookError) as error:
+        with host_lock(settings.state_dir, who="deployd run", name="daemon.lock"):
+            return serve(settings, sink)
+    except (ApiError, StateError, WebhookError, LockBusy) as error:
         log.error("%s", error)
         print(f"deployd: {error}", file=sys.stderr)
         return 2

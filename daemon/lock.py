@@ -31,17 +31,20 @@ def describe_holder(path: Path) -> str:
 
 
 @contextmanager
-def host_lock(state_dir: Path | str, who: str) -> Iterator[None]:
-    """Hold the run lock for the ``with`` block, or raise :class:`LockBusy` at once."""
-    path = Path(state_dir) / "lock"
+def host_lock(state_dir: Path | str, who: str, name: str = "lock") -> Iterator[None]:
+    """Hold the run lock for the ``with`` block, or raise :class:`LockBusy` at once.
+    ``name="daemon.lock"`` is the daemon's own lock, held while it runs: one daemon per
+    state dir."""
+    path = Path(state_dir) / name
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            what = "daemon uses this state dir" if name != "lock" else "run holds the lock"
             raise LockBusy(
-                f"another run holds {path}: {describe_holder(path)}; "
+                f"another {what} ({path}): {describe_holder(path)}; "
                 "wait for it to finish (`deployd status` shows the daemon's run)"
             ) from None
         os.ftruncate(fd, 0)

@@ -308,3 +308,13 @@ def test_the_daemon_demo_script_runs(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "push" in done.stdout and "localhost deployed=" in done.stdout
+
+
+def test_one_daemon_per_state_dir(tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "repo")
+    with run_daemon(tmp_path, repo) as daemon:
+        with run_daemon(tmp_path / "2", repo, state_dir=daemon.state_dir, may_fail=True) as other:
+            assert other.process.wait(30) == 2
+        assert "another daemon uses this state dir" in other.output()
+        assert f"pid {daemon.process.pid}" in other.output()
+        assert daemon.alive()
