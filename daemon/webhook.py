@@ -7,13 +7,16 @@ checked in constant time against the secret read from ``secret_file``:
 
 * GitHub: ``X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>``
 * Gitea / Forgejo: ``X-Gitea-Signature: <hex HMAC-SHA256 of the body>``
-* GitLab: ``X-Gitlab-Token: <the secret>`` (GitLab sends the token itself, not an HMAC)
+* GitLab: ``X-Gitlab-Token: <the secret>`` (the classic secret token: the token itself), or
+  GitLab's signing token (Standard Webhooks): ``webhook-signature: v1,<base64 HMAC-SHA256 of
+  "{webhook-id}.{webhook-timestamp}.{body}">``, with the timestamp within five minutes
 
 Requests beyond ``rate_limit`` per minute get 429; bad signatures get 401.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import logging
@@ -44,10 +47,35 @@ def verify_signature(secret: bytes, body: bytes, headers: Any) -> bool:
     gitea = headers.get("X-Gitea-Signature") or headers.get("X-Forgejo-Signature")
     if gitea:
         return hmac.compare_digest(gitea.strip(), digest)
+    standard = headers.get("webhook-signature")
+    if standard:
+        return _verify_standard(secret, body, headers, standard)
     gitlab = headers.get("X-Gitlab-Token")
     if gitlab:
         return hmac.compare_digest(gitlab.strip().encode(), secret)
     return False
+
+
+def _verify_standard(secret: bytes, body: bytes, headers: Any, signatures: str) -> bool:
+    """Standard Webhooks (GitLab's signing token): ``webhook-signature: v1,<base64>`` over
+    ``{webhook-id}.{webhook-timestamp}.{body}``, keyed with the secret (a ``whsec_<base64>``
+    secret is decoded first). A timestamp more than five minutes off is a replay: refused."""
+    msg_id, stamp = headers.get("webhook-id"), headers.get("webhook-timestamp")
+    if not msg_id or not stamp or not stamp.isdigit() or abs(time.time() - int(stamp)) > 300:
+        return False
+    key = secret
+    if secret.startswith(b"whsec_"):
+        try:
+            key = base64.b64decode(secret[len(b"whsec_") :], validate=True)
+        except ValueError:
+            return False
+    signed = f"{msg_id}.{stamp}.".encode() + body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    return any(
+        hmac.compare_digest(part.removeprefix("v1,"), expected)
+        for part in signatures.split()
+        if part.startswith("v1,")
+    )
 
 
 class RateLimiter:

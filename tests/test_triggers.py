@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import os
@@ -36,6 +37,27 @@ def _sign(secret: bytes, body: bytes) -> str:
 )
 def test_webhook_signature_forms(headers: dict[str, str], valid: bool) -> None:
     assert verify_signature(b"k", b"{}", headers) is valid
+
+
+def _standard(key: bytes, msg_id: str, stamp: int, body: bytes) -> dict[str, str]:
+    digest = hmac.new(key, f"{msg_id}.{stamp}.".encode() + body, hashlib.sha256).digest()
+    signature = base64.b64encode(digest).decode()
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(stamp),
+        "webhook-signature": f"v0,xx v1,{signature}",
+    }
+
+
+def test_gitlab_signing_token_standard_webhooks() -> None:
+    key = b"0123456789abcdef0123456789abcdef"
+    secret = b"whsec_" + base64.b64encode(key)
+    now = int(time.time())
+    assert verify_signature(secret, b"{}", _standard(key, "msg_1", now, b"{}"))
+    assert verify_signature(b"plain", b"{}", _standard(b"plain", "msg_1", now, b"{}"))
+    assert not verify_signature(secret, b"{ }", _standard(key, "msg_1", now, b"{}"))
+    assert not verify_signature(secret, b"{}", _standard(key, "msg_1", now - 3600, b"{}"))
+    assert not verify_signature(secret, b"{}", _standard(b"other", "msg_1", now, b"{}"))
 
 
 def test_rate_limiter_allows_a_burst_then_refuses() -> None:
