@@ -32,7 +32,7 @@ def _commit(commit: dict[str, Any] | None, now: float) -> str:
     if commit.get("subject"):
         text += f' "{commit["subject"]}"'
     if commit.get("timestamp"):
-        text += f" ({_when(commit['timestamp'], now)})"
+        text += f" (committed {_when(commit['timestamp'], now)})"
     return text
 
 
@@ -48,7 +48,15 @@ def render_status(status: dict[str, Any], now: float | None = None) -> str:
             f"platform {status.get('platform') or '-'})",
         ),
         ("repository", f"{status['repository']} branch {status['branch']}"),
-        ("deployed", _commit(good, now)),
+        (
+            "deployed",
+            _commit(good, now)
+            + (
+                f", deployed {_when(state.get('last_good_at'), now)}"
+                if good and state.get("last_good_at")
+                else ""
+            ),
+        ),
         (
             "last run",
             f"{last['outcome']} {last['id']} ({_when(last['finished_at'], now)}, "

@@ -41,7 +41,13 @@ FAILED = RunRecord(
 
 
 def _snapshot(**live: object) -> StatusSnapshot:
-    state = HostState(ratchet=NEW.sha, last_good=GOOD, upstream=NEW, suspended_reason="db work")
+    state = HostState(
+        ratchet=NEW.sha,
+        last_good=GOOD,
+        last_good_at=NOW - 3600,
+        upstream=NEW,
+        suspended_reason="db work",
+    )
     return StatusSnapshot(
         host="web1",
         environment="production",
@@ -57,7 +63,7 @@ def _snapshot(**live: object) -> StatusSnapshot:
 def test_status_shows_what_an_operator_needs() -> None:
     debugger = DebuggerInfo(host="127.0.0.1", port=4444, file="components/a.py", line=3)
     text = render_status(_snapshot(debugger=debugger).to_dict(), now=NOW)
-    assert 'deployed       aaaaaaaaaa "good one" (2h ago)' in text
+    assert 'deployed       aaaaaaaaaa "good one" (committed 2h ago), deployed 1h ago' in text
     assert "last run       failed 20270115T080000-000007 (1m ago, 10.0s, trigger push)" in text
     assert "BEHIND" in text and "next poll      in 30s" in text
     assert "suspended      yes: db work" in text
