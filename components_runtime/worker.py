@@ -50,7 +50,29 @@ def _stop_flag() -> threading.Event:
     return stop
 
 
+PARENT_ENV = "DEPLOYD_WORKER_PARENT"  # the runner's pid, set by daemon.runner
+
+
+def _die_with_parent() -> None:
+    """If the runner dies (``kill -9`` of the daemon), take this worker's process group down
+    instead of converging on unsupervised, next to the runner's successor. Linux: the kernel
+    sends SIGHUP when the parent goes (``PR_SET_PDEATHSIG``)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(1, int(signal.SIGHUP), 0, 0, 0) != 0:  # 1 = PR_SET_PDEATHSIG
+            return
+    except (OSError, AttributeError):
+        return
+    signal.signal(signal.SIGHUP, lambda signum, frame: os.killpg(os.getpgrp(), signal.SIGTERM))
+    expected = os.environ.get(PARENT_ENV)
+    if expected and expected.isdigit() and os.getppid() != int(expected):
+        os.killpg(os.getpgrp(), signal.SIGTERM)  # the parent went before prctl took effect
+
+
 def main() -> int:
+    _die_with_parent()
     stop = _stop_flag()
     events = _take_event_stream()
     faulthandler.enable()  # a segfault in an extension module leaves a traceback on stderr

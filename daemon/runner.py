@@ -84,7 +84,8 @@ def run_worker(
         process = subprocess.Popen(
             [os.fspath(python), "-m", "components_runtime.worker"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True, env=dict(env) if env is not None else None,
+            start_new_session=True, env={**(os.environ if env is None else env),
+                                         "DEPLOYD_WORKER_PARENT": str(os.getpid())},
             cwd=request.repository if os.path.isdir(request.repository) else None,
         )
     except OSError as error:

@@ -268,3 +268,24 @@ def test_a_worker_that_cannot_start_is_a_crash_not_an_exception(tmp_path: Path) 
     done = run_worker(request(tmp_path, tmp_path), python=tmp_path / "no-such-python")
     assert (done.outcome, done.returncode) == ("crashed", None)
     assert done.error and "cannot start the worker" in done.error.message
+
+
+def test_worker_and_its_children_die_with_the_runner(tmp_path: Path) -> None:
+    pidfile = tmp_path / "sleep.pid"
+    checkout = repo(tmp_path / "repo", {"slow": sleeper("Slow", pidfile)})
+    code = (
+        "from daemon.runner import run_worker\n"
+        "from components_runtime.protocol import WorkerRequest\n"
+        f"run_worker(WorkerRequest(repository={str(checkout)!r}, environment='test',"
+        f" host='localhost', root={str(tmp_path / 'root')!r}))\n"
+    )
+    daemon = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        sleep_pid = wait_for(lambda: pidfile.exists() and pidfile.read_text().strip()
+                             and int(pidfile.read_text()))
+        stat = Path(f"/proc/{sleep_pid}/stat").read_text().rsplit(")", 1)[1].split()
+        worker_pid = int(stat[1])  # the sleep's parent
+    finally:
+        daemon.kill()  # kill -9 of the daemon: no chance to clean up
+        daemon.wait()
+    wait_for(lambda: dead(worker_pid) and dead(sleep_pid), timeout=10)
