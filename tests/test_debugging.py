@@ -143,3 +143,18 @@ def test_a_busy_debug_port_fails_the_component_clearly(tmp_path: Path) -> None:
         f"breakpoint() at components/paused/component.py:7: remote-pdb cannot listen on "
         f"127.0.0.1:{port}: Address already in use")
     assert error.hint and "REMOTE_PDB_PORT" in error.hint
+
+
+def test_the_run_limit_stands_still_while_a_debugger_is_attached(tmp_path: Path) -> None:
+    import time
+
+    checkout = repo(tmp_path / "repo", {"paused": BREAKS})
+    limits = Limits(run=1, component=1, debug=60, grace=1)
+    thread, events, done = start_run(checkout, tmp_path, limits, debug=True, debug_port=0)
+    waiting = next_event(events, "debugger-waiting")
+    with socket.create_connection(("127.0.0.1", waiting["port"]), timeout=30) as connection:
+        read_until(connection, b"(Pdb) ")
+        time.sleep(1.5)  # deliberately longer than the run and component limits
+        connection.sendall(b"c\r\n")
+    thread.join(timeout=30)
+    assert done[0].outcome == "succeeded", done[0].errors
