@@ -329,3 +329,19 @@ def test_every_third_party_import_of_the_runtime_is_linked_into_venvs() -> None:
                 imported.add(node.module.split(".")[0])
     third_party = imported - set(sys.stdlib_module_names) - {"components_runtime", "batou"}
     assert third_party <= set(RUNTIME_MODULES), third_party - set(RUNTIME_MODULES)
+
+
+def test_a_hanging_index_hits_the_venv_build_limit(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as silent:  # accepts connections (backlog) and never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        checkout = repo_with(tmp_path / "repo", (
+            f"--index-url http://127.0.0.1:{port}/simple\nsomething==1.0\n"))
+        result = ensure_venv(checkout, tmp_path / "venvs", timeout=2)
+    assert result.outcome == "failed" and result.error is not None
+    assert (result.error.kind, result.error.message) == (
+        "VenvBuildTimeout", "pip install exceeded the venv build time limit")
+    assert not (tmp_path / "venvs" / result.key).exists()
