@@ -76,6 +76,9 @@ def error_report(errors: Sequence[ErrorInfo]) -> list[str]:
 def summary_line(
     mode: str, outcome: str, components: Iterable[ComponentResult], duration: float
 ) -> str:
+    components = list(components)
+    if not components and outcome != "succeeded":
+        return f"{mode}: nothing was converged ({duration:.2f}s) - {outcome.upper()}"
     counts = {"changed": 0, "unchanged": 0, "failed": 0, "skipped": 0}
     for component in components:
         counts[component.outcome] = counts.get(component.outcome, 0) + 1

@@ -38,7 +38,10 @@ def test_summary_lines() -> None:
     assert render.summary_line("predict", "succeeded", results[1:2], 0.5) == (
         "predict: 0 would change, 1 unchanged, 0 failed (0.50s) - no changes"
     )
-    assert render.summary_line("apply", "cancelled", [], 0).endswith("- CANCELLED")
+    assert render.summary_line("apply", "cancelled", results[:1], 0).endswith("- CANCELLED")
+    assert render.summary_line("apply", "failed", [], 0.1) == (
+        "apply: nothing was converged (0.10s) - FAILED"
+    )
 
 
 def test_error_report() -> None:
