@@ -3,7 +3,8 @@
 1. Worker start overhead: converge a one-component repository (already converged: a no-op)
    through ``daemon.isolated.run_isolated`` (venv reused, worker subprocess) against the same
    converge in this process (``components_runtime.session.run_request``). Target: at most
-   300 ms more.
+   300 ms more. Also as fresh processes: ``python -c run_request(...)`` against the whole
+   ``deployd apply`` command.
 2. "venv unchanged" detection: ``ensure_venv`` on a repository whose venv exists, without and
    with requirements (20 lines and a local ``-e`` package). No pip runs (tests prove it).
 3. For the record: building a venv with and without its own pip.
@@ -86,6 +87,28 @@ def worker_overhead(base: Path, repeat: int) -> tuple[float, float]:
     return median_ms(repeat, in_process), median_ms(repeat, isolated)
 
 
+def cold_processes(base: Path, repeat: int) -> tuple[float, float]:
+    """Wall time of fresh processes: one converging in itself vs ``deployd apply`` (CLI, venv
+    check, worker in the venv)."""
+    checkout = one_component_repo(base / "repo")
+    root, state = base / "root", base / "state"
+    inline = (
+        "from components_runtime.protocol import WorkerRequest\n"
+        "from components_runtime.session import run_request\n"
+        f"r = run_request(WorkerRequest(repository={str(checkout)!r}, environment='bench',"
+        f" host='localhost', root={str(root)!r}), lambda e: None)\n"
+        "assert r.outcome == 'succeeded', r.errors\n"
+    )
+    apply = [sys.executable, "-m", "daemon.cli", "apply", str(checkout), "-e", "bench", "--host",
+             "localhost", "--root", str(root), "--state-dir", str(state)]
+    subprocess.run(apply, check=True, capture_output=True)  # build the venv, converge once
+
+    def run(command: list[str]) -> Callable[[], object]:
+        return lambda: subprocess.run(command, check=True, capture_output=True)
+
+    return median_ms(repeat, run([sys.executable, "-c", inline])), median_ms(repeat, run(apply))
+
+
 def unchanged_detection(base: Path, repeat: int) -> tuple[float, float]:
     empty = one_component_repo(base / "empty")
     lines = "".join(f"package{i}>=1.{i}\n" for i in range(20)) + "-e ./mylib\n"
@@ -96,7 +119,8 @@ def unchanged_detection(base: Path, repeat: int) -> tuple[float, float]:
     ensure_venv(empty, venvs)
     # the "full" venv's packages do not exist: mark a venv for its key as finished by hand
     key = venv_key(read_requirements(full.absolute()), None, False)
-    (venvs / key).mkdir()
+    (venvs / key / "bin").mkdir(parents=True)
+    (venvs / key / "bin" / "python").symlink_to(sys.executable)
     (venvs / key / READY).write_text("{}")
     assert ensure_venv(full, venvs).outcome == "reused"
     return (median_ms(repeat * 20, lambda: ensure_venv(empty, venvs)),
@@ -124,6 +148,9 @@ def main() -> None:
         print(f"no-op apply, one component: in-process {inline:.1f} ms, "
               f"worker in venv {isolated:.1f} ms, overhead {overhead * 1000:.1f} ms "
               f"(target <= {TARGET_OVERHEAD * 1000:.0f} ms: {verdict})")
+        alone, cli = cold_processes(base / "cold", args.repeat)
+        print(f"fresh processes: converge in one process {alone:.0f} ms, deployd apply "
+              f"(CLI + venv check + worker) {cli:.0f} ms, difference {cli - alone:.0f} ms")
         empty, full = unchanged_detection(base / "detect", args.repeat)
         print(f"venv unchanged detected: no requirements {empty:.3f} ms, "
               f"20 requirements + a local package {full:.3f} ms")
