@@ -262,3 +262,47 @@ def test_host_attributes_and_environment_api(tmp_path: Path) -> None:
         "other": "db.example.com",
         "roots": ["looker"],
     }
+
+
+DETERMINISM_SCRIPT = """
+import tempfile
+from components_runtime.component import Component
+from components_runtime.configure import configure_environment
+from components_runtime.testing import add_root, make_environment
+
+def provider(name):
+    def configure(self):
+        self.provide("names", self.root.name)
+    return type(name, (Component,), {"configure": configure})
+
+class Collect(Component):
+    def configure(self):
+        self.names = self.require("names")
+
+env = make_environment(tempfile.mkdtemp(), {f"host{i}": None for i in range(5)})
+add_root(env, Collect, host="host0")
+for i, name in enumerate(["zeta", "alpha", "mu", "beta", "omega", "kappa", "delta"]):
+    add_root(env, provider(name), host=f"host{i % 5}")
+result = configure_environment(env)
+print([r.name for r in result.order], env.root_components[0].component.names)
+"""
+
+
+def test_configure_is_deterministic_whatever_the_hash_seed() -> None:
+    """batou iterates a set of roots, so its order changes with the hash seed; ours never does."""
+    import os
+    import subprocess
+    import sys
+
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", DETERMINISM_SCRIPT], capture_output=True, text=True,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)}, check=True,
+        ).stdout
+        for seed in (1, 2, 3)
+    }  # fmt: skip
+    assert len(outputs) == 1
+    [printed] = outputs
+    providers = "['zeta', 'alpha', 'mu', 'beta', 'omega', 'kappa', 'delta']"
+    # Dependencies first, ties in config order; require() values in providers' config order.
+    assert printed.strip() == f"{providers[:-1]}, 'collect'] {providers}"
