@@ -106,7 +106,7 @@ def run_worker(
     except BrokenPipeError:
         pass  # the worker died at once; its exit status tells why
     watch = _Watch(process, Clock(limits, started), cancel, on_event, abort)
-    watch.follow(lines, stderr)
+    watch.follow(lines)
     returncode = process.wait()
     stderr.join(timeout=EXIT_WITHOUT_EOF)
     done = watch.outcome(returncode, stderr.text(), time.monotonic() - started)
@@ -143,7 +143,7 @@ class _Watch:
         self.timed_out_component: str | None = None
         self.garbage: list[str] = []  # stdout lines that were not events
 
-    def follow(self, lines: queue.Queue[object], stderr: _StderrTail) -> None:
+    def follow(self, lines: queue.Queue[object]) -> None:
         exited_at: float | None = None
         while True:
             now = time.monotonic()

@@ -37,10 +37,13 @@ def request(checkout: Path, tmp_path: Path, **kw: Any) -> WorkerRequest:
 
 
 def run(checkout: Path, tmp_path: Path, limits: Limits = QUICK, **kw: Any) -> WorkerRun:
+    return run_with_events(checkout, tmp_path, limits, **kw)[0]
+
+
+def run_with_events(checkout: Path, tmp_path: Path, limits: Limits = QUICK,
+                    **kw: Any) -> tuple[WorkerRun, list[dict[str, Any]]]:
     events: list[dict[str, Any]] = []
-    result = run_worker(request(checkout, tmp_path), events.append, limits=limits, **kw)
-    object.__setattr__(result, "events", events)  # for the assertions below
-    return result
+    return run_worker(request(checkout, tmp_path), events.append, limits=limits, **kw), events
 
 
 COMPONENT = """\
@@ -60,9 +63,9 @@ def test_a_run_reports_events_and_its_result(tmp_path: Path) -> None:
     checkout = repo(tmp_path / "repo", {
         "first": component("First", "    def verify(self):\n        pass\n"),
     })
-    done = run(checkout, tmp_path)
+    done, events = run_with_events(checkout, tmp_path)
     assert (done.outcome, done.returncode, done.signal, done.error) == ("succeeded", 0, None, None)
-    kinds = [e["event"] for e in done.events]  # type: ignore[attr-defined]
+    kinds = [e["event"] for e in events]
     assert kinds[0] == "hello"
     assert "component-started" in kinds and "component-finished" in kinds
     assert done.result and [c.component for c in done.result.components] == ["first"]
@@ -142,13 +145,13 @@ def test_component_over_its_own_limit_is_killed_with_its_children(tmp_path: Path
         "slow": sleeper("Slow", pidfile, timeout="deployd_timeout = 1"),
         "after": component("After", "    def verify(self):\n        pass\n"),
     })
-    done = run(checkout, tmp_path)
+    done, events = run_with_events(checkout, tmp_path)
     assert (done.outcome, done.timed_out_component) == ("timeout", "slow")
     assert done.error and done.error.kind == "Timeout"
     assert done.error.message == "component 'slow' exceeded its time limit of 1s"
     sleep_pid = int(pidfile.read_text())
     wait_for(lambda: dead(sleep_pid), timeout=5)
-    started = [e["component"] for e in done.events if e["event"] == "component-started"]  # type: ignore[attr-defined]
+    started = [e["component"] for e in events if e["event"] == "component-started"]
     assert started == ["slow"]
 
 
