@@ -23,6 +23,15 @@ from components_runtime.errors import (
 )
 
 
+class AmbiguousResource(ConfigurationError, KeyError):
+    """``require_one`` found several values. Also a ``KeyError``, which batou raises here."""
+
+    sort_rank = 4
+
+    def __str__(self) -> str:
+        return self.message
+
+
 @contextlib.contextmanager
 def working_directory(path: str | os.PathLike[str]) -> Iterator[None]:
     """Run the block in ``path``; always return to the previous directory."""
@@ -85,7 +94,12 @@ class ComponentHelpers:
     ) -> Any:
         values = self.require(key, host, strict, reverse, dirty)
         if len(values) > 1:
-            raise KeyError(f"Expected only one result, got multiple for (key={key}, host={host})")
+            where = f" on host {getattr(host, 'name', host)}" if host is not None else ""
+            raise AmbiguousResource(
+                f"require_one({key!r}): expected one value{where}, got {len(values)}",
+                hint="provide the key only once (per host), or use require() for a list",
+                details=tuple(repr(value) for value in values[:10]),
+            )
         if not values and strict:
             raise SilentConfigurationError()
         return values[0] if values else None
@@ -199,4 +213,4 @@ class ComponentHelpers:
         return digest.hexdigest()
 
 
-__all__ = ["ComponentHelpers", "working_directory"]
+__all__ = ["AmbiguousResource", "ComponentHelpers", "working_directory"]

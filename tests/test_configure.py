@@ -112,7 +112,10 @@ def test_require_one_with_several_values_is_reported(tmp_path: Path) -> None:
     add_root(env, Provider, host="b")
     add_root(env, One, host="a")
     errors = configured(env).errors
-    assert any("Expected only one result" in e.message for e in errors)
+    [error] = [e for e in errors if isinstance(e, KeyError)]  # still a KeyError, as in batou
+    assert error.message == "require_one('the-key'): expected one value, got 2"
+    assert error.details == ("'value-from-a'", "'value-from-b'")
+    assert (error.file, error.component) == (__file__, "one")
 
 
 def test_broken_configure_is_reported_with_the_user_frame(tmp_path: Path) -> None:
