@@ -174,7 +174,7 @@ def converge_host(
         if should_stop():
             outcome.cancelled = True
             break
-        timeout = getattr(type(root.component), "deployd_timeout", None)
+        timeout = _declared_timeout(root)
         emit(make_event("component-started", host=host.name, component=root.name, timeout=timeout))
         started = time.monotonic()
         if root.ignore or host.ignore:
@@ -196,6 +196,21 @@ def converge_host(
         state = "changed" if root.component.changed else "unchanged"
         outcome.components.append(_finish(emit, root, state, started, run))
     return outcome
+
+
+def _declared_timeout(root: Any) -> float | None:
+    """The root class's own time limit (``deployd_timeout``, seconds), if it is a sane one."""
+    cls = type(root.component)
+    value = getattr(cls, "deployd_timeout", None)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        output.warn(
+            f"{cls.__qualname__}.deployd_timeout = {value!r} is not a number of seconds > 0; "
+            "the run's default component limit applies"
+        )
+        return None
+    return float(value)
 
 
 def _finish(

@@ -73,7 +73,7 @@ def test_roots_converge_in_dependency_order_with_events(tmp_path: Path) -> None:
         ("component-changed", "second"),
         ("component-finished", "second"),
     ]
-    assert events[3]["timeout"] == 30 and events[0]["timeout"] is None
+    assert events[3]["timeout"] == 30.0 and events[0]["timeout"] is None
     assert events[1]["path"] == "First"
     assert [(c.component, c.outcome) for c in outcome.components] == [
         ("first", "changed"),
@@ -181,3 +181,18 @@ def test_debug_explains_each_verify(tmp_path: Path) -> None:
         "Root > Explained('a'): unchanged: already fine",
         "Root > Explained('b'): needs update: mode 644, want 600",
     ]
+
+
+def test_a_nonsense_declared_timeout_is_ignored_with_a_warning(tmp_path: Path) -> None:
+    class Odd(Lone):
+        deployd_timeout = "soon"
+
+    env, result = setup(tmp_path, Odd)
+    messages: list[str] = []
+    output.attach(lambda event: messages.append(event["message"]))
+    try:
+        _, events = converge(env, result)
+    finally:
+        output.attach(None)
+    assert events[0]["timeout"] is None
+    assert any("deployd_timeout = 'soon' is not a number" in m for m in messages)
