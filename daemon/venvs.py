@@ -94,18 +94,27 @@ def ensure_venv(
     if wheelhouse is None and (checkout / "wheels").is_dir():
         wheelhouse = checkout / "wheels"
     wheelhouse = wheelhouse.absolute() if wheelhouse is not None else None
-    key = venv_key(requirements, wheelhouse, no_index)
+    try:
+        key = venv_key(requirements, wheelhouse, no_index)
+    except (OSError, RuntimeError) as unreadable:  # a build file vanished; runtime incomplete
+        return _failed("", started, ErrorInfo(kind="VenvBuildError", message=str(unreadable)))
     target = venvs_dir / key
+    error: ErrorInfo | None = None
     notices = requirements.notices
     if _usable(target):
         return VenvResult(_python(target), key, "reused", time.monotonic() - started, None, notices)
-    venvs_dir.mkdir(parents=True, exist_ok=True)
-    with _build_lock(venvs_dir):
-        if not _usable(target):  # another process may have built it meanwhile
-            error = _build(target, requirements, checkout, wheelhouse, no_index, started + timeout)
-            if error:
-                shutil.rmtree(target, ignore_errors=True)
-                return _failed(key, started, error, notices)
+    try:
+        venvs_dir.mkdir(parents=True, exist_ok=True)
+        with _build_lock(venvs_dir):
+            if not _usable(target):  # another process may have built it meanwhile
+                error = _build(target, requirements, checkout, wheelhouse, no_index,
+                               started + timeout)
+    except (OSError, RuntimeError) as broken:  # disk full, permissions, runtime not found
+        error = ErrorInfo(kind="VenvBuildError", message=f"cannot build {target}: {broken}",
+                          hint="check the state directory (space, permissions)")
+    if error:
+        shutil.rmtree(target, ignore_errors=True)
+        return _failed(key, started, error, notices)
     if keep is not None:
         collect_garbage(venvs_dir, {*keep, key})
     log.info("venv: built %s in %.1fs", key, time.monotonic() - started)

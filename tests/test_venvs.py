@@ -345,3 +345,11 @@ def test_a_hanging_index_hits_the_venv_build_limit(tmp_path: Path) -> None:
     assert (result.error.kind, result.error.message) == (
         "VenvBuildTimeout", "pip install exceeded the venv build time limit")
     assert not (tmp_path / "venvs" / result.key).exists()
+
+
+def test_an_unwritable_state_directory_is_a_failure_not_an_exception(tmp_path: Path) -> None:
+    blocker = tmp_path / "venvs"
+    blocker.write_text("a file where the venvs directory should be")
+    result = ensure_venv(repo_with(tmp_path / "repo", None), blocker, timeout=60)
+    assert result.outcome == "failed" and result.error is not None
+    assert result.error.kind == "VenvBuildError" and str(blocker) in result.error.message
