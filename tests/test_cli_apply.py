@@ -162,14 +162,21 @@ def test_an_unusable_state_dir_is_a_clear_error(repo: Path, tmp_path: Path) -> N
     args = ["check", str(repo), "-e", "prod", "--all-hosts"]
     command = [sys.executable, "-m", "daemon.cli", *args, "--state-dir", str(tmp_path / "file/x")]
     done = subprocess.run(command, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 2
-    assert "cannot use the state directory" in done.stderr and "Traceback" not in done.stderr
+    assert done.returncode == 1
+    assert "Error: VenvBuildError: cannot build" in done.stdout
+    assert "check: FAILED: the repository's venv could not be prepared" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
 
 
 def test_bad_usage_exits_2(repo: Path) -> None:
     assert deployd("apply", str(repo)).returncode == 2  # no -e
     assert deployd("check", str(repo), "-e", "prod", "--host", "a", "--all-hosts").returncode == 2
     assert deployd("apply", "/no/such/dir", "-e", "prod").returncode == 2
+    (repo.parent / "state-file").write_text("")
+    locked = [sys.executable, "-m", "daemon.cli", "apply", str(repo), "-e", "prod", "--state-dir",
+              str(repo.parent / "state-file")]  # fmt: skip
+    done = subprocess.run(locked, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "cannot use the state directory" in done.stderr
 
 
 def test_the_documented_example_converges_twice(tmp_path: Path) -> None:

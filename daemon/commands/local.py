@@ -193,7 +193,8 @@ def _run(request: WorkerRequest, args: argparse.Namespace) -> int:
     run = isolated.run
     if run is None:  # the venv could not be built
         _say(f"{request.mode}: FAILED: the repository's venv could not be prepared")
-        return 1
+        # A broken requirements.txt is bad configuration; pip or disk trouble a failed run.
+        return 2 if any(e.kind == "RequirementsError" for e in errors) else 1
     components = run.result.components if run.result else ()
     if request.mode == "check":
         hosts = "all hosts" if request.all_hosts else (run.result and run.result.host) or "?"
