@@ -121,8 +121,8 @@ class Loop:
         self.notifier.stopping()
         running = self._running
         if running:
+            transitions.stop_between_components(running.cancel, running.worker_pid)
             log.info("shutdown: letting run %s finish its component", running.plan.run_id)
-            running.cancel.set()
             running.thread.join(self.settings.shutdown_grace)
             if running.thread.is_alive():
                 log.warning(
@@ -259,12 +259,12 @@ class Loop:
         if not running or not upstream or upstream.sha == running.plan.commit.sha:
             return
         if self.mirror.is_ancestor(running.plan.commit.sha, upstream.sha):
+            transitions.stop_between_components(running.cancel, running.worker_pid)
             log.info(
                 "run %s: newer commit %s, stopping after the current component",
                 running.plan.run_id,
                 upstream.sha[:12],
             )
-            running.cancel.set()
             self._pending = self._pending or "poll"
 
     def _startable(self) -> bool:

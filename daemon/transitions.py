@@ -178,6 +178,18 @@ def recover(state: HostState, store: StateStore) -> HostState:
     return state
 
 
+def stop_between_components(cancel: Any, worker_pid: int | None) -> None:
+    """Ask the run to stop after its current component: set the runner's cancel flag, and
+    signal the worker at once ourselves (the runner only looks at its flag every 0.1 s, and a
+    component ending in that window would let the next one start)."""
+    cancel.set()
+    if worker_pid:
+        try:
+            os.kill(worker_pid, signal.SIGUSR1)
+        except ProcessLookupError:
+            pass
+
+
 def kill_worker(pid: Any) -> None:
     """Kill an orphaned worker's process group, but only if the pid is still our worker."""
     if not pid:
