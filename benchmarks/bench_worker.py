@@ -69,8 +69,9 @@ def worker_overhead(base: Path, repeat: int) -> tuple[float, float]:
     from components_runtime.session import run_request
 
     checkout = one_component_repo(base / "repo")
-    request = WorkerRequest(repository=str(checkout), environment="bench", host="localhost",
-                            root=str(base / "root"))
+    request = WorkerRequest(
+        repository=str(checkout), environment="bench", host="localhost", root=str(base / "root")
+    )
     state = base / "state"
     first = run_isolated(request, state)  # builds the venv, converges once
     assert first.outcome == "succeeded", first.errors
@@ -99,8 +100,21 @@ def cold_processes(base: Path, repeat: int) -> tuple[float, float]:
         f" host='localhost', root={str(root)!r}), lambda e: None)\n"
         "assert r.outcome == 'succeeded', r.errors\n"
     )
-    apply = [sys.executable, "-m", "daemon.cli", "apply", str(checkout), "-e", "bench", "--host",
-             "localhost", "--root", str(root), "--state-dir", str(state)]
+    apply = [
+        sys.executable,
+        "-m",
+        "daemon.cli",
+        "apply",
+        str(checkout),
+        "-e",
+        "bench",
+        "--host",
+        "localhost",
+        "--root",
+        str(root),
+        "--state-dir",
+        str(state),
+    ]
     subprocess.run(apply, check=True, capture_output=True)  # build the venv, converge once
 
     def run(command: list[str]) -> Callable[[], object]:
@@ -123,8 +137,10 @@ def unchanged_detection(base: Path, repeat: int) -> tuple[float, float]:
     (venvs / key / "bin" / "python").symlink_to(sys.executable)
     (venvs / key / READY).write_text("{}")
     assert ensure_venv(full, venvs).outcome == "reused"
-    return (median_ms(repeat * 20, lambda: ensure_venv(empty, venvs)),
-            median_ms(repeat * 20, lambda: ensure_venv(full, venvs)))
+    return (
+        median_ms(repeat * 20, lambda: ensure_venv(empty, venvs)),
+        median_ms(repeat * 20, lambda: ensure_venv(full, venvs)),
+    )
 
 
 def venv_creation(base: Path) -> tuple[float, float]:
@@ -132,7 +148,10 @@ def venv_creation(base: Path) -> tuple[float, float]:
         counter = iter(range(1000))
         return lambda: subprocess.run(
             [sys.executable, "-m", "venv", *flags, str(base / f"v{flags}{next(counter)}")],
-            check=True, capture_output=True)
+            check=True,
+            capture_output=True,
+        )
+
     return median_ms(3, create("--without-pip")), median_ms(3, create())
 
 
@@ -145,15 +164,21 @@ def main() -> None:
         inline, isolated = worker_overhead(base / "overhead", args.repeat)
         overhead = (isolated - inline) / 1000
         verdict = "ok" if overhead <= TARGET_OVERHEAD else "MISSED"
-        print(f"no-op apply, one component: in-process {inline:.1f} ms, "
-              f"worker in venv {isolated:.1f} ms, overhead {overhead * 1000:.1f} ms "
-              f"(target <= {TARGET_OVERHEAD * 1000:.0f} ms: {verdict})")
+        print(
+            f"no-op apply, one component: in-process {inline:.1f} ms, "
+            f"worker in venv {isolated:.1f} ms, overhead {overhead * 1000:.1f} ms "
+            f"(target <= {TARGET_OVERHEAD * 1000:.0f} ms: {verdict})"
+        )
         alone, cli = cold_processes(base / "cold", args.repeat)
-        print(f"fresh processes: converge in one process {alone:.0f} ms, deployd apply "
-              f"(CLI + venv check + worker) {cli:.0f} ms, difference {cli - alone:.0f} ms")
+        print(
+            f"fresh processes: converge in one process {alone:.0f} ms, deployd apply "
+            f"(CLI + venv check + worker) {cli:.0f} ms, difference {cli - alone:.0f} ms"
+        )
         empty, full = unchanged_detection(base / "detect", args.repeat)
-        print(f"venv unchanged detected: no requirements {empty:.3f} ms, "
-              f"20 requirements + a local package {full:.3f} ms")
+        print(
+            f"venv unchanged detected: no requirements {empty:.3f} ms, "
+            f"20 requirements + a local package {full:.3f} ms"
+        )
         without_pip, with_pip = venv_creation(base / "create")
         print(f"venv creation: --without-pip {without_pip:.0f} ms, with pip {with_pip:.0f} ms")
 

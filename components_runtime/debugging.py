@@ -76,8 +76,10 @@ class BreakpointHook:
         self._debug(frame)
 
     def _debug(self, frame: FrameType) -> None:
-        listener = socket.socket(socket.AF_INET6 if ":" in self.request.debug_host
-                                 else socket.AF_INET, socket.SOCK_STREAM)
+        listener = socket.socket(
+            socket.AF_INET6 if ":" in self.request.debug_host else socket.AF_INET,
+            socket.SOCK_STREAM,
+        )
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, True)
         try:
             listener.bind((self.request.debug_host, self.request.debug_port))
@@ -93,12 +95,18 @@ class BreakpointHook:
             ) from error
         port = listener.getsockname()[1]
         waiting = make_event(
-            "debugger-waiting", host=self.request.debug_host, port=port,
-            file=self._display(frame.f_code.co_filename), line=frame.f_lineno,
+            "debugger-waiting",
+            host=self.request.debug_host,
+            port=port,
+            file=self._display(frame.f_code.co_filename),
+            line=frame.f_lineno,
         )
         self.emit(waiting)
-        print(f"deployd: breakpoint waiting for remote-pdb on {self.request.debug_host}:{port}",
-              file=sys.stderr, flush=True)
+        print(
+            f"deployd: breakpoint waiting for remote-pdb on {self.request.debug_host}:{port}",
+            file=sys.stderr,
+            flush=True,
+        )
         debugger = SessionPdb(listener, lambda: self.emit(waiting), self._done)
         debugger.set_trace(frame)
 
@@ -106,8 +114,11 @@ class BreakpointHook:
         self.emit(make_event("debugger-done"))
 
     def _warn(self, message: str) -> None:
-        self.emit(make_event("log", level="warning", host=self.request.host, component=None,
-                             message=message))
+        self.emit(
+            make_event(
+                "log", level="warning", host=self.request.host, component=None, message=message
+            )
+        )
 
     def _display(self, filename: str) -> str:
         try:
@@ -131,8 +142,14 @@ class SessionPdb(RemotePdb):
         self._on_attach = on_attach
         self._on_done = on_done
         self._running = False
-        Pdb.__init__(self, completekey="tab", stdin=self.handle, stdout=self.handle,
-                     nosigint=True, readrc=False)
+        Pdb.__init__(
+            self,
+            completekey="tab",
+            stdin=self.handle,
+            stdout=self.handle,
+            nosigint=True,
+            readrc=False,
+        )
 
     def interaction(self, frame: FrameType | None, traceback: Any) -> None:
         if self._running:  # stopped again at a breakpoint set in this session

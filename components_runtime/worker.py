@@ -82,8 +82,15 @@ def main() -> int:
         with lock:
             events.write(encode_event(event))
 
-    emit(make_event("hello", protocol=PROTOCOL_VERSION, pid=os.getpid(),
-                    python=sys.version.split()[0], prefix=sys.prefix))
+    emit(
+        make_event(
+            "hello",
+            protocol=PROTOCOL_VERSION,
+            pid=os.getpid(),
+            python=sys.version.split()[0],
+            prefix=sys.prefix,
+        )
+    )
     try:
         request = WorkerRequest.from_json(sys.stdin.read())
     except (ValueError, TypeError) as error:

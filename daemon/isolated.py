@@ -54,13 +54,23 @@ def run_isolated(
 ) -> IsolatedRun:
     venvs_dir = state_dir / "venvs"
     venv = ensure_venv(
-        Path(request.repository), venvs_dir, wheelhouse=wheelhouse, no_index=no_index,
+        Path(request.repository),
+        venvs_dir,
+        wheelhouse=wheelhouse,
+        no_index=no_index,
         timeout=limits.venv_build,
     )
     if venv.python is None:
         return IsolatedRun(venv=venv, run=None)
-    run = run_worker(request, on_event, python=venv.python, limits=limits, cancel=cancel,
-                     env=env, on_stderr=on_stderr)
+    run = run_worker(
+        request,
+        on_event,
+        python=venv.python,
+        limits=limits,
+        cancel=cancel,
+        env=env,
+        on_stderr=on_stderr,
+    )
     return IsolatedRun(venv=venv, run=run)
 
 

@@ -22,9 +22,14 @@ from dataclasses import dataclass, fields, replace
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
 _UNIT = {None: 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
 # environment.cfg spelling of each field, besides the field name itself
-_ALIASES = {"venv_build_timeout": "venv_build", "fetch_timeout": "fetch",
-            "run_timeout": "run", "component_timeout": "component",
-            "grace_period": "grace", "debug_timeout": "debug"}
+_ALIASES = {
+    "venv_build_timeout": "venv_build",
+    "fetch_timeout": "fetch",
+    "run_timeout": "run",
+    "component_timeout": "component",
+    "grace_period": "grace",
+    "debug_timeout": "debug",
+}
 
 
 class LimitsError(ValueError):
@@ -86,7 +91,8 @@ def parse_duration(raw: object, *, key: str = "value", source: str = "limits") -
         if not match:
             raise LimitsError(
                 f"{raw!r} is not a duration (write seconds, or e.g. 90s, 15m, 2h)",
-                key=key, source=source,
+                key=key,
+                source=source,
             )
         seconds = float(match.group(1)) * _UNIT[match.group(2)]
     if seconds <= 0:

@@ -51,7 +51,8 @@ def create_venv(target: Path, deadline: float) -> ErrorInfo | None:
         return _timeout_error("creating the venv", output)
     if code != 0:
         return ErrorInfo(
-            kind="VenvBuildError", message=f"python -m venv failed (exit status {code})",
+            kind="VenvBuildError",
+            message=f"python -m venv failed (exit status {code})",
             details=_tail(output),
         )
     return None
@@ -117,8 +118,15 @@ def _run(command: list[str], *, cwd: Path | None, deadline: float) -> tuple[int 
     when the deadline passed and the group was killed."""
     env = {**os.environ, **PIP_ENV}
     process = subprocess.Popen(
-        command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, start_new_session=True, text=True, errors="replace",
+        command,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        text=True,
+        errors="replace",
     )
     try:
         output, _ = process.communicate(timeout=max(0.0, deadline - time.monotonic()))

@@ -91,7 +91,7 @@ def lock_matches(source: Path, lock: Path) -> bool:
     expected = hashlib.sha256(source.read_bytes()).hexdigest()
     with lock.open(encoding="utf-8", errors="replace") as handle:
         first = handle.readline().strip()
-    return first.startswith(LOCK_HASH_PREFIX) and first[len(LOCK_HASH_PREFIX):].strip() == expected
+    return first.startswith(LOCK_HASH_PREFIX) and first[len(LOCK_HASH_PREFIX) :].strip() == expected
 
 
 def requirement_name(line: str) -> str | None:
@@ -136,8 +136,10 @@ class _Reader:
             target = (path.parent / include.group(2).strip()).resolve()
             if not target.is_file():
                 raise RequirementsError(
-                    f"{include.group(1)} {include.group(2).strip()}: no such file", file=path,
-                    line=number)
+                    f"{include.group(1)} {include.group(2).strip()}: no such file",
+                    file=path,
+                    line=number,
+                )
             if include.group(1) in ("-c", "--constraint"):
                 self.files.append(target)
                 self.lines.append(f"--constraint {target}")
@@ -163,11 +165,16 @@ class _Reader:
         if not directory.is_dir():
             raise RequirementsError(
                 f"'{line}': {target} is not a directory in the repository "
-                "(local paths resolve against the repository checkout)", file=path, line=number)
+                "(local paths resolve against the repository checkout)",
+                file=path,
+                line=number,
+            )
         if not any((directory / name).is_file() for name in BUILD_FILES):
             raise RequirementsError(
-                f"'{line}': {target} has no pyproject.toml, setup.py or setup.cfg", file=path,
-                line=number)
+                f"'{line}': {target} has no pyproject.toml, setup.py or setup.cfg",
+                file=path,
+                line=number,
+            )
         self.local_packages.append(directory)
         return f"-e {directory}" if editable else str(directory)
 

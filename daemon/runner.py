@@ -83,17 +83,26 @@ def run_worker(
     try:
         process = subprocess.Popen(
             [os.fspath(python), "-m", "components_runtime.worker"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=True, env={**(os.environ if env is None else env),
-                                         "DEPLOYD_WORKER_PARENT": str(os.getpid())},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            env={**(os.environ if env is None else env), "DEPLOYD_WORKER_PARENT": str(os.getpid())},
             cwd=request.repository if os.path.isdir(request.repository) else None,
         )
     except OSError as error:
         return WorkerRun(
-            outcome="crashed", result=None, returncode=None, signal=None, stderr_tail="",
-            timed_out_component=None, duration=time.monotonic() - started,
-            error=ErrorInfo(kind="WorkerCrashed",
-                            message=f"cannot start the worker ({os.fspath(python)}): {error}"),
+            outcome="crashed",
+            result=None,
+            returncode=None,
+            signal=None,
+            stderr_tail="",
+            timed_out_component=None,
+            duration=time.monotonic() - started,
+            error=ErrorInfo(
+                kind="WorkerCrashed",
+                message=f"cannot start the worker ({os.fspath(python)}): {error}",
+            ),
         )
     assert process.stdin and process.stdout and process.stderr
     stderr = _StderrTail(process.stderr, on_stderr)
@@ -127,9 +136,14 @@ def _close_pipes(
 class _Watch:
     """Follows one worker's event stream: forwards events, keeps the clocks, kills on overrun."""
 
-    def __init__(self, process: subprocess.Popen[bytes], clock: Clock,
-                 cancel: threading.Event | None, on_event: Callable[[dict[str, Any]], None],
-                 abort: threading.Event | None = None):
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        clock: Clock,
+        cancel: threading.Event | None,
+        on_event: Callable[[dict[str, Any]], None],
+        abort: threading.Event | None = None,
+    ):
         self.process = process
         self.abort = abort
         self.aborted = False
@@ -198,14 +212,18 @@ class _Watch:
     def _overrun(self, now: float) -> None:
         self.timed_out = self.clock.expired(now)
         self.timed_out_component = self.clock.component
-        log.warning("runner: %s limit exceeded (component %s): terminating the worker",
-                    self.timed_out, self.timed_out_component)
+        log.warning(
+            "runner: %s limit exceeded (component %s): terminating the worker",
+            self.timed_out,
+            self.timed_out_component,
+        )
         terminate_group(self.process, self.clock.limits.grace)
 
     def outcome(self, returncode: int, stderr_tail: str, duration: float) -> WorkerRun:
         if self.garbage:
             stderr_tail = (stderr_tail + "\n[stdout] " + "\n[stdout] ".join(self.garbage))[
-                -STDERR_TAIL_BYTES:]
+                -STDERR_TAIL_BYTES:
+            ]
         sig = -returncode if returncode < 0 else None
         outcome: WorkerOutcome
         error: ErrorInfo | None = None
@@ -214,17 +232,25 @@ class _Watch:
             error = self.clock.timeout_error(self.timed_out, self.timed_out_component)
         elif self.aborted:
             outcome = "cancelled"
-            error = ErrorInfo(kind="Aborted", component=self.clock.component,
-                              message="the run was aborted before it finished")
+            error = ErrorInfo(
+                kind="Aborted",
+                component=self.clock.component,
+                message="the run was aborted before it finished",
+            )
         elif self.result is None:
             outcome = "crashed"
             error = crash_error(returncode, stderr_tail)
         else:
             outcome = self.result.outcome
         return WorkerRun(
-            outcome=outcome, result=self.result, returncode=returncode, signal=sig,
-            stderr_tail=stderr_tail, timed_out_component=self.timed_out_component,
-            duration=duration, error=error,
+            outcome=outcome,
+            result=self.result,
+            returncode=returncode,
+            signal=sig,
+            stderr_tail=stderr_tail,
+            timed_out_component=self.timed_out_component,
+            duration=duration,
+            error=error,
         )
 
 
@@ -243,9 +269,12 @@ def crash_error(returncode: int, stderr_tail: str) -> ErrorInfo:
     if returncode < 0:
         name = signal.Signals(-returncode).name if -returncode in signal.valid_signals() else "?"
         message = f"the worker was killed by signal {-returncode} ({name})"
-        hint = ("SIGKILL usually means the kernel's OOM killer: check `journalctl -k` for "
-                "'Out of memory'" if -returncode == signal.SIGKILL else
-                "a crash in native code (an extension module); see the stderr tail")
+        hint = (
+            "SIGKILL usually means the kernel's OOM killer: check `journalctl -k` for "
+            "'Out of memory'"
+            if -returncode == signal.SIGKILL
+            else "a crash in native code (an extension module); see the stderr tail"
+        )
     else:
         message = f"the worker exited with status {returncode} without a result"
         hint = "see the stderr tail; a component may call os._exit() or sys.exit()"

@@ -107,11 +107,15 @@ def ensure_venv(
         venvs_dir.mkdir(parents=True, exist_ok=True)
         with _build_lock(venvs_dir):
             if not _usable(target):  # another process may have built it meanwhile
-                error = _build(target, requirements, checkout, wheelhouse, no_index,
-                               started + timeout)
+                error = _build(
+                    target, requirements, checkout, wheelhouse, no_index, started + timeout
+                )
     except (OSError, RuntimeError) as broken:  # disk full, permissions, runtime not found
-        error = ErrorInfo(kind="VenvBuildError", message=f"cannot build {target}: {broken}",
-                          hint="check the state directory (space, permissions)")
+        error = ErrorInfo(
+            kind="VenvBuildError",
+            message=f"cannot build {target}: {broken}",
+            hint="check the state directory (space, permissions)",
+        )
     if error:
         shutil.rmtree(target, ignore_errors=True)
         return _failed(key, started, error, notices)
@@ -186,17 +190,27 @@ def _build(
     _write_batou_stub(site_packages)
     if not requirements.empty:
         error = pip.install(
-            target, requirements, cwd=checkout, wheelhouse=wheelhouse, no_index=no_index,
+            target,
+            requirements,
+            cwd=checkout,
+            wheelhouse=wheelhouse,
+            no_index=no_index,
             deadline=deadline,
         )
         if error:
             return error
-    _write_atomically(target / READY, json.dumps({
-        "created": time.time(),
-        "lines": requirements.lines,
-        "no_deps": requirements.no_deps,
-        "python": sys.version.split()[0],
-    }, indent=2))
+    _write_atomically(
+        target / READY,
+        json.dumps(
+            {
+                "created": time.time(),
+                "lines": requirements.lines,
+                "no_deps": requirements.no_deps,
+                "python": sys.version.split()[0],
+            },
+            indent=2,
+        ),
+    )
     return None
 
 
@@ -262,8 +276,11 @@ class _build_lock:  # noqa: N801 (used as a context manager)
 def _requirements_error(error: Exception, checkout: Path) -> ErrorInfo:
     if isinstance(error, RequirementsError):
         return ErrorInfo(
-            kind="RequirementsError", message=error.message, file=_relative(error.file, checkout),
-            line=error.line, hint="fix requirements.txt and commit; the host stays on its last "
+            kind="RequirementsError",
+            message=error.message,
+            file=_relative(error.file, checkout),
+            line=error.line,
+            hint="fix requirements.txt and commit; the host stays on its last "
             "good deployment meanwhile",
         )
     return ErrorInfo(kind="RequirementsError", message=f"cannot read requirements: {error}")

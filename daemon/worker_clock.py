@@ -57,15 +57,23 @@ class Clock:
         return "run"
 
     def timeout_error(self, which: str, component: str | None) -> ErrorInfo:
-        seconds = {"run": self.limits.run, "debug": self.limits.debug,
-                   "component": self.component_limit or self.limits.component}[which]
-        subject = {"run": "the run", "debug": "a debugger session",
-                   "component": f"component {component!r}"}[which]
+        seconds = {
+            "run": self.limits.run,
+            "debug": self.limits.debug,
+            "component": self.component_limit or self.limits.component,
+        }[which]
+        subject = {
+            "run": "the run",
+            "debug": "a debugger session",
+            "component": f"component {component!r}",
+        }[which]
         message = f"{subject} exceeded its time limit of {seconds:g}s"
         if which != "component" and component:
             message += f" while component {component!r} was running"
-        hint = (f"raise {LIMIT_KEYS[which]} in the [deployd] section of environment.cfg or in "
-                "the daemon's settings")
+        hint = (
+            f"raise {LIMIT_KEYS[which]} in the [deployd] section of environment.cfg or in "
+            "the daemon's settings"
+        )
         if which == "component":
             hint += ", or set deployd_timeout = SECONDS on the component class"
         return ErrorInfo(kind="Timeout", message=message, component=component, hint=hint)

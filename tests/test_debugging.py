@@ -14,12 +14,15 @@ from daemon.isolated import attach_instructions, debug_endpoint
 from daemon.limits import Limits
 from daemon.runner import WorkerRun, run_worker
 
-BREAKS = component("Paused", (
-    "    def verify(self):\n"
-    "        secret = 6 * 7\n"
-    "        breakpoint()\n"
-    "        self.after = secret\n"
-))
+BREAKS = component(
+    "Paused",
+    (
+        "    def verify(self):\n"
+        "        secret = 6 * 7\n"
+        "        breakpoint()\n"
+        "        self.after = secret\n"
+    ),
+)
 
 
 def read_until(connection: socket.socket, marker: bytes) -> bytes:
@@ -32,12 +35,16 @@ def read_until(connection: socket.socket, marker: bytes) -> bytes:
     return data
 
 
-def start_run(checkout: Path, tmp_path: Path, limits: Limits, **kw: Any) -> tuple[
-        threading.Thread, queue.Queue[dict[str, Any]], list[WorkerRun]]:
+def start_run(
+    checkout: Path, tmp_path: Path, limits: Limits, **kw: Any
+) -> tuple[threading.Thread, queue.Queue[dict[str, Any]], list[WorkerRun]]:
     events: queue.Queue[dict[str, Any]] = queue.Queue()
     done: list[WorkerRun] = []
-    thread = threading.Thread(target=lambda: done.append(run_worker(
-        request(checkout, tmp_path, **kw), events.put, limits=limits)))
+    thread = threading.Thread(
+        target=lambda: done.append(
+            run_worker(request(checkout, tmp_path, **kw), events.put, limits=limits)
+        )
+    )
     thread.start()
     return thread, events, done
 
@@ -51,8 +58,7 @@ def next_event(events: queue.Queue[dict[str, Any]], kind: str) -> dict[str, Any]
 
 def test_breakpoint_opens_remote_pdb_and_the_run_completes(tmp_path: Path) -> None:
     checkout = repo(tmp_path / "repo", {"paused": BREAKS})
-    thread, events, done = start_run(checkout, tmp_path, Limits(grace=1), debug=True,
-                                     debug_port=0)
+    thread, events, done = start_run(checkout, tmp_path, Limits(grace=1), debug=True, debug_port=0)
     waiting = next_event(events, "debugger-waiting")
     assert (waiting["file"], waiting["line"]) == ("components/paused/component.py", 7)
     assert waiting["host"] == "127.0.0.1" and waiting["port"] > 0
@@ -69,13 +75,15 @@ def test_breakpoint_opens_remote_pdb_and_the_run_completes(tmp_path: Path) -> No
 
 def test_waiting_debugger_is_limited_by_the_debug_limit(tmp_path: Path) -> None:
     checkout = repo(tmp_path / "repo", {"paused": BREAKS})
-    thread, events, done = start_run(checkout, tmp_path, Limits(debug=1, grace=1), debug=True,
-                                     debug_port=0)
+    thread, events, done = start_run(
+        checkout, tmp_path, Limits(debug=1, grace=1), debug=True, debug_port=0
+    )
     next_event(events, "debugger-waiting")  # nobody attaches
     thread.join(timeout=30)
     assert done[0].outcome == "timeout" and done[0].error is not None
     assert done[0].error.message == (
-        "a debugger session exceeded its time limit of 1s while component 'paused' was running")
+        "a debugger session exceeded its time limit of 1s while component 'paused' was running"
+    )
 
 
 def test_outside_debug_mode_a_breakpoint_warns_and_the_run_continues(tmp_path: Path) -> None:
@@ -86,7 +94,8 @@ def test_outside_debug_mode_a_breakpoint_warns_and_the_run_continues(tmp_path: P
     warnings = [e["message"] for e in events if e["event"] == "log" and e["level"] == "warning"]
     assert any(
         "breakpoint() at components/paused/component.py:7 skipped: not in debug mode" in w
-        and "deployd apply --debug" in w for w in warnings
+        and "deployd apply --debug" in w
+        for w in warnings
     ), warnings
     assert not any(e["event"] == "debugger-waiting" for e in events)
 
@@ -94,17 +103,20 @@ def test_outside_debug_mode_a_breakpoint_warns_and_the_run_continues(tmp_path: P
 def test_a_non_loopback_debug_host_is_refused(tmp_path: Path) -> None:
     checkout = repo(tmp_path / "repo", {"paused": BREAKS})
     events: list[dict[str, Any]] = []
-    done = run_worker(request(checkout, tmp_path, debug=True, debug_host="0.0.0.0"),
-                      events.append, limits=Limits(grace=1))
+    done = run_worker(
+        request(checkout, tmp_path, debug=True, debug_host="0.0.0.0"),
+        events.append,
+        limits=Limits(grace=1),
+    )
     assert done.outcome == "succeeded", done.errors
-    assert any("REMOTE_PDB_HOST=0.0.0.0 is not a loopback address" in e.get("message", "")
-               for e in events)
+    assert any(
+        "REMOTE_PDB_HOST=0.0.0.0 is not a loopback address" in e.get("message", "") for e in events
+    )
 
 
 def test_debug_endpoint_and_attach_instructions() -> None:
     assert debug_endpoint({}) == ("127.0.0.1", 4444)
-    assert debug_endpoint({"REMOTE_PDB_HOST": "", "REMOTE_PDB_PORT": "5555"}) == (
-        "127.0.0.1", 5555)
+    assert debug_endpoint({"REMOTE_PDB_HOST": "", "REMOTE_PDB_PORT": "5555"}) == ("127.0.0.1", 5555)
     text = attach_instructions(
         {"host": "127.0.0.1", "port": 4444, "file": "components/app/component.py", "line": 12},
         ssh_host="web1.example.com",
@@ -116,8 +128,7 @@ def test_debug_endpoint_and_attach_instructions() -> None:
 
 def test_quitting_the_debugger_fails_that_component(tmp_path: Path) -> None:
     checkout = repo(tmp_path / "repo", {"paused": BREAKS})
-    thread, events, done = start_run(checkout, tmp_path, Limits(grace=1), debug=True,
-                                     debug_port=0)
+    thread, events, done = start_run(checkout, tmp_path, Limits(grace=1), debug=True, debug_port=0)
     waiting = next_event(events, "debugger-waiting")
     with socket.create_connection(("127.0.0.1", waiting["port"]), timeout=30) as connection:
         read_until(connection, b"(Pdb) ")
@@ -135,13 +146,15 @@ def test_a_busy_debug_port_fails_the_component_clearly(tmp_path: Path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen(1)
         port = busy.getsockname()[1]
-        done = run_worker(request(checkout, tmp_path, debug=True, debug_port=port),
-                          limits=Limits(grace=1))
+        done = run_worker(
+            request(checkout, tmp_path, debug=True, debug_port=port), limits=Limits(grace=1)
+        )
     assert done.outcome == "failed"
     (error,) = done.errors
     assert error.message.startswith(
         f"breakpoint() at components/paused/component.py:7: remote-pdb cannot listen on "
-        f"127.0.0.1:{port}: Address already in use")
+        f"127.0.0.1:{port}: Address already in use"
+    )
     assert error.hint and "REMOTE_PDB_PORT" in error.hint
 
 

@@ -24,11 +24,25 @@ def test_apply_debug_prints_where_to_attach_and_continues(tmp_path: Path) -> Non
     checkout = repo(tmp_path / "repo", {"paused": BREAKS})
     commit(checkout, {"environments/test/environment.cfg": ENVIRONMENT})
     env = {**os.environ, "REMOTE_PDB_HOST": "127.0.0.1", "REMOTE_PDB_PORT": "0"}
-    command = [sys.executable, "-m", "daemon.cli", "apply", str(checkout), "-e", "test",
-               "--host", "localhost", "--root", str(tmp_path / "root"),
-               "--state-dir", str(tmp_path / "state"), "--debug"]
-    apply = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env=env)
+    command = [
+        sys.executable,
+        "-m",
+        "daemon.cli",
+        "apply",
+        str(checkout),
+        "-e",
+        "test",
+        "--host",
+        "localhost",
+        "--root",
+        str(tmp_path / "root"),
+        "--state-dir",
+        str(tmp_path / "state"),
+        "--debug",
+    ]
+    apply = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     try:
         assert apply.stdout is not None
         printed: list[str] = []

@@ -29,8 +29,7 @@ def blocks(page: str, language: str) -> list[str]:
 def test_the_debugging_example_stops_where_the_page_says(tmp_path: Path) -> None:
     (source,) = blocks("debugging.md", "python")
     checkout = repo(tmp_path / "repo", {"app": source})
-    thread, events, done = start_run(checkout, tmp_path, Limits(grace=1), debug=True,
-                                     debug_port=0)
+    thread, events, done = start_run(checkout, tmp_path, Limits(grace=1), debug=True, debug_port=0)
     waiting = next_event(events, "debugger-waiting")
     assert (waiting["file"], waiting["line"]) == ("components/app/component.py", 8)
     with socket.create_connection(("127.0.0.1", waiting["port"]), timeout=30) as connection:
@@ -77,4 +76,5 @@ def test_the_requirements_example_reads_as_described(tmp_path: Path) -> None:
         f"-e {checkout.resolve() / 'batou_myapp'}",
     )
     assert result.notices == (
-        "requirements.txt:2: skipping 'batou==2.7.1': batou is provided by deployd's runtime",)
+        "requirements.txt:2: skipping 'batou==2.7.1': batou is provided by deployd's runtime",
+    )

@@ -32,16 +32,22 @@ def repo(path: Path, components: dict[str, str], hosts: str | None = None) -> Pa
 
 
 def request(checkout: Path, tmp_path: Path, **kw: Any) -> WorkerRequest:
-    return WorkerRequest(repository=str(checkout), environment="test", host="localhost",
-                         root=str(tmp_path / "root"), **kw)
+    return WorkerRequest(
+        repository=str(checkout),
+        environment="test",
+        host="localhost",
+        root=str(tmp_path / "root"),
+        **kw,
+    )
 
 
 def run(checkout: Path, tmp_path: Path, limits: Limits = QUICK, **kw: Any) -> WorkerRun:
     return run_with_events(checkout, tmp_path, limits, **kw)[0]
 
 
-def run_with_events(checkout: Path, tmp_path: Path, limits: Limits = QUICK,
-                    **kw: Any) -> tuple[WorkerRun, list[dict[str, Any]]]:
+def run_with_events(
+    checkout: Path, tmp_path: Path, limits: Limits = QUICK, **kw: Any
+) -> tuple[WorkerRun, list[dict[str, Any]]]:
     events: list[dict[str, Any]] = []
     return run_worker(request(checkout, tmp_path), events.append, limits=limits, **kw), events
 
@@ -60,9 +66,12 @@ def component(name: str, body: str) -> str:
 
 
 def test_a_run_reports_events_and_its_result(tmp_path: Path) -> None:
-    checkout = repo(tmp_path / "repo", {
-        "first": component("First", "    def verify(self):\n        pass\n"),
-    })
+    checkout = repo(
+        tmp_path / "repo",
+        {
+            "first": component("First", "    def verify(self):\n        pass\n"),
+        },
+    )
     done, events = run_with_events(checkout, tmp_path)
     assert (done.outcome, done.returncode, done.signal, done.error) == ("succeeded", 0, None, None)
     kinds = [e["event"] for e in events]
@@ -84,8 +93,14 @@ def test_exception_at_worker_import_is_a_crash_with_the_stderr_tail(tmp_path: Pa
 
 
 def test_segfault_is_a_crash_naming_the_signal_and_the_users_line(tmp_path: Path) -> None:
-    checkout = repo(tmp_path / "repo", {"first": component("First", (
-        "    def verify(self):\n        os.kill(os.getpid(), signal.SIGSEGV)\n"))})
+    checkout = repo(
+        tmp_path / "repo",
+        {
+            "first": component(
+                "First", ("    def verify(self):\n        os.kill(os.getpid(), signal.SIGSEGV)\n")
+            )
+        },
+    )
     done = run(checkout, tmp_path)
     assert (done.outcome, done.signal) == ("crashed", 11)
     assert done.error and "signal 11 (SIGSEGV)" in done.error.message
@@ -94,16 +109,31 @@ def test_segfault_is_a_crash_naming_the_signal_and_the_users_line(tmp_path: Path
 
 
 def test_os_exit_is_a_crash_with_its_exit_status(tmp_path: Path) -> None:
-    checkout = repo(tmp_path / "repo", {"first": component("First", (
-        "    def verify(self):\n        print('going away', flush=True)\n        os._exit(3)\n"))})
+    checkout = repo(
+        tmp_path / "repo",
+        {
+            "first": component(
+                "First",
+                (
+                    "    def verify(self):\n        print('going away', flush=True)\n        os._exit(3)\n"
+                ),
+            )
+        },
+    )
     done = run(checkout, tmp_path)
     assert (done.outcome, done.returncode, done.signal) == ("crashed", 3, None)
     assert "going away" in done.stderr_tail  # print() went to stderr, not the event stream
 
 
 def test_sigkill_as_from_the_oom_killer_is_a_crash_with_a_hint(tmp_path: Path) -> None:
-    checkout = repo(tmp_path / "repo", {"first": component("First", (
-        "    def verify(self):\n        os.kill(os.getpid(), signal.SIGKILL)\n"))})
+    checkout = repo(
+        tmp_path / "repo",
+        {
+            "first": component(
+                "First", ("    def verify(self):\n        os.kill(os.getpid(), signal.SIGKILL)\n")
+            )
+        },
+    )
     done = run(checkout, tmp_path)
     assert (done.outcome, done.signal) == ("crashed", 9)
     assert done.error and done.error.hint and "OOM" in done.error.hint
@@ -125,8 +155,7 @@ def test_memory_limit_fails_the_component_not_the_worker(tmp_path: Path) -> None
 
 def sleeper(name: str, pidfile: Path, timeout: str = "") -> str:
     body = (f"    {timeout}\n" if timeout else "") + (
-        "    def verify(self):\n"
-        f"        self.cmd('echo $$ > {pidfile}; exec sleep 1000')\n"
+        f"    def verify(self):\n        self.cmd('echo $$ > {pidfile}; exec sleep 1000')\n"
     )
     return component(name, body)
 
@@ -141,10 +170,13 @@ def dead(pid: int) -> bool:
 
 def test_component_over_its_own_limit_is_killed_with_its_children(tmp_path: Path) -> None:
     pidfile = tmp_path / "sleep.pid"
-    checkout = repo(tmp_path / "repo", {
-        "slow": sleeper("Slow", pidfile, timeout="deployd_timeout = 1"),
-        "after": component("After", "    def verify(self):\n        pass\n"),
-    })
+    checkout = repo(
+        tmp_path / "repo",
+        {
+            "slow": sleeper("Slow", pidfile, timeout="deployd_timeout = 1"),
+            "after": component("After", "    def verify(self):\n        pass\n"),
+        },
+    )
     done, events = run_with_events(checkout, tmp_path)
     assert (done.outcome, done.timed_out_component) == ("timeout", "slow")
     assert done.error and done.error.kind == "Timeout"
@@ -161,7 +193,8 @@ def test_run_over_its_limit_names_the_running_component(tmp_path: Path) -> None:
     done = run(checkout, tmp_path, limits=Limits(run=1.5, grace=1.0))
     assert (done.outcome, done.timed_out_component) == ("timeout", "slow")
     assert done.error and done.error.message == (
-        "the run exceeded its time limit of 1.5s while component 'slow' was running")
+        "the run exceeded its time limit of 1.5s while component 'slow' was running"
+    )
     sleep_pid = int(pidfile.read_text())
     wait_for(lambda: dead(sleep_pid), timeout=5)
 
@@ -182,10 +215,13 @@ WAIT_FOR_USR1 = """\
 
 
 def test_cancel_stops_between_components(tmp_path: Path) -> None:
-    checkout = repo(tmp_path / "repo", {
-        "first": component("First", WAIT_FOR_USR1),
-        "second": component("Second", "    def verify(self):\n        pass\n"),
-    })
+    checkout = repo(
+        tmp_path / "repo",
+        {
+            "first": component("First", WAIT_FOR_USR1),
+            "second": component("Second", "    def verify(self):\n        pass\n"),
+        },
+    )
     cancel = threading.Event()
     events: list[dict[str, Any]] = []
 
@@ -197,8 +233,9 @@ def test_cancel_stops_between_components(tmp_path: Path) -> None:
     done = run_worker(request(checkout, tmp_path), on_event, limits=QUICK, cancel=cancel)
     assert done.outcome == "cancelled", done.errors
     assert [e["component"] for e in events if e["event"] == "component-started"] == ["first"]
-    assert done.result and [c.component for c in done.result.components if
-                            c.outcome != "skipped"] == ["first"]
+    assert done.result and [
+        c.component for c in done.result.components if c.outcome != "skipped"
+    ] == ["first"]
 
 
 def test_a_failing_event_consumer_does_not_break_the_run(tmp_path: Path) -> None:
@@ -246,13 +283,21 @@ def test_the_parent_never_imports_user_code(tmp_path: Path) -> None:
 
 
 def test_abort_stops_the_worker_and_its_children_now(tmp_path: Path) -> None:
-    checkout = repo(tmp_path / "repo", {"slow": component("Slow", (
-        "    def verify(self):\n"
-        "        import subprocess\n"
-        "        child = subprocess.Popen(['sleep', '1000'])\n"
-        "        self.log('child %s started', child.pid)\n"
-        "        child.wait()\n"
-    ))})
+    checkout = repo(
+        tmp_path / "repo",
+        {
+            "slow": component(
+                "Slow",
+                (
+                    "    def verify(self):\n"
+                    "        import subprocess\n"
+                    "        child = subprocess.Popen(['sleep', '1000'])\n"
+                    "        self.log('child %s started', child.pid)\n"
+                    "        child.wait()\n"
+                ),
+            )
+        },
+    )
     abort = threading.Event()
     children: list[int] = []
 
@@ -284,8 +329,9 @@ def test_worker_and_its_children_die_with_the_runner(tmp_path: Path) -> None:
     )
     daemon = subprocess.Popen([sys.executable, "-c", code])
     try:
-        sleep_pid = wait_for(lambda: pidfile.exists() and pidfile.read_text().strip()
-                             and int(pidfile.read_text()))
+        sleep_pid = wait_for(
+            lambda: pidfile.exists() and pidfile.read_text().strip() and int(pidfile.read_text())
+        )
         stat = Path(f"/proc/{sleep_pid}/stat").read_text().rsplit(")", 1)[1].split()
         worker_pid = int(stat[1])  # the sleep's parent
     finally:

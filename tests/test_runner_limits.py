@@ -11,10 +11,18 @@ from components_runtime.envconfig import load_environment_config
 from daemon.limits import Limits, LimitsError, parse_duration
 
 
-@pytest.mark.parametrize(("raw", "seconds"), [
-    (30, 30.0), (2.5, 2.5), ("45", 45.0), ("90s", 90.0), ("15m", 900.0), ("2h", 7200.0),
-    (" 1.5 m ", 90.0),
-])
+@pytest.mark.parametrize(
+    ("raw", "seconds"),
+    [
+        (30, 30.0),
+        (2.5, 2.5),
+        ("45", 45.0),
+        ("90s", 90.0),
+        ("15m", 900.0),
+        ("2h", 7200.0),
+        (" 1.5 m ", 90.0),
+    ],
+)
 def test_durations(raw: object, seconds: float) -> None:
     assert parse_duration(raw) == seconds
 
@@ -38,16 +46,22 @@ def test_unknown_key_is_refused_with_the_known_ones() -> None:
 
 
 def test_environment_section_overlays_with_file_and_line(tmp_path: Path) -> None:
-    write_tree(tmp_path, {"environments/prod/environment.cfg": (
-        "[host:web1]\ncomponents = app\n\n[deployd]\nrun_timeout = 2h\ncomponent_timeout = soon\n"
-    )})
+    write_tree(
+        tmp_path,
+        {
+            "environments/prod/environment.cfg": (
+                "[host:web1]\ncomponents = app\n\n[deployd]\nrun_timeout = 2h\ncomponent_timeout = soon\n"
+            )
+        },
+    )
     config = load_environment_config(tmp_path, "prod")
     assert config.errors == ()
     with pytest.raises(LimitsError) as caught:
         Limits().overlay_environment(config.deployd)
     assert str(caught.value) == (
         "environments/prod/environment.cfg:6 [deployd]: component_timeout: 'soon' is not a "
-        "duration (write seconds, or e.g. 90s, 15m, 2h)")
+        "duration (write seconds, or e.g. 90s, 15m, 2h)"
+    )
     good = {k: v for k, v in config.deployd.items() if k == "run_timeout"}
     assert Limits(run=60).overlay_environment(good).run == 7200
 

@@ -24,18 +24,40 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     src = tmp_path_factory.mktemp("projects")
     house = tmp_path_factory.mktemp("wheelhouse")
     projects = [
-        project(src / "greeting1", "greeting", "1.0",
-                {"greeting.py": "def hello():\n    return 'hello from greeting 1.0'\n"}),
-        project(src / "greeting2", "greeting", "2.0",
-                {"greeting.py": "def hello():\n    return 'hello from greeting 2.0'\n"}),
+        project(
+            src / "greeting1",
+            "greeting",
+            "1.0",
+            {"greeting.py": "def hello():\n    return 'hello from greeting 1.0'\n"},
+        ),
+        project(
+            src / "greeting2",
+            "greeting",
+            "2.0",
+            {"greeting.py": "def hello():\n    return 'hello from greeting 2.0'\n"},
+        ),
         # like batou_ext: depends on batou, which the runtime provides
-        project(src / "extlike", "extlike", "1.0", {"extlike.py": "VALUE = 1\n"},
-                dependencies=("batou>=2.4",)),
+        project(
+            src / "extlike",
+            "extlike",
+            "1.0",
+            {"extlike.py": "VALUE = 1\n"},
+            dependencies=("batou>=2.4",),
+        ),
         # a real "batou" distribution, pulled in by a dependency that wants a newer one
-        project(src / "shadow", "batou", "9.9",
-                {"batou/__init__.py": "SHADOW = True\n", "batou/component.py": "SHADOW = True\n"}),
-        project(src / "needsnew", "needsnewbatou", "1.0", {"needsnewbatou.py": ""},
-                dependencies=("batou>=9",)),
+        project(
+            src / "shadow",
+            "batou",
+            "9.9",
+            {"batou/__init__.py": "SHADOW = True\n", "batou/component.py": "SHADOW = True\n"},
+        ),
+        project(
+            src / "needsnew",
+            "needsnewbatou",
+            "1.0",
+            {"needsnewbatou.py": ""},
+            dependencies=("batou>=9",),
+        ),
     ]
     build_wheels(projects, house)
     return house
@@ -60,8 +82,9 @@ def venv_python(python: Path, code: str) -> str:
     return done.stdout.strip()
 
 
-def ensure_without_pip(fake: Path, marker: Path, checkout: Path, venvs: Path,
-                       wheelhouse: Path | None = None) -> dict[str, object]:
+def ensure_without_pip(
+    fake: Path, marker: Path, checkout: Path, venvs: Path, wheelhouse: Path | None = None
+) -> dict[str, object]:
     """ensure_venv in a child whose every pip run lands in ``marker`` (and fails)."""
     code = (
         "import json, sys; from pathlib import Path; from daemon.venvs import ensure_venv\n"
@@ -72,7 +95,10 @@ def ensure_without_pip(fake: Path, marker: Path, checkout: Path, venvs: Path,
     env = {**os.environ, "PYTHONPATH": str(fake), "FAKE_PIP_MARKER": str(marker)}
     done = subprocess.run(
         [sys.executable, "-c", code, str(checkout), str(venvs), str(wheelhouse or "")],
-        capture_output=True, text=True, env=env, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     )
     return json.loads(done.stdout)
 
@@ -86,7 +112,8 @@ def test_installs_from_wheelhouse_and_reuses_with_zero_pip_runs(
     assert built.outcome == "built", built.error
     assert built.python is not None and built.path == venvs / built.key
     assert venv_python(built.python, "import greeting; print(greeting.hello())") == (
-        "hello from greeting 1.0")
+        "hello from greeting 1.0"
+    )
     assert venv_python(built.python, "import sys; print(sys.prefix)") == str(venvs / built.key)
 
     marker = tmp_path / "pip-ran"
@@ -122,7 +149,8 @@ def test_batou_line_is_skipped_with_a_notice_and_needs_no_pip(
     assert result["outcome"] == "built" and not marker.exists()
     notices = ensure_venv(checkout, tmp_path / "venvs", timeout=60).notices
     assert notices == (
-        "requirements.txt:1: skipping 'batou==2.7.1': batou is provided by deployd's runtime",)
+        "requirements.txt:1: skipping 'batou==2.7.1': batou is provided by deployd's runtime",
+    )
 
 
 def test_runtime_comes_after_user_packages_and_daemon_libraries_stay_out(tmp_path: Path) -> None:
@@ -131,13 +159,18 @@ def test_runtime_comes_after_user_packages_and_daemon_libraries_stay_out(tmp_pat
     path = json.loads(venv_python(result.python, "import json, sys; print(json.dumps(sys.path))"))
     site = next(p for p in path if p.startswith(str(result.path)) and p.endswith("site-packages"))
     assert path.index(site) < path.index(str(result.path / OVERLAY))
-    assert not any(p.endswith("site-packages") and not p.startswith(str(result.path))
-                   for p in path)  # the daemon's own site-packages is not on the path
+    assert not any(
+        p.endswith("site-packages") and not p.startswith(str(result.path)) for p in path
+    )  # the daemon's own site-packages is not on the path
     import git  # noqa: F401  (the daemon has GitPython...)
 
-    assert venv_python(result.python, (
-        "import importlib.util as u; print(u.find_spec('git'), u.find_spec('httpx'))"
-    )) == "None None"  # ...component code does not
+    assert (
+        venv_python(
+            result.python,
+            ("import importlib.util as u; print(u.find_spec('git'), u.find_spec('httpx'))"),
+        )
+        == "None None"
+    )  # ...component code does not
 
 
 def test_changed_inputs_build_a_new_venv_and_keep_the_old_one(
@@ -148,15 +181,18 @@ def test_changed_inputs_build_a_new_venv_and_keep_the_old_one(
     old = ensure_venv(checkout, venvs, wheelhouse=wheelhouse, no_index=True, timeout=120)
     ready_before = (venvs / old.key / READY).stat().st_mtime_ns
     (checkout / "requirements.txt").write_text("greeting==2.0\n")
-    new = ensure_venv(checkout, venvs, wheelhouse=wheelhouse, no_index=True, timeout=120,
-                      keep={old.key})
+    new = ensure_venv(
+        checkout, venvs, wheelhouse=wheelhouse, no_index=True, timeout=120, keep={old.key}
+    )
     assert new.outcome == "built" and new.key != old.key
     assert new.python and venv_python(new.python, "import greeting; print(greeting.hello())") == (
-        "hello from greeting 2.0")
+        "hello from greeting 2.0"
+    )
     # the old venv (in use) is untouched and still works
     assert (venvs / old.key / READY).stat().st_mtime_ns == ready_before
     assert old.python and venv_python(old.python, "import greeting; print(greeting.hello())") == (
-        "hello from greeting 1.0")
+        "hello from greeting 1.0"
+    )
     (venvs / "0123456789abcdef").mkdir()  # an unfinished build from a crash
     assert collect_garbage(venvs, keep={new.key}) == ("0123456789abcdef", old.key)
     assert sorted(p.name for p in venvs.iterdir() if not p.name.startswith(".")) == [new.key]
@@ -172,8 +208,9 @@ def test_failing_install_names_the_requirement_and_quotes_pip(
     assert result.error.kind == "VenvBuildError"
     assert "nosuchpackage==1.0" in result.error.message
     assert result.error.file == "requirements.txt"
-    assert any("No matching distribution found for nosuchpackage" in line
-               for line in result.error.details)
+    assert any(
+        "No matching distribution found for nosuchpackage" in line for line in result.error.details
+    )
     assert not (venvs / result.key).exists()  # nothing half-built stays under the key
     (checkout / "requirements.txt").write_text("greeting==1.0\n")  # fixed: the next run builds
     assert ensure_venv(checkout, venvs, wheelhouse=wheelhouse, no_index=True).outcome == "built"
@@ -181,50 +218,68 @@ def test_failing_install_names_the_requirement_and_quotes_pip(
 
 def test_conflicting_requirements_fail_with_pips_reason(tmp_path: Path, wheelhouse: Path) -> None:
     checkout = repo_with(tmp_path / "repo", "greeting==1.0\ngreeting==2.0\n")
-    result = ensure_venv(checkout, tmp_path / "venvs", wheelhouse=wheelhouse, no_index=True,
-                         timeout=120)
+    result = ensure_venv(
+        checkout, tmp_path / "venvs", wheelhouse=wheelhouse, no_index=True, timeout=120
+    )
     assert result.error is not None
     assert "greeting" in result.error.message and "conflicting" in result.error.message
 
 
 def test_a_batou_dependency_is_satisfied_by_the_runtime(tmp_path: Path, wheelhouse: Path) -> None:
     checkout = repo_with(tmp_path / "repo", "extlike\n")
-    result = ensure_venv(checkout, tmp_path / "venvs", wheelhouse=wheelhouse, no_index=True,
-                         timeout=120)
+    result = ensure_venv(
+        checkout, tmp_path / "venvs", wheelhouse=wheelhouse, no_index=True, timeout=120
+    )
     assert result.outcome == "built", result.error
-    assert result.python and venv_python(
-        result.python, "import extlike, importlib.util; print(importlib.util.find_spec('batou'))"
-    ) == "None"  # no batou modules were installed: nothing can shadow the runtime's
+    assert (
+        result.python
+        and venv_python(
+            result.python,
+            "import extlike, importlib.util; print(importlib.util.find_spec('batou'))",
+        )
+        == "None"
+    )  # no batou modules were installed: nothing can shadow the runtime's
 
 
 def test_a_real_batou_in_the_venv_cannot_shadow_the_runtimes_names(
     tmp_path: Path, wheelhouse: Path
 ) -> None:
     checkout = repo_with(tmp_path / "repo", "needsnewbatou\n")
-    result = ensure_venv(checkout, tmp_path / "venvs", wheelhouse=wheelhouse, no_index=True,
-                         timeout=120)
+    result = ensure_venv(
+        checkout, tmp_path / "venvs", wheelhouse=wheelhouse, no_index=True, timeout=120
+    )
     assert result.outcome == "built", result.error
     assert result.python
     assert venv_python(result.python, "import batou; print(batou.SHADOW)") == "True"
-    names = venv_python(result.python, (
-        "from components_runtime import aliases\n"
-        "aliases.install()  # what the worker does before any user code\n"
-        "import batou, batou.component\n"
-        "print(batou.__name__, hasattr(batou, 'SHADOW'), hasattr(batou.component, 'SHADOW'))"
-    ))
+    names = venv_python(
+        result.python,
+        (
+            "from components_runtime import aliases\n"
+            "aliases.install()  # what the worker does before any user code\n"
+            "import batou, batou.component\n"
+            "print(batou.__name__, hasattr(batou, 'SHADOW'), hasattr(batou.component, 'SHADOW'))"
+        ),
+    )
     assert names == "components_runtime.batou False False"
 
 
 def test_local_editable_package_resolves_against_the_checkout(tmp_path: Path) -> None:
     checkout = repo_with(tmp_path / "repo", "-e ./myext\n")
-    project(checkout / "myext", "myext", "0.1", {
-        "myext/__init__.py": "from myext.parts import Thing\n",
-        "myext/parts.py": "class Thing:\n    size = 3\n",
-    })
+    project(
+        checkout / "myext",
+        "myext",
+        "0.1",
+        {
+            "myext/__init__.py": "from myext.parts import Thing\n",
+            "myext/parts.py": "class Thing:\n    size = 3\n",
+        },
+    )
     result = ensure_venv(checkout, tmp_path / "venvs", no_index=True, timeout=120)
     assert result.outcome == "built", result.error
-    assert result.python and venv_python(
-        result.python, "from myext import Thing; print(Thing.size)") == "3"
+    assert (
+        result.python
+        and venv_python(result.python, "from myext import Thing; print(Thing.size)") == "3"
+    )
     # editable: a source change needs no rebuild, a build-file change does
     (checkout / "myext/src/myext/parts.py").write_text("class Thing:\n    size = 4\n")
     again = ensure_venv(checkout, tmp_path / "venvs", no_index=True, timeout=120)
@@ -245,7 +300,8 @@ def test_lock_is_used_without_deps_when_its_hash_matches(tmp_path: Path) -> None
     checkout = repo_with(tmp_path / "repo", "greeting\nbatou>=2.7\n")
     digest = hashlib.sha256((checkout / "requirements.txt").read_bytes()).hexdigest()
     (checkout / "requirements.lock").write_text(
-        f"# appenv-requirements-hash: {digest}\nbatou==2.7.1\ngreeting==1.0\nexecnet==2.1.1\n")
+        f"# appenv-requirements-hash: {digest}\nbatou==2.7.1\ngreeting==1.0\nexecnet==2.1.1\n"
+    )
     locked = read_requirements(checkout)
     assert (locked.lines, locked.no_deps) == (("greeting==1.0", "execnet==2.1.1"), True)
     (checkout / "requirements.txt").write_text("greeting\n")
@@ -255,16 +311,23 @@ def test_lock_is_used_without_deps_when_its_hash_matches(tmp_path: Path) -> None
 
 
 def test_includes_continuations_and_comments_are_flattened(tmp_path: Path) -> None:
-    checkout = repo_with(tmp_path / "repo", (
-        "# appenv-python-preference: 3.11\n-r more.txt\n--find-links wheels  # local\n"
-        "greeting \\\n  ==1.0\n"
-    ), **{"more.txt": "batou_ext @ https://example.invalid/batou_ext.zip\nBatou[extra] >= 2\n"})
+    checkout = repo_with(
+        tmp_path / "repo",
+        (
+            "# appenv-python-preference: 3.11\n-r more.txt\n--find-links wheels  # local\n"
+            "greeting \\\n  ==1.0\n"
+        ),
+        **{"more.txt": "batou_ext @ https://example.invalid/batou_ext.zip\nBatou[extra] >= 2\n"},
+    )
     result = read_requirements(checkout)
     assert result.lines == (
-        "batou_ext @ https://example.invalid/batou_ext.zip", "--find-links wheels",
-        "greeting ==1.0")
+        "batou_ext @ https://example.invalid/batou_ext.zip",
+        "--find-links wheels",
+        "greeting ==1.0",
+    )
     assert result.notices == (
-        "more.txt:2: skipping 'Batou[extra] >= 2': batou is provided by deployd's runtime",)
+        "more.txt:2: skipping 'Batou[extra] >= 2': batou is provided by deployd's runtime",
+    )
 
 
 def test_a_missing_local_package_is_a_located_error(tmp_path: Path) -> None:
@@ -284,26 +347,35 @@ def test_a_component_imports_from_a_local_extension_module_in_the_worker(tmp_pat
     from components_runtime.protocol import WorkerRequest
     from daemon.isolated import run_isolated
 
-    checkout = make_repo(tmp_path / "repo", {
-        ".batou.json": '{"migration": {"version": 2400}}\n',
-        "requirements.txt": "batou==2.7.1\n-e ./myext\n",
-        "environments/test/environment.cfg": "[host:localhost]\ncomponents = app\n",
-        "components/app/component.py": (
-            "from batou.component import Component\n"
-            "from batou.lib.file import File\n"
-            "from myext import Greeting\n\n"
-            "class App(Component):\n"
-            "    def configure(self):\n"
-            "        self += File('greeting.txt', content=Greeting().text())\n"
-        ),
-    })
-    project(checkout / "myext", "myext", "0.1", {
-        "myext/__init__.py": "from myext.words import Greeting\n",
-        "myext/words.py": "class Greeting:\n    def text(self):\n        return 'hi from myext'\n",
-    })
+    checkout = make_repo(
+        tmp_path / "repo",
+        {
+            ".batou.json": '{"migration": {"version": 2400}}\n',
+            "requirements.txt": "batou==2.7.1\n-e ./myext\n",
+            "environments/test/environment.cfg": "[host:localhost]\ncomponents = app\n",
+            "components/app/component.py": (
+                "from batou.component import Component\n"
+                "from batou.lib.file import File\n"
+                "from myext import Greeting\n\n"
+                "class App(Component):\n"
+                "    def configure(self):\n"
+                "        self += File('greeting.txt', content=Greeting().text())\n"
+            ),
+        },
+    )
+    project(
+        checkout / "myext",
+        "myext",
+        "0.1",
+        {
+            "myext/__init__.py": "from myext.words import Greeting\n",
+            "myext/words.py": "class Greeting:\n    def text(self):\n        return 'hi from myext'\n",
+        },
+    )
     events: list[dict[str, object]] = []
-    request = WorkerRequest(repository=str(checkout), environment="test", host="localhost",
-                            root=str(tmp_path / "root"))
+    request = WorkerRequest(
+        repository=str(checkout), environment="test", host="localhost", root=str(tmp_path / "root")
+    )
     done = run_isolated(request, tmp_path / "state", events.append, no_index=True)
     assert done.venv.outcome == "built" and done.outcome == "succeeded", done.errors
     assert (tmp_path / "root/work/app/greeting.txt").read_text() == "hi from myext"
@@ -338,12 +410,15 @@ def test_a_hanging_index_hits_the_venv_build_limit(tmp_path: Path) -> None:
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
         port = silent.getsockname()[1]
-        checkout = repo_with(tmp_path / "repo", (
-            f"--index-url http://127.0.0.1:{port}/simple\nsomething==1.0\n"))
+        checkout = repo_with(
+            tmp_path / "repo", (f"--index-url http://127.0.0.1:{port}/simple\nsomething==1.0\n")
+        )
         result = ensure_venv(checkout, tmp_path / "venvs", timeout=2)
     assert result.outcome == "failed" and result.error is not None
     assert (result.error.kind, result.error.message) == (
-        "VenvBuildTimeout", "pip install exceeded the venv build time limit")
+        "VenvBuildTimeout",
+        "pip install exceeded the venv build time limit",
+    )
     assert not (tmp_path / "venvs" / result.key).exists()
 
 

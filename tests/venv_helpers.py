@@ -93,9 +93,22 @@ def build_wheels(projects: list[Path], wheelhouse: Path) -> list[str]:
         group[name] = path
     for group in groups:
         subprocess.run(
-            [sys.executable, "-m", "pip", "wheel", "--no-index", "--no-deps", "--quiet",
-             "--disable-pip-version-check", "-w", str(wheelhouse), *map(str, group.values())],
-            check=True, capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "wheel",
+                "--no-index",
+                "--no-deps",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-w",
+                str(wheelhouse),
+                *map(str, group.values()),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
             env={**os.environ, "PIP_NO_INPUT": "1"},
         )
     return sorted(os.listdir(wheelhouse))
@@ -104,13 +117,16 @@ def build_wheels(projects: list[Path], wheelhouse: Path) -> list[str]:
 def fake_pip(directory: Path) -> Path:
     """A ``pip`` package that records being run in $FAKE_PIP_MARKER and fails: on PYTHONPATH it
     proves that an operation ran no pip at all."""
-    write_tree(directory, {
-        "pip/__init__.py": '__version__ = "99.0"\n',
-        "pip/__main__.py": (
-            "import os, sys\n"
-            "with open(os.environ['FAKE_PIP_MARKER'], 'a') as f:\n"
-            "    f.write(' '.join(sys.argv) + '\\n')\n"
-            "sys.exit('fake pip: pip must not run here')\n"
-        ),
-    })
+    write_tree(
+        directory,
+        {
+            "pip/__init__.py": '__version__ = "99.0"\n',
+            "pip/__main__.py": (
+                "import os, sys\n"
+                "with open(os.environ['FAKE_PIP_MARKER'], 'a') as f:\n"
+                "    f.write(' '.join(sys.argv) + '\\n')\n"
+                "sys.exit('fake pip: pip must not run here')\n"
+            ),
+        },
+    )
     return directory
