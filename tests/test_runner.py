@@ -115,7 +115,9 @@ def test_os_exit_is_a_crash_with_its_exit_status(tmp_path: Path) -> None:
             "first": component(
                 "First",
                 (
-                    "    def verify(self):\n        print('going away', flush=True)\n        os._exit(3)\n"
+                    "    def verify(self):\n"
+                    "        print('going away', flush=True)\n"
+                    "        os._exit(3)\n"
                 ),
             )
         },

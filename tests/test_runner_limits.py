@@ -50,7 +50,8 @@ def test_environment_section_overlays_with_file_and_line(tmp_path: Path) -> None
         tmp_path,
         {
             "environments/prod/environment.cfg": (
-                "[host:web1]\ncomponents = app\n\n[deployd]\nrun_timeout = 2h\ncomponent_timeout = soon\n"
+                "[host:web1]\ncomponents = app\n\n"
+                "[deployd]\nrun_timeout = 2h\ncomponent_timeout = soon\n"
             )
         },
     )

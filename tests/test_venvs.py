@@ -369,7 +369,9 @@ def test_a_component_imports_from_a_local_extension_module_in_the_worker(tmp_pat
         "0.1",
         {
             "myext/__init__.py": "from myext.words import Greeting\n",
-            "myext/words.py": "class Greeting:\n    def text(self):\n        return 'hi from myext'\n",
+            "myext/words.py": (
+                "class Greeting:\n    def text(self):\n        return 'hi from myext'\n"
+            ),
         },
     )
     events: list[dict[str, object]] = []
