@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check install clean bench
+.PHONY: demo demo-apply test check install clean bench
 
 $(STAMP): pyproject.toml
 	bash .ci/install-system
@@ -16,8 +16,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# deployd's main job on the bundled example repository (sandboxed: nothing outside the checkout is touched).
+# deployd's main job: the daemon converging the bundled example repository (a temporary git
+# repository, state dir and sandboxed root). Runs until Ctrl-C in a terminal; once elsewhere.
 demo: $(STAMP)
+	bash docs/daemon-demo.sh
+
+# The same example with the one-shot commands: check, apply --predict, apply twice.
+demo-apply: $(STAMP)
 	bash docs/examples/demo.sh
 
 test: $(STAMP)

@@ -13,6 +13,8 @@ repo_root="$(cd "$here/.." && pwd)"
 deployd="$repo_root/.venv/bin/deployd"
 once=0
 [[ "${1:-}" == "--once" ]] && once=1
+# Without a terminal to press Ctrl-C in (CI, a pipe), show everything once and stop.
+[[ -t 0 ]] || once=1
 
 work="$(mktemp -d /tmp/deployd-demo.XXXXXX)"
 repo="$work/repo"
