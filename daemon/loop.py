@@ -46,6 +46,7 @@ class _Running:
     plan: RunPlan
     thread: threading.Thread
     cancel: threading.Event
+    abort: threading.Event
     worker_pid: int | None = None
 
 
@@ -126,11 +127,14 @@ class Loop:
             running.thread.join(self.settings.shutdown_grace)
             if running.thread.is_alive():
                 log.warning(
-                    "shutdown: grace of %gs over, killing the worker",
+                    "shutdown: grace of %gs over, aborting the worker",
                     self.settings.shutdown_grace,
                 )
-                transitions.kill_worker(running.worker_pid)
+                running.abort.set()  # the runner: SIGTERM to the group, SIGKILL after grace
                 running.thread.join(self.settings.limits.grace + 5)
+                if running.thread.is_alive():  # the runner itself is stuck: last resort
+                    transitions.kill_worker(running.worker_pid)
+                    running.thread.join(5)
             self._drain_done()
         self._answer({"run_id": None, "message": "the daemon is stopping"})
         self._publish()
@@ -321,11 +325,11 @@ class Loop:
             keep_checkout=keep,
             keep_venv=self._last_good_venv(),
         )
-        cancel = threading.Event()
+        cancel, abort = threading.Event(), threading.Event()
         thread = threading.Thread(
-            target=self._run, args=(plan, cancel), name=f"run-{run_id}", daemon=True
+            target=self._run, args=(plan, cancel, abort), name=f"run-{run_id}", daemon=True
         )
-        self._running = _Running(plan, thread, cancel)
+        self._running = _Running(plan, thread, cancel, abort)
         self.live = replace(
             self.live,
             running_run_id=run_id,
@@ -345,10 +349,11 @@ class Loop:
         )
         self._answer({"run_id": run_id})
 
-    def _run(self, plan: RunPlan, cancel: threading.Event) -> None:
+    def _run(self, plan: RunPlan, cancel: threading.Event, abort: threading.Event) -> None:
         """The run thread: converge under the host lock, hand the record back to the loop."""
         on_event = lambda event: self.queue.put(RunEvent(plan.run_id, event))  # noqa: E731
-        record = converge_locked(plan, self.mirror, self.store.state_dir, on_event, cancel)
+        state_dir = self.store.state_dir
+        record = converge_locked(plan, self.mirror, state_dir, on_event, cancel, abort)
         self.queue.put(RunDone(record))
 
     def _mark_running(self, running: _Running) -> None:

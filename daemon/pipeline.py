@@ -53,20 +53,31 @@ class VenvStep:
 
 
 def converge_locked(
-    plan: RunPlan, mirror: Mirror, state_dir: Path, on_event: OnEvent, cancel: threading.Event
+    plan: RunPlan,
+    mirror: Mirror,
+    state_dir: Path,
+    on_event: OnEvent,
+    cancel: threading.Event,
+    abort: threading.Event | None = None,
 ) -> RunRecord:
     """:func:`converge` under the host's run lock; a busy lock gives a ``skipped`` record."""
     try:
         with host_lock(state_dir, who=f"deployd daemon (run {plan.run_id})"):
-            return converge(plan, mirror, on_event, cancel)
+            return converge(plan, mirror, on_event, cancel, abort)
     except LockBusy as busy:
         errors = (_error("LockBusy", str(busy)),)
         return _record(plan, time.time(), "skipped", reason="locked", errors=errors)
 
 
 def converge(
-    plan: RunPlan, mirror: Mirror, on_event: OnEvent, cancel: threading.Event
+    plan: RunPlan,
+    mirror: Mirror,
+    on_event: OnEvent,
+    cancel: threading.Event,
+    abort: threading.Event | None = None,
 ) -> RunRecord:
+    """Checkout, venv, worker. ``cancel`` stops between root components; ``abort`` (a daemon
+    whose shutdown grace is over) stops the worker now."""
     started = time.time()
     try:
         keep = (plan.keep_checkout,) if plan.keep_checkout else ()
@@ -74,16 +85,24 @@ def converge(
         venv = prepare_venv(checkout, plan)
         if venv.error:
             return _record(plan, started, "failed", errors=(venv.error,), venv=venv)
+        settings = plan.settings
         request = WorkerRequest(
             repository=str(checkout),
-            environment=plan.settings.environment,
-            host=plan.settings.host or None,
-            root=str(plan.settings.root),
-            debug=plan.settings.debug,
-            debug_port=plan.settings.debug_port,
+            environment=settings.environment,
+            host=settings.host or None,
+            root=str(settings.root),
+            debug=settings.debug,
+            debug_host=settings.debug_host,
+            debug_port=settings.debug_port,
+            debug_allow_remote=settings.debug_allow_remote,
         )
         run = run_worker(
-            request, on_event, python=venv.python, limits=plan.settings.limits, cancel=cancel
+            request,
+            on_event,
+            python=venv.python,
+            limits=settings.limits,
+            cancel=cancel,
+            abort=abort,
         )
     except FetchError as error:
         return _record(plan, started, "failed", errors=(_error("CheckoutError", str(error)),))
@@ -96,7 +115,15 @@ def converge(
 def prepare_venv(checkout: Path, plan: RunPlan) -> VenvStep:
     """The repository's venv: reused or built (content-addressed), or a failure as data."""
     keep = (plan.keep_venv,) if plan.keep_venv else None
-    venv = ensure_venv(checkout, plan.venvs, timeout=plan.settings.limits.venv_build, keep=keep)
+    settings = plan.settings
+    venv = ensure_venv(
+        checkout,
+        plan.venvs,
+        wheelhouse=settings.wheelhouse,
+        no_index=settings.no_index,
+        timeout=settings.limits.venv_build,
+        keep=keep,
+    )
     return VenvStep(
         python=str(venv.python or sys.executable),
         venv=venv.key or None,

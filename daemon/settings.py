@@ -12,7 +12,8 @@ import os
 import re
 import socket
 import tomllib
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,10 @@ _TOP: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "socket": (str, "/run/deployd/deployd.sock"),
     "socket_group": (str, "deployd"),
     "debug": (bool, False),
-    "debug_port": (int, 4444),  # 0: any free port (status shows it)
+    "debug_port": (int, 4444),  # 0: any free port (status shows it); REMOTE_PDB_PORT wins
+    "debug_allow_remote": (bool, False),
+    "wheelhouse": (str, ""),  # empty: only the repository's own wheels/
+    "no_index": (bool, False),
     "keep_runs": (int, 200),
     "inbox": (str, ""),  # empty: STATE_DIR/inbox
     "watch_repository": (bool, True),
@@ -91,6 +95,10 @@ class Settings:
     socket_group: str = "deployd"
     debug: bool = False
     debug_port: int = 4444
+    debug_host: str = "127.0.0.1"  # from REMOTE_PDB_HOST (not a file option)
+    debug_allow_remote: bool = False
+    wheelhouse: Path | None = None
+    no_index: bool = False
     keep_runs: int = 200
     inbox: Path = Path("/var/lib/deployd/inbox")
     watch_repository: bool = True
@@ -107,14 +115,37 @@ class Settings:
         return self.host or socket.gethostname().split(".")[0]
 
 
-def load_settings(path: Path | str = DEFAULT_CONFIG) -> Settings:
-    """Read and check the settings file; raise :class:`SettingsError` on any problem."""
+def load_settings(
+    path: Path | str = DEFAULT_CONFIG, environ: Mapping[str, str] = os.environ
+) -> Settings:
+    """Read and check the settings file; raise :class:`SettingsError` on any problem.
+
+    The debugger's address comes from ``REMOTE_PDB_HOST`` / ``REMOTE_PDB_PORT`` in the daemon's
+    environment, as for ``deployd apply --debug``; unset, it is 127.0.0.1 and ``debug_port``."""
     path = Path(path)
     try:
         text = path.read_text()
     except OSError as error:
         raise SettingsError(path, f"cannot read the settings file: {error.strerror}") from error
-    return parse_settings(text, path)
+    return with_debug_endpoint(parse_settings(text, path), environ)
+
+
+def with_debug_endpoint(settings: Settings, environ: Mapping[str, str]) -> Settings:
+    """``settings`` with the debugger's host/port from the environment (REMOTE_PDB_*)."""
+    source = settings.source or DEFAULT_CONFIG
+    defaults = {"REMOTE_PDB_PORT": str(settings.debug_port)}
+    merged = {**defaults, **{k: v for k, v in environ.items() if k.startswith("REMOTE_PDB_") and v}}
+    try:
+        host, port = _debug_endpoint(merged)
+    except ValueError as error:
+        raise SettingsError(source, f"{error} (in the daemon's environment)") from None
+    return replace(settings, debug_host=host, debug_port=port)
+
+
+def _debug_endpoint(environ: Mapping[str, str]) -> tuple[str, int]:
+    from daemon.isolated import debug_endpoint  # the one parser, shared with `deployd apply`
+
+    return debug_endpoint(environ)
 
 
 def parse_settings(text: str, path: Path) -> Settings:
@@ -177,6 +208,10 @@ def _build(path: Path, text: str, values: dict[str, Any]) -> Settings:
     for key in ("root", "socket"):
         if key in top:
             top[key] = Path(top[key])
+    if top.get("wheelhouse"):
+        top["wheelhouse"] = _check_wheelhouse(path, text, top["wheelhouse"])
+    else:
+        top.pop("wheelhouse", None)
     if top.get("metrics_listen"):
         _check_listen(path, text, top["metrics_listen"])
     for key in ("poll_interval", "converge_interval", "splay", "retry_max", "shutdown_grace"):
@@ -190,6 +225,17 @@ def _build(path: Path, text: str, values: dict[str, Any]) -> Settings:
         webhook=WebhookSettings(**hook),
         source=path,
     )
+
+
+def _check_wheelhouse(path: Path, text: str, value: str) -> Path:
+    wheelhouse = Path(value)
+    line = _line_of(text, "wheelhouse", "")
+    if not wheelhouse.is_absolute():
+        raise SettingsError(path, f"must be an absolute path, not {value!r}", "wheelhouse", line)
+    if not wheelhouse.is_dir():
+        message = f"{value} is not a directory (create it, or leave wheelhouse empty)"
+        raise SettingsError(path, message, "wheelhouse", line)
+    return wheelhouse
 
 
 def _check_listen(path: Path, text: str, value: str) -> None:

@@ -254,10 +254,12 @@ def test_sigterm_grace_is_limited(tmp_path: Path) -> None:
         )
         daemon.process.send_signal(signal.SIGTERM)
         assert daemon.process.wait(30) == 0
-    assert "grace of 0.5s over, killing the worker" in daemon.output()
+    assert "grace of 0.5s over, aborting the worker" in daemon.output()
     assert not Path(f"/proc/{worker}").exists() or _zombie(worker)
     run = daemon.wait_run(trigger="startup")
-    assert run["outcome"] == "crashed", run
+    assert run["outcome"] == "cancelled", run
+    assert [e["kind"] for e in run["errors"]] == ["Aborted"], run["errors"]
+    assert run["errors"][0]["component"] == "hello", run["errors"]
     assert not (daemon.state_dir / "running.json").exists()
 
 

@@ -58,3 +58,41 @@ def test_missing_required_key_and_bad_toml(tmp_path: Path) -> None:
         parse_settings("repository = \n", Path("x.toml"))
     with pytest.raises(SettingsError, match="cannot read the settings file"):
         load_settings(tmp_path / "missing.toml")
+
+
+def test_venv_and_debugger_options(tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    text = MINIMAL + f'wheelhouse = "{wheels}"\nno_index = true\ndebug_allow_remote = true\n'
+    settings = parse_settings(text, Path("x.toml"))
+    assert settings.wheelhouse == wheels and settings.no_index is True
+    assert settings.debug_allow_remote is True
+    defaults = parse_settings(MINIMAL, Path("x.toml"))
+    assert defaults.wheelhouse is None and defaults.no_index is False
+    assert defaults.debug_allow_remote is False
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("wheels", r"x.toml:3: wheelhouse: must be an absolute path, not 'wheels'"),
+        ("/nonexistent/wheels", r"x.toml:3: wheelhouse: /nonexistent/wheels is not a directory"),
+    ],
+)
+def test_a_bad_wheelhouse_is_named(value: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        parse_settings(MINIMAL + f'wheelhouse = "{value}"\n', Path("x.toml"))
+
+
+def test_the_debugger_address_comes_from_the_environment(tmp_path: Path) -> None:
+    config = tmp_path / "deployd.toml"
+    config.write_text(MINIMAL + "debug_port = 5000\n")
+    plain = load_settings(config, environ={})
+    assert (plain.debug_host, plain.debug_port) == ("127.0.0.1", 5000)
+    empty = load_settings(config, environ={"REMOTE_PDB_HOST": "", "REMOTE_PDB_PORT": ""})
+    assert (empty.debug_host, empty.debug_port) == ("127.0.0.1", 5000)
+    env = {"REMOTE_PDB_HOST": "::1", "REMOTE_PDB_PORT": "0"}
+    chosen = load_settings(config, environ=env)
+    assert (chosen.debug_host, chosen.debug_port) == ("::1", 0)
+    with pytest.raises(SettingsError, match=r"REMOTE_PDB_PORT='x' is not a port number"):
+        load_settings(config, environ={"REMOTE_PDB_PORT": "x"})
