@@ -3,7 +3,7 @@
 * :meth:`Mirror.remote_head` asks the remote for the branch head: one ``ls-remote`` round trip.
 * :meth:`Mirror.fetch` fetches the branch into ``refs/deployd/upstream`` only when it moved.
 * :func:`decide` applies the ratchet: only fast-forwards of the last deployed commit pass.
-* :meth:`Mirror.checkout` exports one commit into ``checkouts/<sha>``.
+* :meth:`Mirror.checkout` exports one commit into ``checkouts/current`` (a stable path).
 
 Hooks are disabled for every git command (``core.hooksPath=/dev/null``), git never prompts,
 and every error text passes through :func:`redact` so tokens and passwords in the repository
@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 UPSTREAM_REF = "refs/deployd/upstream"
 RATCHET_REF = "refs/deployd/ratchet"
+CURRENT = "current"  # checkouts/current: the work tree every run converges (see checkout)
+COMMIT_MARKER = ".deployd-commit"  # in a checkout: the commit it holds
 _GIT_CONFIG = ("-c", "core.hooksPath=/dev/null", "-c", "protocol.file.allow=always")
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "/bin/false", "SSH_ASKPASS": "/bin/false"}
 _TRANSIENT = re.compile(
@@ -216,31 +218,58 @@ class Mirror:
 
     # -- checkout --------------------------------------------------------------------------
     def checkout(self, sha: str, checkouts: Path, keep: tuple[str, ...] = ()) -> Path:
-        """Export ``sha`` into ``checkouts/<sha>`` (atomically); delete other checkouts except
-        those in ``keep`` (the last good one stays until a newer run succeeds)."""
-        dest = checkouts / sha
-        if not dest.is_dir():
-            tmp = checkouts / f".{sha}.{os.getpid()}.tmp"
-            shutil.rmtree(tmp, ignore_errors=True)
-            tmp.mkdir(parents=True)
-            archive = subprocess.Popen(
-                ["git", *_GIT_CONFIG, "--git-dir", str(self.path), "archive", "--format=tar", sha],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env={**os.environ, **_GIT_ENV},
-            )
-            assert archive.stdout is not None
-            with tarfile.open(fileobj=archive.stdout, mode="r|") as tar:
-                tar.extractall(tmp, filter="tar")
-            if archive.wait() != 0:
-                shutil.rmtree(tmp, ignore_errors=True)
-                stderr = archive.stderr.read().decode() if archive.stderr else ""
-                raise FetchError(f"git archive {sha[:12]}: {stderr.strip()}")
-            os.replace(tmp, dest)
+        """Make ``sha`` the work tree at ``checkouts/current`` and return that path.
+
+        Every commit is converged at the same real path, so the repository's venv (keyed by
+        the paths in requirements.txt) and its editable ``-e ./pkg`` installs stay valid from
+        one commit to the next: an editable install records the *resolved* source path, so a
+        symlink would pin the venv to one commit's directory. The previous work tree is
+        parked as ``checkouts/<its sha>`` when it is in ``keep`` (the last good commit stays
+        intact until a newer run succeeds); every other directory is removed.
+        """
+        current = checkouts / CURRENT
+        if checkout_commit(current) != sha:
+            parked = checkouts / sha
+            source = parked if checkout_commit(parked) == sha else self._export(sha, checkouts)
+            previous = checkout_commit(current)
+            if previous and previous in keep and not (checkouts / previous).exists():
+                os.replace(current, checkouts / previous)
+            elif current.exists():  # renamed first: a crash never leaves half a tree here
+                os.replace(current, checkouts / f".old.{os.getpid()}")
+            os.replace(source, current)
         for old in checkouts.iterdir():
-            if old.name not in (sha, *keep):
+            if old.name not in (CURRENT, *keep):
                 shutil.rmtree(old, ignore_errors=True)
-        return dest
+        return current
+
+    def _export(self, sha: str, checkouts: Path) -> Path:
+        """``git archive`` of ``sha`` into a fresh directory under ``checkouts``, marked."""
+        tmp = checkouts / f".{sha}.{os.getpid()}.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        archive = subprocess.Popen(
+            ["git", *_GIT_CONFIG, "--git-dir", str(self.path), "archive", "--format=tar", sha],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, **_GIT_ENV},
+        )
+        assert archive.stdout is not None
+        with tarfile.open(fileobj=archive.stdout, mode="r|") as tar:
+            tar.extractall(tmp, filter="tar")
+        if archive.wait() != 0:
+            shutil.rmtree(tmp, ignore_errors=True)
+            stderr = archive.stderr.read().decode() if archive.stderr else ""
+            raise FetchError(f"git archive {sha[:12]}: {stderr.strip()}")
+        (tmp / COMMIT_MARKER).write_text(sha + "\n")
+        return tmp
+
+
+def checkout_commit(work_tree: Path) -> str | None:
+    """The commit a checkout directory holds (from its marker), or None."""
+    try:
+        return (work_tree / COMMIT_MARKER).read_text().strip() or None
+    except OSError:
+        return None
 
 
 def decide(mirror: Mirror, ratchet: str | None, head: str) -> Decision:

@@ -48,6 +48,7 @@ class Requirements:
     local_packages: tuple[Path, ...]  # absolute directories of local (-e) packages
     files: tuple[Path, ...]  # every requirement file read
     notices: tuple[str, ...] = ()
+    copied_packages: tuple[Path, ...] = ()  # local packages installed as a copy (not -e)
 
     @property
     def empty(self) -> bool:
@@ -84,6 +85,7 @@ def read_requirements(checkout: Path) -> Requirements:
         local_packages=tuple(reader.local_packages),
         files=tuple(reader.files),
         notices=tuple(notices),
+        copied_packages=tuple(reader.copied_packages),
     )
 
 
@@ -121,6 +123,7 @@ class _Reader:
         self.notices = notices
         self.lines: list[str] = []
         self.local_packages: list[Path] = []
+        self.copied_packages: list[Path] = []
         self.files: list[Path] = []
 
     def read(self, path: Path) -> None:
@@ -176,6 +179,8 @@ class _Reader:
                 line=number,
             )
         self.local_packages.append(directory)
+        if not editable:
+            self.copied_packages.append(directory)
         return f"-e {directory}" if editable else str(directory)
 
 

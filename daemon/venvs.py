@@ -2,9 +2,11 @@
 
 ``ensure_venv(checkout, venvs_dir, ...)`` returns a :class:`VenvResult` whose ``python`` runs
 the worker. ``venvs_dir/<key>/`` is keyed by a hash of everything that decides its content: the
-flattened requirement lines (``daemon.requirements``), the build files of local ``-e`` packages,
-the wheelhouse listing and pip options, the Python interpreter, and where the runtime's modules
-are (``daemon.runtime_overlay``). The same inputs reuse the venv after a few ``stat`` and
+flattened requirement lines (``daemon.requirements``), the build files of local ``-e`` packages
+(their code is read at run time from the checkout, which the daemon keeps at one stable path),
+every file of local packages installed as a copy (without ``-e``), the wheelhouse listing and
+pip options, the Python interpreter, and where the runtime's modules are
+(``daemon.runtime_overlay``). The same inputs reuse the venv after a few ``stat`` and
 ``read`` calls, with no pip at all.
 
 How a venv is made (docs/third-party-libraries.md):
@@ -143,7 +145,25 @@ def venv_key(requirements: Requirements, wheelhouse: Path | None, no_index: bool
             path = package / name
             if path.is_file():
                 digest.update(f"\0{path}\0".encode() + path.read_bytes())
+    for package in requirements.copied_packages:  # a copy in the venv: every file counts
+        for path in _package_files(package):
+            digest.update(f"\0{path.relative_to(package)}\0".encode() + path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+# What building a package leaves in its source tree; not part of the package's content.
+_BUILD_LEFTOVERS = ("__pycache__", ".git", "build", "dist")
+
+
+def _package_files(package: Path) -> list[Path]:
+    """Every file of a local package's source tree, sorted (build leftovers skipped)."""
+    found: list[Path] = []
+    for directory, subdirs, files in os.walk(package):
+        subdirs[:] = sorted(
+            d for d in subdirs if d not in _BUILD_LEFTOVERS and not d.endswith(".egg-info")
+        )
+        found += (Path(directory) / name for name in sorted(files) if not name.endswith(".pyc"))
+    return found
 
 
 def collect_garbage(venvs_dir: Path, keep: Iterable[str]) -> tuple[str, ...]:

@@ -430,3 +430,26 @@ def test_an_unwritable_state_directory_is_a_failure_not_an_exception(tmp_path: P
     result = ensure_venv(repo_with(tmp_path / "repo", None), blocker, timeout=60)
     assert result.outcome == "failed" and result.error is not None
     assert result.error.kind == "VenvBuildError" and str(blocker) in result.error.message
+
+
+def test_a_local_package_installed_as_a_copy_is_keyed_by_its_whole_content(tmp_path: Path) -> None:
+    checkout = repo_with(tmp_path / "repo", "./myext\n")
+    project(checkout / "myext", "myext", "0.1", {"myext/__init__.py": "SIZE = 3\n"})
+
+    def key() -> str:
+        return venv_key(read_requirements(checkout), wheelhouse=None, no_index=True)
+
+    before = key()
+    # what building it leaves in the source tree does not count ...
+    write_tree(
+        checkout / "myext",
+        {
+            "build/lib/myext/__init__.py": "SIZE = 3\n",
+            "src/myext.egg-info/PKG-INFO": "x",
+            "src/myext/__pycache__/__init__.cpython-311.pyc": "x",
+        },
+    )
+    assert key() == before
+    # ... but a code change does: the copy in the venv would be stale
+    (checkout / "myext/src/myext/__init__.py").write_text("SIZE = 4\n")
+    assert key() != before
