@@ -170,20 +170,33 @@ def triggers(base: Path, repeat: int) -> dict[str, float]:
     return {kind: statistics.median(values) for kind, values in latencies.items()}
 
 
-def status_latency(base: Path, repeat: int) -> float:
+def status_latency(base: Path, repeat: int) -> tuple[float, float]:
+    """Median wall time of ``deployd status`` finding the socket through the settings file (as
+    on a host): quiet, then with two busy processes competing for the 2 cores."""
     repo = make_deploy_repo(base / "repo")
     with run_daemon(base, repo) as daemon:
         daemon.wait_run(outcome="succeeded")
-        times = []
-        for _ in range(repeat):
-            start = time.perf_counter()
-            subprocess.run(
-                [*deployd_command(), "status", "--socket", str(daemon.socket)],
-                capture_output=True,
-                check=True,
-            )
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        env = {**os.environ, "DEPLOYD_CONFIG": str(daemon.config)}
+
+        def median() -> float:
+            times = []
+            for _ in range(repeat):
+                start = time.perf_counter()
+                subprocess.run(
+                    [*deployd_command(), "status"], capture_output=True, check=True, env=env
+                )
+                times.append(time.perf_counter() - start)
+            return statistics.median(times)
+
+        quiet = median()
+        busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+        try:
+            loaded = median()
+        finally:
+            for process in busy:
+                process.kill()
+                process.wait()
+    return quiet, loaded
 
 
 def main() -> None:
@@ -200,9 +213,10 @@ def main() -> None:
                 f"no-change poll {kind}: {ours * 1000:.1f} ms vs git ls-remote "
                 f"{bare * 1000:.1f} ms = {ours / bare:.2f}x (target <= 1.5x)"
             )
+        quiet, loaded = status_latency(base / "status", args.repeat)
         print(
-            f"deployd status: {status_latency(base / 'status', args.repeat) * 1000:.0f} ms "
-            "median (target < 150 ms)"
+            f"deployd status: {quiet * 1000:.0f} ms median, {loaded * 1000:.0f} ms with two "
+            "busy processes (target < 150 ms)"
         )
         for kind, latency in triggers(base / "triggers", args.repeat).items():
             print(f"trigger {kind}: {latency * 1000:.0f} ms median to run start (target <= 200)")

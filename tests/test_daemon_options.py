@@ -3,15 +3,22 @@ address (REMOTE_PDB_HOST/PORT of the daemon's environment) and debug_allow_remot
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
-from daemon_helpers import deploy_files, run_daemon
+from daemon_helpers import REPO_ROOT, deploy_files, deployd_command, run_daemon
 from helpers import make_repo, wait_for
 from venv_helpers import build_wheels, project
 
 from daemon.requirements import read_requirements
 from daemon.venvs import venv_key
+
+TEXT: dict[str, Any] = {"capture_output": True, "text": True, "timeout": 60}
 
 USES_THE_WHEEL = """\
 from batou.component import Component
@@ -84,3 +91,44 @@ def test_a_remote_debugger_needs_debug_allow_remote(tmp_path: Path) -> None:
             pdb.sendall(b"c\n")
             run = d.wait_run(trigger="startup")
     assert run["outcome"] == "succeeded", run
+
+
+def test_status_finds_the_socket_in_the_settings_file(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", deploy_files())
+    with run_daemon(tmp_path, repo) as daemon:
+        daemon.wait_run(trigger="startup")
+        env = {**os.environ, "DEPLOYD_CONFIG": str(daemon.config)}
+        env.pop("DEPLOYD_SOCKET", None)
+        done = subprocess.run([*deployd_command(), "status", "--json"], env=env, **TEXT)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["last_run"]["trigger"] == "startup"
+    broken = tmp_path / "broken.toml"
+    broken.write_text("socket = \n")
+    env["DEPLOYD_CONFIG"] = str(broken)
+    done = subprocess.run([*deployd_command(), "status"], env=env, **TEXT)
+    assert done.returncode == 3, done.stderr
+    assert f"{broken}: " in done.stderr and "using the default socket" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_status_imports_nothing_heavy(tmp_path: Path) -> None:
+    """`deployd status` must start fast (issue 4: < 150 ms): no worker, git, metrics or TLS."""
+    config = tmp_path / "deployd.toml"
+    config.write_text('repository = "/x"\nenvironment = "e"\nsocket = "/nonexistent/s.sock"\n')
+    env = {**os.environ, "DEPLOYD_CONFIG": str(config)}
+    command = [sys.executable, "-X", "importtime", "-m", "daemon.cli", "status"]
+    done = subprocess.run(command, env=env, cwd=REPO_ROOT, **TEXT)
+    assert done.returncode == 3 and "the daemon is not running" in done.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    heavy = {"components_runtime.protocol", "daemon.runner", "daemon.settings", "git",
+             "prometheus_client", "daemon.exporter", "daemon.render"}  # fmt: skip
+    assert "httpx" in imported and not heavy & imported, heavy & imported
+
+
+def test_the_client_loads_no_ca_bundle(tmp_path: Path) -> None:
+    """Plain HTTP over a unix socket: building a TLS context with the CA bundle cost ~25 ms."""
+    from daemon.client import Client
+
+    with Client(tmp_path / "api.sock") as client:
+        context = client._http._transport._pool._ssl_context  # type: ignore[attr-defined]
+        assert context.cert_store_stats()["x509_ca"] == 0

@@ -18,10 +18,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from components_runtime.protocol import WorkerRequest
-from daemon import render
+if TYPE_CHECKING:  # imported where used: `deployd status` builds this parser too
+    from components_runtime.protocol import WorkerRequest
 
 DEFAULT_ROOT = "/srv/deployd"
 DEFAULT_STATE_DIR = "/var/lib/deployd"
@@ -118,6 +118,8 @@ def _request(args: argparse.Namespace, **kw: Any) -> WorkerRequest | None:
     except ValueError as error:
         print(f"deployd: {error}", file=sys.stderr)
         return None
+    from components_runtime.protocol import WorkerRequest
+
     return WorkerRequest(
         repository=os.path.abspath(args.path),
         environment=args.environment,
@@ -167,6 +169,7 @@ def _read(path: Path) -> str:
 
 
 def _run(request: WorkerRequest, args: argparse.Namespace) -> int:
+    from daemon import render
     from daemon.isolated import attach_instructions, run_isolated
     from daemon.limits import LimitsError
 

@@ -83,13 +83,24 @@ def _socket(args: argparse.Namespace) -> Path:
         return Path(os.environ["DEPLOYD_SOCKET"])
     config = _config_path(args)
     if config.exists():
-        from daemon.settings import SettingsError, load_settings
-
-        try:
-            return load_settings(config).socket
-        except SettingsError as error:
-            print(f"deployd: {error} (using the default socket)", file=sys.stderr)
+        return _socket_from(config)
     return Path(DEFAULT_SOCKET)
+
+
+def _socket_from(config: Path) -> Path:
+    """Only the ``socket`` key of the settings file: a client need not validate the rest (the
+    daemon did at start-up), and the full check imports the exporter and the worker runner."""
+    import tomllib
+
+    try:
+        value = tomllib.loads(config.read_text()).get("socket", DEFAULT_SOCKET)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        print(f"deployd: {config}: {error} (using the default socket)", file=sys.stderr)
+        return Path(DEFAULT_SOCKET)
+    if not isinstance(value, str) or not value:
+        print(f"deployd: {config}: socket: not a path (using the default)", file=sys.stderr)
+        return Path(DEFAULT_SOCKET)
+    return Path(value)
 
 
 def _run(args: argparse.Namespace) -> int:
