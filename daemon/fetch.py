@@ -21,6 +21,7 @@ import subprocess
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import git
 
@@ -82,6 +83,45 @@ def normalise_url(url: str) -> str:
     return str(Path(url).expanduser().resolve())
 
 
+# Answers git's credential requests from the environment: the script (visible in `ps`) holds
+# no secret. The empty helper first clears any helper configured elsewhere.
+_CREDENTIAL_HELPER = (
+    '!f() { test "$1" = get || exit 0; '
+    'echo "username=$DEPLOYD_GIT_USERNAME"; echo "password=$DEPLOYD_GIT_PASSWORD"; }; f'
+)
+
+
+def git_environment(url: str) -> dict[str, str]:
+    """The environment that points git at ``url`` without putting a secret on a command line.
+
+    The URL reaches git through ``GIT_CONFIG_*`` (readable by root only), but git hands it to
+    its remote helper as an argument (``git remote-https origin URL``, readable by every user
+    in `ps`), so an http(s) URL's user and password are taken out of it and answered through a
+    credential helper that reads them from the environment."""
+    plain, username, password = split_credentials(url)
+    config = [("remote.origin.url", plain)]
+    env = dict(_GIT_ENV)
+    if username is not None:
+        config += [("credential.helper", ""), ("credential.helper", _CREDENTIAL_HELPER)]
+        env["DEPLOYD_GIT_USERNAME"] = username
+        env["DEPLOYD_GIT_PASSWORD"] = password or ""
+    env["GIT_CONFIG_COUNT"] = str(len(config))
+    for number, (key, value) in enumerate(config):
+        env[f"GIT_CONFIG_KEY_{number}"], env[f"GIT_CONFIG_VALUE_{number}"] = key, value
+    return env
+
+
+def split_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """``https://user:token@host/x`` -> (``https://host/x``, user, token); other URLs as is."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or "@" not in parts.netloc:
+        return url, None, None
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    plain = urlunsplit(parts._replace(netloc=host))
+    return plain, unquote(user), unquote(password) if colon else None
+
+
 def local_repository_path(url: str) -> Path | None:
     """The directory of a repository on this host (a path or ``file://``), else None."""
     if url.startswith("file://"):
@@ -97,14 +137,8 @@ class Mirror:
     def __init__(self, path: Path, url: str, branch: str, timeout: float = 120.0) -> None:
         self.path = path
         self.url = normalise_url(url)
-        # The URL reaches git through the environment (readable by root only), not the command
-        # line (readable by every user in `ps`), since it may hold a token.
-        self._env = {
-            **_GIT_ENV,
-            "GIT_CONFIG_COUNT": "1",
-            "GIT_CONFIG_KEY_0": "remote.origin.url",
-            "GIT_CONFIG_VALUE_0": self.url,
-        }
+        # The URL may hold a token: never on a command line (see git_environment).
+        self._env = git_environment(self.url)
         self.branch = branch
         self.timeout = timeout
         self._repo: git.Repo | None = None

@@ -10,7 +10,7 @@ from daemon_helpers import make_deploy_repo, push_content, run_daemon
 from git_servers import GitDaemon, SmartHttp
 from helpers import git, wait_for
 
-from daemon.fetch import FetchError, Mirror, decide, redact
+from daemon.fetch import FetchError, Mirror, decide, redact, split_credentials
 from daemon.records import HostState
 from daemon.transitions import poll
 
@@ -172,3 +172,32 @@ def test_http_5xx_is_transient_and_404_is_not(tmp_path: Path) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_credentials_never_reach_a_command_line(
+    tmp_path: Path, served: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """git passes the remote URL to its helper as an argument (`git remote-http origin URL`),
+    which every user sees in `ps`: the token must travel through the environment instead."""
+    trace = tmp_path / "trace"
+    monkeypatch.setenv("GIT_TRACE", str(trace))
+    right = served["auth"].url("deploy", "deploy:s3cr3t-token")  # type: ignore[attr-defined]
+    mirror = Mirror(tmp_path / "repo.git", right, "main")
+    assert mirror.fetch() == mirror.remote_head()
+    commands = [line for line in trace.read_text().splitlines() if "run_command" in line]
+    assert any("remote-http origin http://127.0.0.1" in line for line in commands), commands
+    assert "s3cr3t-token" not in trace.read_text()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://u:p%40ss@h:8/x", ("https://h:8/x", "u", "p@ss")),
+        ("https://ghp_tok@github.com/o/r", ("https://github.com/o/r", "ghp_tok", None)),
+        ("https://h/x", ("https://h/x", None, None)),
+        ("ssh://git@host/r", ("ssh://git@host/r", None, None)),
+        ("git@host:r.git", ("git@host:r.git", None, None)),
+    ],
+)
+def test_split_credentials(url: str, expected: tuple[str, str | None, str | None]) -> None:
+    assert split_credentials(url) == expected
