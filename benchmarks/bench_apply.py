@@ -124,6 +124,17 @@ def table(rows: list[tuple[int, str, Sample, Sample]]) -> str:
     return "\n".join(lines)
 
 
+def compile_bytecode() -> None:
+    """Byte-compile deployd's modules first, as an installed deployd is (pip compiles at install;
+    batou's venv is compiled too). In this source tree, with ``PYTHONDONTWRITEBYTECODE=1`` set
+    or modules just edited, both processes would otherwise compile ~100 modules on every run:
+    about 0.04 s of a no-op converge of 0.2 s, which is not what an operator sees."""
+    import compileall
+
+    for package in ("components_runtime", "daemon"):
+        compileall.compile_dir(HERE.parent / package, quiet=1)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[200, 1000])
@@ -140,6 +151,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     venv = batou_venv()
+    compile_bytecode()
     rows = []
     args.scratch.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="deployd-bench-", dir=args.scratch) as scratch:

@@ -12,20 +12,18 @@ not consulted: the request decides).
   A host that is not a loopback address is refused unless ``request.debug_allow_remote``.
 * **Otherwise** the breakpoint is skipped: a ``log`` warning names the file and line and says how
   to debug, and the run continues. A forgotten ``breakpoint()`` never hangs a fleet.
+
+The debugger itself (``components_runtime.debug_session``: pdb, remote-pdb) is imported only when
+a breakpoint is reached in debug mode, which keeps every worker's start-up lighter.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from pdb import Pdb
 from types import FrameType
 from typing import Any
-
-from remote_pdb import LF2CRLF_FileWrapper, RemotePdb
 
 from components_runtime.errors import DeploymentError
 from components_runtime.protocol import WorkerRequest, make_event
@@ -40,6 +38,8 @@ DEBUG_HINT = (
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
+    import ipaddress  # imported here, like socket and pdb: a worker that never debugs skips them
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -76,6 +76,8 @@ class BreakpointHook:
         self._debug(frame)
 
     def _debug(self, frame: FrameType) -> None:
+        import socket
+
         listener = socket.socket(
             socket.AF_INET6 if ":" in self.request.debug_host else socket.AF_INET,
             socket.SOCK_STREAM,
@@ -107,6 +109,8 @@ class BreakpointHook:
             file=sys.stderr,
             flush=True,
         )
+        from components_runtime.debug_session import SessionPdb  # pdb: only when debugging
+
         debugger = SessionPdb(listener, lambda: self.emit(waiting), self._done)
         debugger.set_trace(frame)
 
@@ -127,59 +131,4 @@ class BreakpointHook:
             return filename
 
 
-class SessionPdb(RemotePdb):
-    """remote-pdb's debugger on a socket that is already listening (so the port is known
-    before blocking), telling the parent when the user lets the code run again."""
-
-    def __init__(
-        self, listener: socket.socket, on_attach: Callable[[], None], on_done: Callable[[], None]
-    ) -> None:
-        connection, _ = listener.accept()
-        listener.close()
-        self._quiet = True
-        self.backup: list[Any] = []
-        self.handle = LF2CRLF_FileWrapper(connection)
-        self._on_attach = on_attach
-        self._on_done = on_done
-        self._running = False
-        Pdb.__init__(
-            self,
-            completekey="tab",
-            stdin=self.handle,
-            stdout=self.handle,
-            nosigint=True,
-            readrc=False,
-        )
-
-    def interaction(self, frame: FrameType | None, traceback: Any) -> None:
-        if self._running:  # stopped again at a breakpoint set in this session
-            self._running = False
-            self._on_attach()
-        super().interaction(frame, traceback)
-
-    def do_continue(self, arg: str) -> bool | None:
-        result = Pdb.do_continue(self, arg)
-        self._release(close=not self.breaks)
-        return result
-
-    do_c = do_cont = do_continue
-
-    def do_quit(self, arg: str) -> bool | None:
-        self._release(close=False)  # RemotePdb.do_quit closes the connection itself
-        return RemotePdb.do_quit(self, arg)
-
-    do_q = do_exit = do_quit
-
-    def do_EOF(self, arg: str) -> bool | None:  # noqa: N802 (cmd.Cmd's name)
-        return self.do_quit(arg)
-
-    def _release(self, *, close: bool) -> None:
-        if not self._running:
-            self._running = True
-            self._on_done()
-        if close:
-            self.handle.close()
-            self.handle.connection.close()
-
-
-__all__ = ["BreakpointHook", "SessionPdb", "install_breakpoint_hook", "is_loopback"]
+__all__ = ["BreakpointHook", "install_breakpoint_hook", "is_loopback"]
