@@ -37,6 +37,11 @@ DEFAULT_KEEP_RUNS = 200
 _RUN_ID = re.compile(r"^\d{8}T\d{6}-\d{6}$")
 
 
+def is_run_id(text: str) -> bool:
+    """A run id as :meth:`StateStore.new_run_id` makes them (safe as a file name)."""
+    return bool(_RUN_ID.match(text))
+
+
 class StateError(Exception):
     """The state directory holds something we cannot read (names the file and what to do)."""
 
@@ -111,12 +116,12 @@ class StateStore:
     def load(self) -> HostState:
         """The stored HostState, or a fresh one when none was written yet."""
         try:
-            text = self.state_file.read_text()
+            data = self.state_file.read_bytes()
         except FileNotFoundError:
             return HostState()
         try:
-            return HostState.from_dict(json.loads(text))
-        except (ValueError, TypeError, KeyError) as error:
+            return HostState.from_dict(json.loads(data.decode()))
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
             raise StateError(
                 f"{self.state_file}: cannot read the daemon state ({error}); "
                 "move the file away to start with a fresh state (the ratchet is then reset)"
@@ -153,12 +158,11 @@ class StateStore:
         if not _RUN_ID.match(run_id):
             return None
         try:
-            text = (self.runs_dir / f"{run_id}.json").read_text()
+            text = (self.runs_dir / f"{run_id}.json").read_bytes().decode()
+            return RunRecord.from_dict(json.loads(text))
         except FileNotFoundError:
             return None
-        try:
-            return RunRecord.from_dict(json.loads(text))
-        except (ValueError, TypeError, KeyError) as error:
+        except (ValueError, TypeError, KeyError, AttributeError, OSError) as error:
             log.warning("state: run record %s unreadable: %s", run_id, error)
             return None
 

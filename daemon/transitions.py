@@ -19,6 +19,7 @@ from typing import Any
 
 from daemon.fetch import FetchError, Mirror, redact
 from daemon.records import (
+    TRIGGERS,
     CommitInfo,
     DebuggerInfo,
     ErrorRecord,
@@ -28,7 +29,7 @@ from daemon.records import (
     StatusSnapshot,
 )
 from daemon.settings import Settings
-from daemon.state import StateStore
+from daemon.state import StateStore, is_run_id
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,9 @@ def recover(state: HostState, store: StateStore) -> HostState:
     if marker is None:
         return state
     kill_worker(marker.get("worker_pid"))
-    run_id = str(marker.get("id") or store.new_run_id())
+    run_id = str(marker.get("id") or "")
+    if not is_run_id(run_id):  # a damaged marker: record the interruption under a new id
+        run_id = store.new_run_id()
     stored = store.get_run(run_id)
     if stored is not None:  # killed after the record was written: finish the bookkeeping
         if state.last_run != run_id:
@@ -153,10 +156,13 @@ def recover(state: HostState, store: StateStore) -> HostState:
         store.clear_running()
         return state
     commit = CommitInfo(sha=str(marker["commit"])) if marker.get("commit") else None
-    started = float(marker.get("started_at") or time.time())
+    started = marker.get("started_at")
+    if not isinstance(started, int | float) or isinstance(started, bool):
+        started = time.time()
+    trigger = marker.get("trigger")
     record = RunRecord(
         id=run_id,
-        trigger=str(marker.get("trigger") or "startup"),
+        trigger=trigger if trigger in TRIGGERS else "startup",
         outcome="crashed",
         started_at=started,
         finished_at=time.time(),

@@ -98,3 +98,55 @@ def test_recovery_records_an_interrupted_run_as_crashed(tmp_path: Path) -> None:
     assert crashed and crashed.outcome == "crashed" and crashed.reason == "daemon-restarted"
     assert state.counters["runs_total"] == {"outcome=crashed,trigger=push": 1}
     assert store.new_run_id().endswith("-000004")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[]",
+        "3",
+        '{"counters": 5}',
+        '{"counters": {"runs_total": {"outcome=x": "many"}}}',
+        '{"last_good": {"sha": 1}}',
+        '{"histograms": {"x": 3}}',
+        '{"suspended_reason": ["x"]}',
+    ],
+)
+def test_a_damaged_state_file_is_a_clear_error(tmp_path: Path, text: str) -> None:
+    (tmp_path / "state.json").write_text(text)
+    with pytest.raises(StateError, match="state.json: cannot read the daemon state"):
+        StateStore(tmp_path).load()
+    (tmp_path / "state.json").write_bytes(b"\xff\xfe{")
+    with pytest.raises(StateError, match="codec can't decode"):
+        StateStore(tmp_path).load()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[]", '"x"', "{}", '{"commit": "abc"}', b"\xff\xfe", "torn {"],
+)
+def test_a_damaged_run_record_is_skipped(tmp_path: Path, text: str | bytes) -> None:
+    store = StateStore(tmp_path)
+    good = _record(store)
+    store.write_run(good)
+    bad_id = store.new_run_id()
+    bad = store.runs_dir / f"{bad_id}.json"
+    bad.write_bytes(text if isinstance(text, bytes) else text.encode())
+    assert store.get_run(bad_id) is None
+    assert store.list_runs() == [good]
+    typed = {**good.to_dict(), "id": bad_id, "started_at": "yesterday"}
+    bad.write_text(json.dumps(typed))
+    assert store.get_run(bad_id) is None
+
+
+def test_a_damaged_running_marker_is_still_recorded_as_crashed(tmp_path: Path) -> None:
+    from daemon.transitions import recover
+
+    store = StateStore(tmp_path)
+    store.ensure()
+    store.running_file.write_text(json.dumps({"id": "../../x", "started_at": "x", "trigger": 3}))
+    state = recover(HostState(), store)
+    [crashed] = store.list_runs()
+    assert crashed.outcome == "crashed" and crashed.trigger == "startup"
+    assert state.last_run == crashed.id and store.read_running() is None
+    assert not (tmp_path.parent / "x.json").exists()
