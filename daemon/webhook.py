@@ -101,12 +101,17 @@ class RateLimiter:
 
 class _Handler(BaseHTTPRequestHandler):
     server: WebhookServer
+    timeout = 10  # seconds a client may stall mid-request before its connection is dropped
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("webhook: " + format, *args)
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.headers.get("Content-Length") or "0"
+        length = int(raw) if raw.strip().isdigit() else -1
+        if length < 0:
+            self._reply(400, "a Content-Length header with a byte count is required")
+            return
         if length > MAX_BODY:
             self._reply(413, "payload too large")
             return

@@ -224,3 +224,35 @@ def test_a_bad_bundle_during_a_run_leaves_the_run_alone(tmp_path: Path) -> None:
         block.unlink()
         assert daemon.wait_run(id=running)["outcome"] == "succeeded"
         assert len(daemon.runs()) == 2
+
+
+def test_malformed_webhook_requests_get_clear_answers(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bad or missing Content-Length is a 400 (never a traceback in the log, never a thread
+    stuck reading), a stalled client is dropped after the handler's timeout."""
+    import queue
+    import socket
+
+    from daemon.settings import WebhookSettings
+    from daemon.webhook import WebhookServer, _Handler
+
+    secret = tmp_path / "secret"
+    secret.write_text("k")
+    port = free_port()
+    settings = WebhookSettings(enabled=True, port=port, secret_file=str(secret))
+    triggers: queue.Queue[object] = queue.Queue()
+    server = WebhookServer(settings, triggers).start()
+    try:
+        for length in ("abc", "-5"):
+            with socket.create_connection(("127.0.0.1", port)) as raw:
+                raw.sendall(f"POST /hook HTTP/1.1\r\nContent-Length: {length}\r\n\r\n".encode())
+                assert raw.recv(100).startswith(b"HTTP/1.0 400"), length
+        body = b"{}"
+        signed = {"X-Hub-Signature-256": "sha256=" + _sign(b"k", body)}
+        answer = httpx.post(f"http://127.0.0.1:{port}/hook", content=body, headers=signed)
+        assert answer.status_code == 202 and triggers.get_nowait()
+    finally:
+        server.stop()
+    assert "Traceback" not in caplog.text
+    assert 0 < _Handler.timeout <= 30
