@@ -8,6 +8,7 @@ defaults that both the parser and the documentation test read.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import socket
@@ -59,6 +60,9 @@ _WEBHOOK: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "rate_limit": ((int, float), 10.0),  # requests per minute; more get 429
 }
 OPTIONS = {"": _TOP, "limits": _LIMITS, "webhook": _WEBHOOK}
+_PORTS = {"port", "debug_port"}
+_PATHS = {"root", "state_dir", "socket", "inbox"}  # top level; wheelhouse is checked on its own
+_OPTIONAL_PATHS = {"inbox"}  # "" means the default
 _POSITIVE = {"poll_interval", "converge_interval", "keep_runs", "retry_max", "port", "rate_limit"}
 
 
@@ -179,8 +183,16 @@ def _check(path: Path, text: str, table: str, key: str, value: Any, kind: Any) -
         wanted = " or ".join(k.__name__ for k in kinds).replace("float", "number")
         raise SettingsError(path, f"must be a {wanted}, not {value!r}", name, line)
     if isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise SettingsError(path, f"must be a finite number, not {value!r}", name, line)
         if value < 0 or (key in _POSITIVE and value == 0):
             raise SettingsError(path, f"must be a positive number, not {value!r}", name, line)
+        if key in _PORTS and value > 65535:
+            raise SettingsError(path, f"not a port number: {value!r}", name, line)
+    if key in _PATHS and not table and not (value == "" and key in _OPTIONAL_PATHS):
+        if not os.path.isabs(value):
+            message = f"must be an absolute path, not {value!r}"
+            raise SettingsError(path, message, name, line)
     if key == "branch" and (not value or value.startswith("-") or ".." in value):
         raise SettingsError(path, f"not a valid branch name: {value!r}", name, line)
     if key in ("repository", "environment") and not value.strip():

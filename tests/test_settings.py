@@ -96,3 +96,21 @@ def test_the_debugger_address_comes_from_the_environment(tmp_path: Path) -> None
     assert (chosen.debug_host, chosen.debug_port) == ("::1", 0)
     with pytest.raises(SettingsError, match=r"REMOTE_PDB_PORT='x' is not a port number"):
         load_settings(config, environ={"REMOTE_PDB_PORT": "x"})
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("[webhook]\nport = 99999\n", r"x.toml:4: webhook.port: not a port number: 99999"),
+        ("debug_port = 70000\n", r"x.toml:3: debug_port: not a port number"),
+        ("splay = inf\n", r"x.toml:3: splay: must be a finite number, not inf"),
+        ("poll_interval = nan\n", r"x.toml:3: poll_interval: must be a finite number"),
+        ('state_dir = ""\n', r"x.toml:3: state_dir: must be an absolute path, not ''"),
+        ('root = "srv"\n', r"x.toml:3: root: must be an absolute path, not 'srv'"),
+        ('socket = "d.sock"\n', r"x.toml:3: socket: must be an absolute path"),
+        ('inbox = "in"\n', r"x.toml:3: inbox: must be an absolute path"),
+    ],
+)
+def test_ports_numbers_and_paths_are_checked(extra: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        parse_settings(MINIMAL + extra, Path("x.toml"))
