@@ -14,6 +14,7 @@ request is honoured between roots. Events follow ``components_runtime.protocol``
 from __future__ import annotations
 
 import contextvars
+import errno
 import os
 import time
 from collections.abc import Callable
@@ -134,7 +135,7 @@ def _failure(error: Exception, root: Any, base_dir: Path | None) -> DeploydError
         failure = error
         failure.message = failure.message or str(error)
     else:
-        failure = DeploymentError(f"{type(error).__name__}: {error}")
+        failure = DeploymentError(f"{type(error).__name__}: {error}", hint=_os_hint(error))
         failure.__cause__ = error
     if failure.file is None and file is None and root.filename:
         # Raised inside the library (e.g. File.update): point at the root's component.py.
@@ -149,6 +150,24 @@ def _failure(error: Exception, root: Any, base_dir: Path | None) -> DeploydError
         *failure.details,
     )
     return failure
+
+
+def _os_hint(error: Exception) -> str | None:
+    """What to do about the file-system errors every deployment meets sooner or later."""
+    if isinstance(error, FileNotFoundError) and error.filename:
+        parent = os.path.dirname(str(error.filename))
+        if parent and not os.path.isdir(parent):
+            return (
+                f"the directory {parent} does not exist: create it first (a Directory "
+                "component, or File(..., leading=True))"
+            )
+    if isinstance(error, NotADirectoryError):
+        return "a part of that path is a file, not a directory"
+    if isinstance(error, PermissionError):
+        return f"the worker runs as uid {os.getuid()}: give it access, or manage another path"
+    if isinstance(error, OSError) and error.errno == errno.EROFS:
+        return "that file system is mounted read-only"
+    return None
 
 
 @dataclass

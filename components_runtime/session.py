@@ -23,6 +23,7 @@ from components_runtime.environment import Environment
 from components_runtime.errors import (
     ConfigurationError,
     DeploydError,
+    DeploymentError,
     HostSelectionError,
     sorted_errors,
 )
@@ -158,9 +159,19 @@ def _converge(
 ) -> WorkerResult:
     host = environment.hosts[host_name]
     ensure = getattr(environment._mapper, "ensure_directories", None)
-    if request.mode == "apply" and ensure is not None:
-        ensure()
-    os.makedirs(environment.workdir_base, exist_ok=True)
+    try:
+        if request.mode == "apply" and ensure is not None:
+            ensure()
+        os.makedirs(environment.workdir_base, exist_ok=True)
+    except OSError as error:
+        unusable = DeploymentError(
+            f"cannot create the work directory {environment.workdir_base}: "
+            f"{error.strerror or error}",
+            host=host.name,
+            hint="the deployment root must be a directory this process may write to: "
+            "`deployd apply --root DIR`, or `root` in deployd.toml",
+        )
+        return _failed([unusable], started, warnings, host=host.name, platform=host.platform)
     done = converge_host(
         host, order, emit, predict=request.mode == "predict", should_stop=should_stop,
         base_dir=base_dir,

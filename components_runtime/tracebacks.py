@@ -13,6 +13,8 @@ from pathlib import Path
 from types import TracebackType
 
 RUNTIME_DIR = str(Path(__file__).resolve().parent) + os.sep
+# In a venv the worker imports the runtime through a symlink (daemon.runtime_overlay), so frame
+# file names are compared with symlinks resolved.
 STDLIB_DIR = sysconfig.get_paths()["stdlib"] + os.sep
 
 
@@ -25,9 +27,12 @@ def relative(path: Path | str, base_dir: Path | str) -> str:
 
 
 def _frames(tb: TracebackType | None) -> list[tuple[str, int]]:
+    """(file, line) of each frame with a real file (not ``<frozen os>``, ``<string>``, ...)."""
     frames = []
     while tb is not None:
-        frames.append((tb.tb_frame.f_code.co_filename, tb.tb_lineno))
+        filename = tb.tb_frame.f_code.co_filename
+        if not filename.startswith("<"):
+            frames.append((filename, tb.tb_lineno))
         tb = tb.tb_next
     return frames
 
@@ -52,9 +57,8 @@ def user_frame(
     outside = [
         (f, n)
         for f, n in frames
-        if not f.startswith(RUNTIME_DIR)
+        if not os.path.realpath(f).startswith(RUNTIME_DIR)
         and not f.startswith(STDLIB_DIR)
-        and not f.startswith("<")
         and "/jinja2/" not in f
     ]
     if outside:

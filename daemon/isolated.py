@@ -51,6 +51,7 @@ def run_isolated(
     cancel: threading.Event | None = None,
     env: Mapping[str, str] | None = None,
     on_stderr: Callable[[str], None] | None = None,
+    abort: threading.Event | None = None,
 ) -> IsolatedRun:
     venvs_dir = state_dir / "venvs"
     venv = ensure_venv(
@@ -70,6 +71,7 @@ def run_isolated(
         cancel=cancel,
         env=env,
         on_stderr=on_stderr,
+        abort=abort,
     )
     return IsolatedRun(venv=venv, run=run)
 

@@ -9,14 +9,17 @@ limits, print its events as they arrive, then the error report and a summary. ``
 the host's run lock (``STATE_DIR/lock``), so it never runs next to the daemon.
 
 Exit status: 0 converged (or the check passed), 1 the run failed while converging, 2 bad usage
-or bad configuration.
+or bad configuration, 130 interrupted (the first Ctrl-C stops the worker's process group and
+waits for it; a second one quits at once).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -161,6 +164,43 @@ def _say(line: str) -> None:
         os.close(devnull)
 
 
+@contextlib.contextmanager
+def _first_ctrl_c_stops_the_worker(interrupted: Any) -> Iterator[None]:
+    """Ctrl-C sets ``interrupted``: the runner stops the worker's process group (SIGTERM, then
+    SIGKILL after the grace time) and the run ends as data. A second Ctrl-C leaves at once."""
+
+    def stop(signum: int, frame: Any) -> None:
+        if interrupted.is_set():
+            raise KeyboardInterrupt
+        interrupted.set()
+        print("\ndeployd: interrupted: stopping the worker (Ctrl-C again to quit at once)",
+              file=sys.stderr, flush=True)  # fmt: skip
+
+    import signal
+
+    previous = signal.signal(signal.SIGINT, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _interrupted(request: WorkerRequest, isolated: Any) -> int:
+    run = isolated.run
+    if run is None:  # during the venv build (pip got the Ctrl-C too)
+        where = "while preparing the repository's venv; nothing was converged"
+    else:
+        component = next((e.component for e in run.errors if e.component), None)
+        where = (
+            f"while converging {component} (it may be half done); the components after it "
+            "were not touched"
+            if component
+            else "before converging anything"
+        )
+    _say(f"{request.mode}: INTERRUPTED (Ctrl-C) {where}. Run it again to converge the rest.")
+    return 130
+
+
 def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8", errors="replace")
@@ -187,7 +227,15 @@ def _run(request: WorkerRequest, args: argparse.Namespace) -> int:
         if line is not None:
             _say(line)
 
-    isolated = run_isolated(request, Path(args.state_dir), on_event, limits=limits)
+    import threading
+
+    interrupted = threading.Event()
+    with _first_ctrl_c_stops_the_worker(interrupted):
+        isolated = run_isolated(
+            request, Path(args.state_dir), on_event, limits=limits, abort=interrupted
+        )
+    if interrupted.is_set() and isolated.outcome != "succeeded":
+        return _interrupted(request, isolated)
     for notice in isolated.venv.notices:
         _say(f"note: {notice}")
     errors = isolated.errors

@@ -1,0 +1,120 @@
+"""`deployd apply` on the odd things operators do: Ctrl-C, a root that cannot be used, file-system
+errors inside the file library. Real subprocesses; the worker runs in the repository's venv, so
+runtime frames reach it through the venv's symlinked runtime (as on a host)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import make_repo, wait_for
+
+ENVIRONMENT = "[environment]\n\n[host:web]\ncomponents = hello\n"
+
+BLOCKING = """\
+import os, time
+from batou.component import Component
+
+
+class Hello(Component):
+    def verify(self):
+        with open(os.environ["MARKER"], "w") as marker:
+            marker.write(str(os.getpid()))
+        time.sleep(60)
+"""
+
+MISSING_PARENT = """\
+from batou.component import Component
+from batou.lib.file import File
+
+
+class Hello(Component):
+    def configure(self):
+        self += File("{path}", content="x")
+"""
+
+
+@pytest.fixture(scope="module")
+def state_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("state")
+
+
+def apply(repo: Path, root: Path, state_dir: Path) -> list[str]:
+    return [sys.executable, "-m", "daemon.cli", "apply", str(repo), "-e", "test",
+            "--host", "web", "--root", str(root), "--state-dir", str(state_dir)]  # fmt: skip
+
+
+def repo_with(path: Path, component: str) -> Path:
+    return make_repo(
+        path,
+        {
+            "environments/test/environment.cfg": ENVIRONMENT,
+            "components/hello/component.py": component,
+        },
+    )
+
+
+def test_ctrl_c_stops_the_worker_and_says_where(tmp_path: Path, state_dir: Path) -> None:
+    repo = repo_with(tmp_path / "repo", BLOCKING)
+    marker = tmp_path / "worker.pid"
+    process = subprocess.Popen(
+        apply(repo, tmp_path / "root", state_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own group: SIGINT to it is what a terminal's Ctrl-C does
+        env={**os.environ, "MARKER": str(marker)},
+    )
+    worker = int(wait_for(lambda: marker.exists() and marker.read_text(), timeout=60))
+    os.killpg(process.pid, signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stdout + stderr
+    assert "apply: INTERRUPTED (Ctrl-C) while converging hello" in stdout
+    assert "Traceback" not in stderr and "stopping the worker" in stderr
+
+    def gone() -> bool:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    wait_for(gone, timeout=10)  # stopped, not left running behind the operator's back
+
+
+@pytest.mark.parametrize("root", ["/etc/hostname", "/proc/deployd-cannot-be-here"])
+def test_an_unusable_root_is_a_clear_error(root: str, tmp_path: Path, state_dir: Path) -> None:
+    repo = repo_with(tmp_path / "repo", MISSING_PARENT.format(path="x"))
+    done = subprocess.run(
+        apply(repo, Path(root), state_dir), capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert f"cannot create the work directory {root}/work" in done.stdout
+    assert "deployd apply --root DIR" in done.stdout
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "InternalError" not in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("path", "hint"),
+    [
+        ("/proc/deployd-nope/x", "the directory /proc/deployd-nope does not exist"),
+        ("/etc/hostname/sub/x", "a part of that path is a file, not a directory"),
+    ],
+)
+def test_file_system_errors_point_at_the_component_with_a_hint(
+    path: str, hint: str, tmp_path: Path, state_dir: Path
+) -> None:
+    repo = repo_with(tmp_path / "repo", MISSING_PARENT.format(path=path))
+    done = subprocess.run(
+        apply(repo, tmp_path / "root", state_dir), capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "location:  components/hello/component.py" in done.stdout
+    assert hint in done.stdout
+    # never a frame of the runtime (reached through the venv's symlinks) or <frozen os>
+    assert "deployd-runtime" not in done.stdout and "<frozen" not in done.stdout
