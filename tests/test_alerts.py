@@ -108,3 +108,17 @@ def test_every_exported_metric_is_documented(busy_scrape):
     families = {n for n in families if n.startswith("deployd_")}
     missing = sorted(n for n in families if n not in text)
     assert not missing, f"not in docs/metrics.md: {missing}"
+
+
+def test_alerts_and_docs_name_only_real_commands():
+    from daemon.cli import build_parser
+
+    parser = build_parser()
+    commands = set(next(a for a in parser._actions if a.dest == "command").choices)
+    for path in (
+        RULES,
+        MONITORING / "README.md",
+        Path(__file__).parent.parent / "docs" / "metrics.md",
+    ):
+        for word in re.findall(r"`deployd ([a-z-]+)", path.read_text()):
+            assert word in commands, f"{path.name}: `deployd {word}` is not a command"
