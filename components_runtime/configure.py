@@ -16,6 +16,7 @@ Every error of every round's last attempt is collected; nothing stops at the fir
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,8 @@ def label(root: Any) -> str:
 def _locate(error: DeploydError, root: Any, base_dir: Path | None) -> DeploydError:
     if error.file is None:
         error.file, error.line = user_frame(error.__traceback__, base_dir)
+    elif base_dir is not None and os.path.isabs(error.file):  # e.g. a template's own path
+        error.file = relative(error.file, base_dir)
     if error.file is None and root.filename:
         error.file = relative(root.filename, base_dir) if base_dir else root.filename
     if error.component not in (None, root.name):

@@ -141,6 +141,8 @@ def _failure(error: Exception, root: Any, base_dir: Path | None) -> DeploydError
         # Raised inside the library (e.g. File.update): point at the root's component.py.
         file = relative(root.filename, base_dir) if base_dir else root.filename
     failure.file = failure.file or file
+    if failure.file and base_dir is not None and os.path.isabs(failure.file):
+        failure.file = relative(failure.file, base_dir)  # e.g. a template's own path
     failure.line = failure.line or line
     failure.component = root.name
     failure.host = root.host.name

@@ -164,6 +164,7 @@ class HostSelectionError(ConfigurationError):
 
 class TemplatingError(ConfigurationError):
     sort_rank = 1
+    template_line: int | None = None  # the line in the template (set by the template module)
 
 
 class OverrideError(ConfigurationError):

@@ -113,14 +113,29 @@ def _is_template_error(error: Exception) -> bool:
     return isinstance(error, jinja2.TemplateError)
 
 
-def _error(identifier: str, error: Exception) -> TemplatingError:
-    line = getattr(error, "lineno", None)
-    location = f" line {line}" if line else ""
-    return TemplatingError(
+def _error(identifier: str, error: Exception, source: str) -> TemplatingError:
+    line = _template_line(error)
+    location = f" line {line}" if line and "\n" in source.rstrip("\n") else ""
+    failure = TemplatingError(
         f"An error occurred while rendering a template ({identifier}{location}): "
         f"{type(error).__name__}: {error}",
         hint="check the names used in the template: every variable must be defined",
     )
+    failure.template_line = line  # a File with a source file reports it as file:line
+    return failure
+
+
+def _template_line(error: Exception) -> int | None:
+    """The template's line: syntax errors carry it; for render errors (an undefined name) Jinja
+    puts the template's own frames, with template line numbers, into the traceback."""
+    line: int | None = getattr(error, "lineno", None)
+    if line is None:
+        tb = error.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == "<template>":
+                line = tb.tb_lineno  # the innermost one wins
+            tb = tb.tb_next
+    return line
 
 
 def expand(source: str, args: dict[str, Any], identifier: str = "<template>") -> str:
@@ -141,7 +156,7 @@ def expand(source: str, args: dict[str, Any], identifier: str = "<template>") ->
     except Exception as error:
         if not _is_template_error(error):
             raise
-        raise _error(identifier, error) from error
+        raise _error(identifier, error, source) from error
 
 
 def render_file(path: str | Path, args: dict[str, Any]) -> str:
@@ -152,7 +167,7 @@ def render_file(path: str | Path, args: dict[str, Any]) -> str:
     except Exception as error:
         if not _is_template_error(error):
             raise
-        raise _error(str(path), error) from error
+        raise _error(str(path), error, source) from error
 
 
 __all__ = ["expand", "generated_header", "render_file"]

@@ -118,3 +118,24 @@ def test_file_system_errors_point_at_the_component_with_a_hint(
     assert hint in done.stdout
     # never a frame of the runtime (reached through the venv's symlinks) or <frozen os>
     assert "deployd-runtime" not in done.stdout and "<frozen" not in done.stdout
+
+
+def test_an_undefined_name_in_a_template_file_names_the_template_and_line(
+    tmp_path: Path, state_dir: Path
+) -> None:
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "environments/test/environment.cfg": ENVIRONMENT,
+            "components/hello/component.py": MISSING_PARENT.replace(
+                'content="x"', 'source="app.conf.j2"'
+            ).format(path="app.conf"),
+            "components/hello/app.conf.j2": "port = 80\nname = {{ component.no_such_name }}\n",
+        },
+    )
+    done = subprocess.run(
+        apply(repo, tmp_path / "root", state_dir), capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "has no attribute 'no_such_name'" in done.stdout
+    assert "location:  components/hello/app.conf.j2:2" in done.stdout

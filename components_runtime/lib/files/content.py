@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from components_runtime.errors import UpdateNeeded
+from components_runtime.errors import TemplatingError, UpdateNeeded
 from components_runtime.lib.files.diffs import DIFF_DIR_NAME, show_diff
 from components_runtime.lib.files.presence import FileComponent
 from components_runtime.lib.files.report import annotate
@@ -133,4 +133,9 @@ class Content(ManagedContentBase):
             self.template_args = {}
         if not self.template_context:
             self.template_context = self.parent
-        self.content = self.expand(self.content, self.template_context, args=self.template_args)
+        try:
+            self.content = self.expand(self.content, self.template_context, args=self.template_args)
+        except TemplatingError as error:
+            if self.source and error.file is None:  # blame the template file, not configure()
+                error.file, error.line = self.source, error.template_line
+            raise
