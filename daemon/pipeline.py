@@ -19,6 +19,7 @@ from typing import Any
 
 from components_runtime.protocol import WorkerRequest, WorkerResult
 from daemon.fetch import FetchError, Mirror
+from daemon.limits import Limits, LimitsError
 from daemon.lock import LockBusy, host_lock
 from daemon.records import CommitInfo, ComponentRecord, ErrorRecord, RunRecord
 from daemon.runner import WorkerRun, run_worker
@@ -82,7 +83,13 @@ def converge(
     try:
         keep = (plan.keep_checkout,) if plan.keep_checkout else ()
         checkout = mirror.checkout(plan.commit.sha, plan.checkouts, keep=keep)
-        venv = prepare_venv(checkout, plan)
+        try:
+            limits = environment_limits(checkout, plan.settings)
+        except LimitsError as error:
+            hint = "fix the value in the repository; this commit is not converged"
+            errors = (_error("LimitsError", str(error), hint=hint),)
+            return _record(plan, started, "refused", reason="bad-configuration", errors=errors)
+        venv = prepare_venv(checkout, plan, limits)
         if venv.error:
             return _record(plan, started, "failed", errors=(venv.error,), venv=venv)
         settings = plan.settings
@@ -100,7 +107,7 @@ def converge(
             request,
             on_event,
             python=venv.python,
-            limits=settings.limits,
+            limits=limits,
             cancel=cancel,
             abort=abort,
         )
@@ -112,7 +119,32 @@ def converge(
     return _from_worker(plan, started, run, venv)
 
 
-def prepare_venv(checkout: Path, plan: RunPlan) -> VenvStep:
+def environment_limits(checkout: Path, settings: Settings) -> Limits:
+    """The daemon's ``[limits]`` with the environment's own ``[deployd]`` section on top
+    (docs/timeouts.md); LimitsError names the file and line of a bad value."""
+    name = settings.environment.removesuffix(".cfg")
+    environments = checkout / "environments"
+    files = (environments / name / "environment.cfg", environments / f"{name}.cfg")
+    if not any(_mentions_deployd(file) for file in files):
+        return settings.limits  # the common case: no need to parse the file here
+    from components_runtime.envconfig import load_environment_config
+    from components_runtime.errors import DeploydError
+
+    try:
+        config = load_environment_config(checkout, settings.environment)
+    except DeploydError:
+        return settings.limits  # the worker reports a missing environment with everything else
+    return settings.limits.overlay_environment(getattr(config, "deployd", {}))
+
+
+def _mentions_deployd(file: Path) -> bool:
+    try:
+        return "[deployd]" in file.read_text(errors="replace")
+    except OSError:
+        return False
+
+
+def prepare_venv(checkout: Path, plan: RunPlan, limits: Limits | None = None) -> VenvStep:
     """The repository's venv: reused or built (content-addressed), or a failure as data."""
     keep = (plan.keep_venv,) if plan.keep_venv else None
     settings = plan.settings
@@ -121,7 +153,7 @@ def prepare_venv(checkout: Path, plan: RunPlan) -> VenvStep:
         plan.venvs,
         wheelhouse=settings.wheelhouse,
         no_index=settings.no_index,
-        timeout=settings.limits.venv_build,
+        timeout=(limits or settings.limits).venv_build,
         keep=keep,
     )
     return VenvStep(

@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from daemon_helpers import REPO_ROOT, deploy_files, deployd_command, run_daemon
-from helpers import make_repo, wait_for
+from daemon_helpers import HOST, REPO_ROOT, deploy_files, deployd_command, run_daemon
+from helpers import commit, make_repo, wait_for
 from venv_helpers import build_wheels, project
 
 from daemon.requirements import read_requirements
@@ -132,3 +132,35 @@ def test_the_client_loads_no_ca_bundle(tmp_path: Path) -> None:
     with Client(tmp_path / "api.sock") as client:
         context = client._http._transport._pool._ssl_context  # type: ignore[attr-defined]
         assert context.cert_store_stats()["x509_ca"] == 0
+
+
+SLOW = """\
+import time
+
+from batou.component import Component
+
+
+class Slow(Component):
+    def verify(self):
+        time.sleep(60)
+"""
+
+
+def test_the_environment_s_deployd_section_limits_the_daemon_s_runs(tmp_path: Path) -> None:
+    config = "environments/test/environment.cfg"
+    section = "\n[deployd]\ncomponent_timeout = 1s\ngrace_period = 1\n"
+    files = {
+        config: f"[environment]\n\n[host:{HOST}]\ncomponents = slow\n{section}",
+        "components/slow/component.py": SLOW,
+    }
+    repo = make_repo(tmp_path / "repo", files)
+    with run_daemon(tmp_path, repo, poll_interval=0.2, watch_repository=False) as daemon:
+        run = daemon.wait_run(trigger="startup")
+        assert run["outcome"] == "timeout" and run["timed_out_component"] == "slow", run
+        bad = commit(repo, {config: files[config].replace("1s", "soon")})
+        refused = daemon.wait_run(commit__sha=bad)
+        assert refused["outcome"] == "refused" and refused["reason"] == "bad-configuration"
+        [error] = refused["errors"]
+        assert error["kind"] == "LimitsError"
+        expected = f"{config}:7 [deployd]: component_timeout: 'soon' is not a duration"
+        assert expected in error["message"], error
