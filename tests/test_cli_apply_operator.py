@@ -139,3 +139,25 @@ def test_an_undefined_name_in_a_template_file_names_the_template_and_line(
     assert done.returncode == 2, done.stdout + done.stderr
     assert "has no attribute 'no_such_name'" in done.stdout
     assert "location:  components/hello/app.conf.j2:2" in done.stdout
+
+
+def test_a_venv_failure_is_reported_once_and_a_file_is_not_a_repository(
+    tmp_path: Path, state_dir: Path
+) -> None:
+    repo = repo_with(tmp_path / "repo", MISSING_PARENT.format(path="x"))
+    (repo / "requirements.txt").write_text("-e ./not-there\n")
+    done = subprocess.run(
+        apply(repo, tmp_path / "root", state_dir), capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2
+    assert "location:  requirements.txt:1" in done.stdout
+    assert done.stderr == ""  # not a second time through logging's last-resort handler
+
+    not_a_dir = subprocess.run(
+        apply(repo / "requirements.txt", tmp_path / "root", state_dir),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert not_a_dir.returncode == 2
+    assert "requirements.txt: not a directory (the deployment repository" in not_a_dir.stderr

@@ -112,7 +112,12 @@ def _state_dir_unusable(args: argparse.Namespace, error: OSError) -> int:
 def _request(args: argparse.Namespace, **kw: Any) -> WorkerRequest | None:
     """The worker request, or None (after saying why) for bad usage."""
     if not os.path.isdir(args.path):
-        print(f"deployd: {args.path}: no such directory", file=sys.stderr)
+        what = "not a directory" if os.path.exists(args.path) else "no such directory"
+        print(
+            f"deployd: {args.path}: {what} (the deployment repository: a directory with "
+            "components/ and environments/)",
+            file=sys.stderr,
+        )
         return None
     from daemon.isolated import debug_endpoint
 
@@ -201,6 +206,18 @@ def _interrupted(request: WorkerRequest, isolated: Any) -> int:
     return 130
 
 
+def _quiet_library_logs(debug: bool) -> None:
+    """The venv and runner modules log for the daemon's journal; here the same facts are in the
+    report already, so without ``--debug`` their warnings must not reach stderr a second time
+    (through logging's last-resort handler)."""
+    import logging
+
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="deployd: %(name)s: %(message)s")
+    else:
+        logging.getLogger("daemon").addHandler(logging.NullHandler())
+
+
 def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8", errors="replace")
@@ -227,6 +244,7 @@ def _run(request: WorkerRequest, args: argparse.Namespace) -> int:
         if line is not None:
             _say(line)
 
+    _quiet_library_logs(request.debug)
     import threading
 
     interrupted = threading.Event()
