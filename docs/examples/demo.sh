@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# deployd's main job on the bundled example repository, run twice: the second run changes nothing.
-# Sandboxed: everything lives under docs/examples/.demo (work dirs, venv, lock), and [vfs] sandbox = Developer maps
-# every absolute path (e.g. /etc/motd-demo) below it too. Run from anywhere: `make demo`.
+# The one-shot commands on the bundled example repository: check, apply --predict, and apply twice
+# (the second run changes nothing). Sandboxed: everything lives under docs/examples/.demo (work
+# dirs, venv, lock), and [vfs] sandbox = Developer maps every absolute path (e.g. /etc/motd-demo)
+# below it too. Run from anywhere: `make demo-apply` (`make demo` runs the daemon instead).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
