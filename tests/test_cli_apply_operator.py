@@ -161,3 +161,16 @@ def test_a_venv_failure_is_reported_once_and_a_file_is_not_a_repository(
     )
     assert not_a_dir.returncode == 2
     assert "requirements.txt: not a directory (the deployment repository" in not_a_dir.stderr
+
+
+def test_print_in_component_code_reaches_the_terminal(tmp_path: Path, state_dir: Path) -> None:
+    printing = (
+        "from batou.component import Component\n\n\nclass Hello(Component):\n"
+        "    def verify(self):\n        print('checking the hello thing')\n"
+    )
+    repo = repo_with(tmp_path / "repo", printing)
+    done = subprocess.run(
+        apply(repo, tmp_path / "root", state_dir), capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stderr == "checking the hello thing\n"  # on stderr: stdout carries the report

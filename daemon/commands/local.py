@@ -206,6 +206,16 @@ def _interrupted(request: WorkerRequest, isolated: Any) -> int:
     return 130
 
 
+def _pass_on_stderr(line: str) -> None:
+    """The worker's stderr (``print()`` in component code, warnings, output of commands that
+    were not captured) reaches the terminal as it does with batou."""
+    try:
+        sys.stderr.write(line if line.endswith("\n") else line + "\n")
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):
+        pass  # the reader went away; the run goes on
+
+
 def _quiet_library_logs(debug: bool) -> None:
     """The venv and runner modules log for the daemon's journal; here the same facts are in the
     report already, so without ``--debug`` their warnings must not reach stderr a second time
@@ -250,7 +260,12 @@ def _run(request: WorkerRequest, args: argparse.Namespace) -> int:
     interrupted = threading.Event()
     with _first_ctrl_c_stops_the_worker(interrupted):
         isolated = run_isolated(
-            request, Path(args.state_dir), on_event, limits=limits, abort=interrupted
+            request,
+            Path(args.state_dir),
+            on_event,
+            limits=limits,
+            abort=interrupted,
+            on_stderr=_pass_on_stderr,
         )
     if interrupted.is_set() and isolated.outcome != "succeeded":
         return _interrupted(request, isolated)
