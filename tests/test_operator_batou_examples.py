@@ -410,6 +410,35 @@ def test_a_template_over_100_kib_is_written_byte_for_byte(tour: dict[str, Any]) 
     assert "bigger than 100KiB" in tour["batou"][1]
 
 
+def test_predict_leaves_the_same_traces_as_batou(base: Path) -> None:
+    """``batou deploy --predict-only`` and ``deployd apply --predict`` both create the empty work
+    directories and keep the diffs of what would change; nothing else is written."""
+    batou_repo = write_repo(base / "predict-batou", WORKING)
+    deployd_repo = write_repo(base / "predict-deployd", WORKING)
+    root = base / "predict-root"
+    done = subprocess.run(
+        [str(batou_venv() / "bin" / "batou"), "deploy", "--predict-only", "tour"],
+        cwd=batou_repo,
+        env={**os.environ, "APPENV_BASEDIR": str(batou_repo)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout
+    predicted = subprocess.run(
+        [*deployd_command(deployd_repo, "tour", root), "--predict"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert predicted.returncode == 0, predicted.stdout + predicted.stderr
+    assert "predict: 5 would change, 0 unchanged, 0 failed, 1 skipped" in predicted.stdout
+    expected, actual = snapshot(batou_repo / "work"), snapshot(root / "work")
+    assert differences(expected, actual) == []
+    assert not (root / "work/greeting/hello.txt").exists()
+
+
 # -- a repository full of mistakes: every batou error is reported ----------------------------
 
 
