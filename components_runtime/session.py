@@ -59,8 +59,29 @@ def run_request(
             ),
             duration=time.monotonic() - started,
         )
+    except (SystemExit, KeyboardInterrupt) as error:  # raised by component code: say where
+        return _exit_from_user_code(error, request, started)
     finally:
         output.attach(None)
+
+
+def _exit_from_user_code(
+    error: SystemExit | KeyboardInterrupt, request: WorkerRequest, started: float
+) -> WorkerResult:
+    from components_runtime.tracebacks import user_frame
+
+    file, line = user_frame(error.__traceback__, Path(request.repository).resolve())
+    what = (
+        f"sys.exit({error.code!r})" if isinstance(error, SystemExit) else "raise KeyboardInterrupt"
+    )
+    failure = DeploymentError(
+        f"component code ended the run: {what}",
+        file=file,
+        line=line,
+        hint="raise an exception instead (it fails the component and names it); "
+        "a deployment cannot be ended from inside",
+    )
+    return _failed([failure], started, [])
 
 
 def _failed(

@@ -71,11 +71,29 @@ def user_traceback_lines(tb: TracebackType | None, base_dir: Path | str | None) 
     if base_dir is None:
         return []
     base = str(Path(base_dir).resolve()) + os.sep
-    return [
+    lines = [
         f"{relative(f, base_dir)}:{n}"
         for f, n in _frames(tb)
         if os.path.realpath(f).startswith(base)
     ]
+    return _collapse_repeats(lines)
+
+
+def _collapse_repeats(lines: list[str]) -> list[str]:
+    """A run of the same line (deep recursion) as the line and how often it repeats."""
+    collapsed: list[str] = []
+    index = 0
+    while index < len(lines):
+        end = index
+        while end + 1 < len(lines) and lines[end + 1] == lines[index]:
+            end += 1
+        collapsed.append(lines[index])
+        if end - index >= 2:
+            collapsed.append(f"  [the line above repeated {end - index} more times]")
+        elif end > index:
+            collapsed.append(lines[index])
+        index = end + 1
+    return collapsed
 
 
 __all__ = ["frame_in_file", "relative", "user_frame", "user_traceback_lines"]

@@ -1,0 +1,57 @@
+"""Component code that ends the process or recurses forever: the worker still reports where."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from helpers import write_tree
+
+from components_runtime.protocol import WorkerRequest
+from components_runtime.session import run_request
+
+ENVIRONMENT = "[host:one]\ncomponents = hello\n"
+
+
+def run(tmp_path: Path, body: str) -> tuple[str, list[str], str]:
+    code = (
+        "import sys\nfrom batou.component import Component\n\n\nclass Hello(Component):\n"
+        f"    def configure(self):\n        {body}\n"
+    )
+    write_tree(tmp_path / "repo", {
+        "components/hello/component.py": code,
+        "environments/env/environment.cfg": ENVIRONMENT,
+    })  # fmt: skip
+    request = WorkerRequest(
+        repository=str(tmp_path / "repo"), environment="env", host="one", mode="check"
+    )
+    result = run_request(request, lambda event: None)
+    error = result.errors[0]
+    return (
+        f"{error.kind}: {error.message} at {error.file}:{error.line}",
+        list(error.details),
+        (error.hint or ""),
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("sys.exit(3)", "component code ended the run: sys.exit(3)"),
+        ("raise KeyboardInterrupt", "component code ended the run: raise KeyboardInterrupt"),
+    ],
+)
+def test_sys_exit_in_component_code_is_an_error_with_its_line(
+    tmp_path: Path, body: str, expected: str
+) -> None:
+    summary, _, hint = run(tmp_path, body)
+    assert summary == f"DeploymentError: {expected} at components/hello/component.py:7"
+    assert "raise an exception instead" in hint
+
+
+def test_deep_recursion_is_reported_in_a_few_lines(tmp_path: Path) -> None:
+    recursion = "def down(n):\n            return down(n + 1)\n        down(0)"
+    summary, details, _ = run(tmp_path, recursion)
+    assert summary.startswith("UnknownConfigureError: RecursionError")
+    assert len(details) < 10, details
+    assert any("the line above repeated" in line for line in details)
