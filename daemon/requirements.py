@@ -184,11 +184,23 @@ class _Reader:
         return f"-e {directory}" if editable else str(directory)
 
 
+def _read_utf8(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise RequirementsError(
+            f"{path.name} is not valid UTF-8 (byte 0x{data[error.start]:02x}); save it as UTF-8",
+            file=path,
+            line=data[: error.start].count(b"\n") + 1,
+        ) from None
+
+
 def _logical_lines(path: Path) -> list[tuple[int, str]]:
     """(first line number, text) with comments stripped and ``\\`` continuations joined."""
     result: list[tuple[int, str]] = []
     pending, start = "", 0
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, raw in enumerate(_read_utf8(path).splitlines(), 1):
         text = re.sub(r"(^|\s)#.*$", "", raw).rstrip()
         if pending:
             text = text.lstrip()

@@ -453,3 +453,12 @@ def test_a_local_package_installed_as_a_copy_is_keyed_by_its_whole_content(tmp_p
     # ... but a code change does: the copy in the venv would be stale
     (checkout / "myext/src/myext/__init__.py").write_text("SIZE = 4\n")
     assert key() != before
+
+
+def test_a_requirement_file_that_is_not_utf8_names_file_and_line(tmp_path: Path) -> None:
+    checkout = repo_with(tmp_path / "repo", None)
+    (checkout / "requirements.txt").write_bytes(b"requests\n# caf\xe9\n")
+    with pytest.raises(RequirementsError) as raised:
+        read_requirements(checkout)
+    assert raised.value.line == 2 and raised.value.file.name == "requirements.txt"
+    assert "not valid UTF-8 (byte 0xe9)" in raised.value.message
