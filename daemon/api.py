@@ -93,6 +93,8 @@ class _Handler(BaseHTTPRequestHandler):
             return 200, {**loop.snapshot.to_dict(), "schema": SCHEMA_VERSION}
         if method == "GET" and path == "/runs":
             limit = int(query.get("limit", "20"))
+            if limit < 0:
+                raise ValueError("limit must not be negative")
             runs = [r.to_dict() for r in loop.store.list_runs(limit=limit)]
             return 200, {"schema": SCHEMA_VERSION, "runs": runs}
         if method == "GET" and path.startswith("/runs/"):
@@ -120,7 +122,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _control(self, loop: Loop, action: str) -> tuple[int, Any]:
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}") if length else {}
-        argument = body.get("reason") if action == "suspend" else body.get("sha")
+        if not isinstance(body, dict):
+            raise ValueError("the body must be a JSON object")
+        key = "reason" if action == "suspend" else "sha"
+        argument = body.get(key) if action != "resume" else None
+        if argument is not None and not isinstance(argument, str):
+            raise ValueError(f"{key} must be a string")  # it is stored in state.json
         reply: Future[dict[str, Any]] = Future()
         loop.queue.put(Control(action, argument, reply))
         try:

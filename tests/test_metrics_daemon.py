@@ -265,7 +265,7 @@ def test_debugger_waiting_follows_a_real_breakpoint(tmp_path):
     commit(repo, {"components/hello/component.py": PAUSED})
     listen = f"127.0.0.1:{free_port()}"
     url = f"http://{listen}/metrics"
-    env = {"REMOTE_PDB_PORT": "0"}  # honoured by the daemon once it passes it on; else 4444
+    env = {"REMOTE_PDB_PORT": "0"}  # the daemon takes the debugger port from its environment
     with run_daemon(tmp_path / "daemon", repo, env=env, metrics_listen=listen, debug=True) as d:
         waiting = scrape_when(url, lambda s: value(s, "deployd_debugger_waiting") == 1)
         since = value(waiting, "deployd_debugger_waiting_since_timestamp_seconds")
