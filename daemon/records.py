@@ -116,7 +116,9 @@ class RunRecord:
             for e in data.get("errors") or ()
         )
         data["warnings"] = tuple(data.get("warnings") or ())
-        return check_types(cls(**data))
+        # Only what status, history and the metrics compute with: the worker's errors and
+        # component details are shown as they are, and must never make a record unreadable.
+        return check_types(cls(**data), _ESSENTIAL_RUN_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -284,11 +286,16 @@ class StatusSnapshot:
 _T = typing.TypeVar("_T")
 
 
-def check_types(value: _T) -> _T:
-    """``value`` (a record read from disk) if every field has its annotated type, recursively;
-    else TypeError naming the field, so a hand-edited or damaged file is refused on reading
-    instead of failing later, somewhere in the loop."""
+_ESSENTIAL_RUN_FIELDS = ("id", "trigger", "outcome", "started_at", "finished_at", "commit")
+
+
+def check_types(value: _T, names: tuple[str, ...] | None = None) -> _T:
+    """``value`` (a record read from disk) if its fields (all, or ``names``) have their
+    annotated types, recursively; else TypeError naming the field, so a hand-edited or damaged
+    file is refused on reading instead of failing later, somewhere in the loop."""
     for item in fields(value):  # type: ignore[arg-type]
+        if names is not None and item.name not in names:
+            continue
         wanted = _hints(type(value))[item.name]  # type: ignore[arg-type]
         got = getattr(value, item.name)
         if not _matches(got, wanted):

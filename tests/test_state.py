@@ -150,3 +150,15 @@ def test_a_damaged_running_marker_is_still_recorded_as_crashed(tmp_path: Path) -
     assert crashed.outcome == "crashed" and crashed.trigger == "startup"
     assert state.last_run == crashed.id and store.read_running() is None
     assert not (tmp_path.parent / "x.json").exists()
+
+
+def test_odd_worker_details_never_make_a_record_unreadable(tmp_path: Path) -> None:
+    store = StateStore(tmp_path)
+    record = _record(store)
+    data = record.to_dict()
+    data["errors"] = [{"kind": "X", "message": "m", "line": "12", "details": [{"a": 1}]}]
+    data["components"] = [{"component": "c", "outcome": "changed", "duration": None}]
+    (store.runs_dir).mkdir(parents=True, exist_ok=True)
+    (store.runs_dir / f"{record.id}.json").write_text(json.dumps(data))
+    read = store.get_run(record.id)
+    assert read is not None and read.errors[0].line == "12"  # type: ignore[comparison-overlap]
