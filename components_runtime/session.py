@@ -111,7 +111,7 @@ def _run(
         output.log(f"note: {_config_warning(note)}")  # e.g. a key only batou's push mode uses
     loaded = load_components(base_dir)
     errors.extend(loaded.errors)
-    errors.extend(_name_errors(config, loaded))
+    errors.extend(_name_errors(config, loaded, base_dir))
     selected, checked = _select(request, config, errors)
     if selected is None and request.mode != "check":
         return _failed(errors, started, warnings)
@@ -216,13 +216,21 @@ def _config_warning(warning: Any) -> str:
     return f"{warning.origin}: {warning.message}{hint}"
 
 
-def _name_errors(config: Any, loaded: LoadResult) -> list[ConfigurationError]:
-    """Unknown component names; a name whose file failed to load says so in the hint."""
+def _name_errors(config: Any, loaded: LoadResult, base_dir: Path) -> list[ConfigurationError]:
+    """Unknown component names; the hint says why when the reason is known."""
     failed = {Path(error.file or "").parent.name for error in loaded.errors}
     errors = envconfig.validate_component_names(config, set(loaded.definitions))
     for error in errors:
+        file = base_dir / "components" / str(error.component) / "component.py"
         if error.component in failed:
             error.hint = f"components/{error.component}/component.py failed to load (see its error)"
+        elif not (base_dir / "components").is_dir():
+            error.hint = f"{base_dir} has no components/ directory: is it the repository?"
+        elif not file.is_file():
+            error.hint = (
+                "components are the classes in components/*/component.py, lower-cased; none "
+                f"is called {error.component}, and there is no components/{error.component}/"
+            )
     return errors
 
 
