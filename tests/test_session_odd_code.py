@@ -55,3 +55,13 @@ def test_deep_recursion_is_reported_in_a_few_lines(tmp_path: Path) -> None:
     assert summary.startswith("UnknownConfigureError: RecursionError")
     assert len(details) < 10, details
     assert any("the line above repeated" in line for line in details)
+
+
+def test_a_repository_without_components_dir_says_so(tmp_path: Path) -> None:
+    write_tree(tmp_path / "repo", {"environments/env/environment.cfg": ENVIRONMENT})
+    request = WorkerRequest(
+        repository=str(tmp_path / "repo"), environment="env", host="one", mode="check"
+    )
+    error = run_request(request, lambda event: None).errors[0]
+    assert error.kind == "MissingComponent"
+    assert error.hint == f"{tmp_path / 'repo'} has no components/ directory: is it the repository?"
