@@ -16,6 +16,7 @@ from typing import Any
 
 from components_runtime.protocol import ErrorInfo, WorkerRequest
 from daemon.limits import DEFAULT_LIMITS, Limits
+from daemon.requirements import Requirements
 from daemon.runner import WorkerRun, run_worker
 from daemon.venvs import VenvResult, ensure_venv
 
@@ -52,6 +53,7 @@ def run_isolated(
     env: Mapping[str, str] | None = None,
     on_stderr: Callable[[str], None] | None = None,
     abort: threading.Event | None = None,
+    on_build: Callable[[Path, Requirements], None] | None = None,
 ) -> IsolatedRun:
     venvs_dir = state_dir / "venvs"
     venv = ensure_venv(
@@ -60,6 +62,7 @@ def run_isolated(
         wheelhouse=wheelhouse,
         no_index=no_index,
         timeout=limits.venv_build,
+        on_build=on_build,
     )
     if venv.python is None:
         return IsolatedRun(venv=venv, run=None)

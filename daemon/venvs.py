@@ -38,7 +38,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -81,11 +81,14 @@ def ensure_venv(
     no_index: bool = False,
     timeout: float = DEFAULT_LIMITS.venv_build,
     keep: Iterable[str] | None = None,
+    on_build: Callable[[Path, Requirements], None] | None = None,
 ) -> VenvResult:
     """The venv for the repository at ``checkout``: reused, built, or failed (as data).
 
     ``wheelhouse`` defaults to the repository's ``wheels/`` when present. ``keep``: when given,
     after a successful build every other venv except these keys is garbage-collected.
+    ``on_build(target, requirements)`` is called just before a build starts (a build may take
+    minutes: ``deployd apply`` says so instead of staying silent).
     """
     started = time.monotonic()
     checkout, venvs_dir = checkout.absolute(), venvs_dir.absolute()
@@ -109,6 +112,8 @@ def ensure_venv(
         venvs_dir.mkdir(parents=True, exist_ok=True)
         with _build_lock(venvs_dir):
             if not _usable(target):  # another process may have built it meanwhile
+                if on_build is not None:
+                    on_build(target, requirements)
                 error = _build(
                     target, requirements, checkout, wheelhouse, no_index, started + timeout
                 )

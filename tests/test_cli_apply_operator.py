@@ -174,3 +174,14 @@ def test_print_in_component_code_reaches_the_terminal(tmp_path: Path, state_dir:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stderr == "checking the hello thing\n"  # on stderr: stdout carries the report
+
+
+def test_the_first_run_says_it_builds_the_venv(tmp_path: Path) -> None:
+    repo = repo_with(tmp_path / "repo", MISSING_PARENT.format(path="x"))
+    command = apply(repo, tmp_path / "root", tmp_path / "fresh-state")
+    first = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert first.stdout.startswith("note: building the repository's venv in ")
+    assert "(nothing to install); later runs reuse it" in first.stdout
+    again = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert "building" not in again.stdout

@@ -206,6 +206,12 @@ def _interrupted(request: WorkerRequest, isolated: Any) -> int:
     return 130
 
 
+def _say_building(target: Path, requirements: Any) -> None:
+    files = requirements.files
+    what = "nothing to install" if requirements.empty else f"pip install -r {files[0].name}"
+    _say(f"note: building the repository's venv in {target} ({what}); later runs reuse it")
+
+
 def _pass_on_stderr(line: str) -> None:
     """The worker's stderr (``print()`` in component code, warnings, output of commands that
     were not captured) reaches the terminal as it does with batou."""
@@ -266,6 +272,7 @@ def _run(request: WorkerRequest, args: argparse.Namespace) -> int:
             limits=limits,
             abort=interrupted,
             on_stderr=_pass_on_stderr,
+            on_build=_say_building,
         )
     if interrupted.is_set() and isolated.outcome != "succeeded":
         return _interrupted(request, isolated)
