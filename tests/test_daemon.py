@@ -147,7 +147,8 @@ def test_kill_9_during_a_run_then_restart(tmp_path: Path) -> None:
         assert marker["trigger"] == "startup"
         daemon.process.send_signal(signal.SIGKILL)
         daemon.process.wait(10)
-    assert Path(f"/proc/{worker}").exists(), "the orphaned worker outlives the daemon"
+    # The worker dies with its daemon (PR_SET_PDEATHSIG): no unsupervised converge goes on.
+    wait_for(lambda: not Path(f"/proc/{worker}").exists() or _zombie(worker))
     with run_daemon(tmp_path, repo, env=env, state_dir=state_dir) as daemon:
         crashed = daemon.wait_run(outcome="crashed")
         assert crashed["id"] == marker["id"] and crashed["reason"] == "daemon-restarted"

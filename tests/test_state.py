@@ -162,3 +162,28 @@ def test_odd_worker_details_never_make_a_record_unreadable(tmp_path: Path) -> No
     (store.runs_dir / f"{record.id}.json").write_text(json.dumps(data))
     read = store.get_run(record.id)
     assert read is not None and read.errors[0].line == "12"  # type: ignore[comparison-overlap]
+
+
+def test_recovery_kills_a_worker_that_survived_its_daemon(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from daemon.transitions import recover
+
+    # A stand-in whose command line looks like a worker's, in its own session like a worker.
+    code = "import signal, time; signal.signal(signal.SIGHUP, signal.SIG_IGN); time.sleep(60)"
+    survivor = subprocess.Popen(
+        [sys.executable, "-c", code, "components_runtime.worker"], start_new_session=True
+    )
+    store = StateStore(tmp_path)
+    store.mark_running(id="20270101T000000-000001", trigger="poll", worker_pid=survivor.pid)
+    recover(HostState(), store)
+    assert survivor.wait(timeout=10) == -15  # SIGTERM to its process group
+    innocent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        store.mark_running(id="20270101T000000-000002", trigger="poll", worker_pid=innocent.pid)
+        recover(HostState(), store)
+        assert innocent.poll() is None, "a reused pid that is no worker is left alone"
+    finally:
+        innocent.kill()
+        innocent.wait()
