@@ -21,7 +21,7 @@ from batou.component import Component
 
 
 class Hello(Component):
-    def verify(self):
+    def {method}(self):
         with open(os.environ["MARKER"], "w") as marker:
             marker.write(str(os.getpid()))
         time.sleep(60)
@@ -58,11 +58,24 @@ def repo_with(path: Path, component: str) -> Path:
     )
 
 
-def test_ctrl_c_stops_the_worker_and_says_where(tmp_path: Path, state_dir: Path) -> None:
-    repo = repo_with(tmp_path / "repo", BLOCKING)
+@pytest.mark.parametrize(
+    ("command", "method", "said"),
+    [
+        ("apply", "verify", "apply: INTERRUPTED (Ctrl-C) while converging hello"),
+        ("check", "configure", "check: INTERRUPTED (Ctrl-C); nothing was changed."),
+    ],
+)
+def test_ctrl_c_stops_the_worker_and_says_where(
+    command: str, method: str, said: str, tmp_path: Path, state_dir: Path
+) -> None:
+    repo = repo_with(tmp_path / "repo", BLOCKING.format(method=method))
     marker = tmp_path / "worker.pid"
+    args = apply(repo, tmp_path / "root", state_dir)
+    if command == "check":
+        args = [arg for arg in args if arg not in ("--root", str(tmp_path / "root"))]
+        args[args.index("apply")] = "check"
     process = subprocess.Popen(
-        apply(repo, tmp_path / "root", state_dir),
+        args,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -73,7 +86,7 @@ def test_ctrl_c_stops_the_worker_and_says_where(tmp_path: Path, state_dir: Path)
     os.killpg(process.pid, signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stdout + stderr
-    assert "apply: INTERRUPTED (Ctrl-C) while converging hello" in stdout
+    assert said in stdout
     assert "Traceback" not in stderr and "stopping the worker" in stderr
 
     def gone() -> bool:

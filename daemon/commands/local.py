@@ -192,6 +192,9 @@ def _first_ctrl_c_stops_the_worker(interrupted: Any) -> Iterator[None]:
 
 def _interrupted(request: WorkerRequest, isolated: Any) -> int:
     run = isolated.run
+    if request.mode != "apply":  # check and predict change nothing
+        _say(f"{request.mode}: INTERRUPTED (Ctrl-C); nothing was changed.")
+        return 130
     if run is None:  # during the venv build (pip got the Ctrl-C too)
         where = "while preparing the repository's venv; nothing was converged"
     else:
