@@ -315,7 +315,11 @@ class _StderrTail:
             while self.size > STDERR_TAIL_BYTES and len(self.chunks) > 1:
                 self.size -= len(self.chunks.popleft())
             if self.on_stderr is not None:
-                self.on_stderr(line.decode(errors="replace"))
+                try:
+                    self.on_stderr(line.decode(errors="replace"))
+                except Exception:  # a broken consumer must not stop the draining (the worker
+                    log.exception("runner: stderr consumer failed")  # would block on a full pipe)
+                    self.on_stderr = None
 
     def join(self, timeout: float) -> None:
         self.thread.join(timeout)

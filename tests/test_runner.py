@@ -249,6 +249,22 @@ def test_a_failing_event_consumer_does_not_break_the_run(tmp_path: Path) -> None
     assert run_worker(request(checkout, tmp_path), explode, limits=QUICK).outcome == "succeeded"
 
 
+def test_a_failing_stderr_consumer_does_not_block_a_chatty_worker(tmp_path: Path) -> None:
+    chatty = (
+        "    def verify(self):\n        import sys\n        for _ in range(5000):\n"
+        "            sys.stderr.write('x' * 99 + '\\n')\n"
+    )
+    checkout = repo(tmp_path / "repo", {"chatty": component("Chatty", chatty)})
+
+    def explode(line: str) -> None:
+        raise RuntimeError("consumer bug")
+
+    # 500 KB of stderr: far beyond a pipe's buffer, so the worker blocks unless it is drained
+    limits = Limits(grace=1.0, component=20.0)  # blocked, it would time out after 20 s
+    done = run_worker(request(checkout, tmp_path), limits=limits, on_stderr=explode)
+    assert done.outcome == "succeeded", done.error
+
+
 def test_debugger_pauses_the_run_and_component_clocks() -> None:
     limits = Limits(run=10, component=5, debug=100)
     clock = Clock(limits, started=0.0)
