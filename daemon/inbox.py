@@ -35,21 +35,29 @@ def import_bundle(
         return state, str(error)
     _move(bundle, "processed")
     upstream = state.upstream
-    if upstream is None or (sha != upstream.sha and mirror.is_ancestor(upstream.sha, sha)):
-        mirror.set_upstream(sha)
-        info = mirror.commit_info(sha)
-        state = replace(state, upstream=info, last_fetch_at=time.time())
-        log.info("inbox: %s brings %s (%s)", bundle.name, sha[:12], info.subject)
-    elif sha != upstream.sha and not mirror.is_ancestor(sha, upstream.sha):
-        state = replace(state, upstream=mirror.commit_info(sha))  # the ratchet will judge it
+    try:
+        if upstream is None or (sha != upstream.sha and mirror.is_ancestor(upstream.sha, sha)):
+            mirror.set_upstream(sha)
+            info = mirror.commit_info(sha)
+            state = replace(state, upstream=info, last_fetch_at=time.time())
+            log.info("inbox: %s brings %s (%s)", bundle.name, sha[:12], info.subject)
+        elif sha != upstream.sha and not mirror.is_ancestor(sha, upstream.sha):
+            state = replace(state, upstream=mirror.commit_info(sha))  # the ratchet judges it
+    except FetchError as error:
+        log.error("inbox: %s: %s", bundle.name, error)
+        return state, str(error)
     return state, None
 
 
 def _move(bundle: Path, folder: str) -> None:
+    """File the bundle away; if that fails it stays (importing it again is harmless)."""
     target = bundle.parent / folder
-    target.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-    os.replace(bundle, target / f"{stamp}-{bundle.name}")
+    try:
+        target.mkdir(exist_ok=True)
+        os.replace(bundle, target / f"{stamp}-{bundle.name}")
+    except OSError as error:
+        log.error("inbox: cannot move %s into %s/: %s", bundle.name, folder, error)
 
 
 def pending_bundles(inbox: Path) -> list[Path]:

@@ -29,7 +29,7 @@ from daemon.inbox import import_bundle
 from daemon.logs import log_worker_event
 from daemon.messages import Control, RunDone, RunEvent, Trigger
 from daemon.notify import Notifier, watchdog_interval
-from daemon.pipeline import RunPlan, converge_locked
+from daemon.pipeline import RunPlan, converge_locked, crashed_record
 from daemon.records import LiveStatus, RunRecord, StatusSnapshot
 from daemon.settings import Settings
 from daemon.state import StateStore
@@ -79,9 +79,26 @@ class Loop:
         self.startup()
         if on_ready:
             on_ready()
+        failures = 0
         while not self._stop.is_set():
-            self.tick()
+            try:
+                self.tick()
+                failures = 0
+            except Exception as error:  # a bug or a broken disk must not end the daemon here
+                failures += 1
+                self._tick_failed(error, failures)
         self.shutdown()
+
+    def _tick_failed(self, error: Exception, failures: int) -> None:
+        """Log a failed tick (the traceback once, then one line) and back off: the API keeps
+        answering from the last snapshot; a loop that keeps failing stops sending WATCHDOG=1,
+        so systemd restarts it."""
+        delay = min(60.0, 2.0 ** min(failures, 6))
+        if failures == 1:
+            log.exception("loop: %s (retrying in %.0fs)", error, delay)
+        else:
+            log.error("loop: still failing (%d times): %s; retry in %.0fs", failures, error, delay)
+        self._stop.wait(delay)
 
     def request_stop(self, wake: bool = True) -> None:
         """Ask the loop to stop. From a signal handler pass ``wake=False``: only a flag is set
@@ -353,7 +370,11 @@ class Loop:
         """The run thread: converge under the host lock, hand the record back to the loop."""
         on_event = lambda event: self.queue.put(RunEvent(plan.run_id, event))  # noqa: E731
         state_dir = self.store.state_dir
-        record = converge_locked(plan, self.mirror, state_dir, on_event, cancel, abort)
+        try:
+            record = converge_locked(plan, self.mirror, state_dir, on_event, cancel, abort)
+        except Exception as error:  # e.g. the run lock cannot be opened: still a record
+            log.exception("run %s: could not run", plan.run_id)
+            record = crashed_record(plan, error)
         self.queue.put(RunDone(record))
 
     def _mark_running(self, running: _Running) -> None:

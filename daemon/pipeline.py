@@ -70,6 +70,14 @@ def converge_locked(
         return _record(plan, time.time(), "skipped", reason="locked", errors=errors)
 
 
+def crashed_record(plan: RunPlan, error: Exception) -> RunRecord:
+    """The record of a run that could not even start (e.g. the run lock cannot be opened)."""
+    hint = "check the state directory (space, permissions) and the daemon log"
+    return _record(
+        plan, time.time(), "crashed", errors=(_error(type(error).__name__, str(error), hint),)
+    )
+
+
 def converge(
     plan: RunPlan,
     mirror: Mirror,
