@@ -47,7 +47,12 @@ def poll(state: HostState, mirror: Mirror) -> tuple[HostState, bool, FetchError 
             outcome = "fetched"
         upstream = state.upstream
         if upstream is None or upstream.sha != remote:
-            upstream = mirror.commit_info(remote)
+            # A remote behind what we know (a bundle brought newer commits) does not take the
+            # newer head away: the bundle's head stays the candidate.
+            if upstream is None or not mirror.is_ancestor(remote, upstream.sha):
+                upstream = mirror.commit_info(remote)
+            else:
+                log.debug("fetch: remote %s is behind %s: keeping it", remote[:12], upstream.sha)
     except FetchError as error:
         state = replace(state, last_fetch_at=now, last_fetch_error=str(error))
         return state.count("fetch_total", outcome="failed"), False, error

@@ -256,3 +256,25 @@ def test_malformed_webhook_requests_get_clear_answers(
         server.stop()
     assert "Traceback" not in caplog.text
     assert 0 < _Handler.timeout <= 30
+
+
+def test_a_bundle_ahead_of_a_reachable_remote_converges(tmp_path: Path) -> None:
+    """The remote is reachable but behind the bundle: its older head must not take the bundle's
+    newer one away (it did: the inbox run saw "nothing to do")."""
+    repo = make_deploy_repo(tmp_path / "repo")
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(repo), str(clone), cwd=tmp_path)
+    git("config", "user.email", "t@example.org", cwd=clone)
+    git("config", "user.name", "t", cwd=clone)
+    ahead = push_content(clone, "from the bundle")
+    with run_daemon(tmp_path, repo, poll_interval=0.3, watch_repository=False) as daemon:
+        daemon.wait_run(trigger="startup", outcome="succeeded")
+        staged = tmp_path / "ahead.bundle"
+        git("bundle", "create", str(staged), "main", cwd=clone)
+        os.replace(staged, daemon.state_dir / "inbox" / "ahead.bundle")
+        run = daemon.wait_run(commit__sha=ahead)
+        assert run["outcome"] == "succeeded" and run["trigger"] == "inbox", run
+        before = daemon.status()["state"]["last_fetch_at"]
+        wait_for(lambda: daemon.status()["state"]["last_fetch_at"] > before)
+        assert daemon.status()["state"]["last_good"]["sha"] == ahead
+        assert len(daemon.runs()) == 2, "the behind remote does not start another run"
