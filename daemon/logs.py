@@ -104,7 +104,7 @@ def log_worker_event(run_id: str, commit: str, event: dict[str, object]) -> None
         )
     elif kind == "debugger-waiting":
         _worker_log.warning(
-            "debugger waiting at %s:%s: attach with `nc %s %s`",
+            "debugger waiting at %s:%s: attach with `nc -C %s %s`",
             event.get("file"),
             event.get("line"),
             event.get("host"),

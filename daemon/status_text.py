@@ -105,10 +105,9 @@ def render_status(status: dict[str, Any], now: float | None = None) -> str:
     debugger = live.get("debugger")
     if debugger:
         rows.append(("DEBUGGER", f"waiting at {debugger.get('file')}:{debugger.get('line')}"))
-        rows.append(("  attach", f"nc {debugger['host']} {debugger['port']}"))
-        rows.append(
-            ("  remotely", f"ssh -t {status['host']} nc {debugger['host']} {debugger['port']}")
-        )
+        where = f"{debugger['host']} {debugger['port']}"  # nc -C: CRLF, as `apply --debug` says
+        rows.append(("  attach", f"nc -C {where}"))
+        rows.append(("  remotely", f"ssh -t {status['host']} nc -C {where}"))
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 

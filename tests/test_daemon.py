@@ -284,8 +284,8 @@ def test_a_waiting_debugger_shows_in_status(tmp_path: Path) -> None:
         assert debugger["host"] == "127.0.0.1" and debugger["port"] > 0
         assert debugger["file"].endswith("components/hello/component.py")
         text = daemon.cli("status").stdout
-        assert f"nc 127.0.0.1 {debugger['port']}" in text
-        assert f"ssh -t {HOST} nc 127.0.0.1 {debugger['port']}" in text
+        assert f"nc -C 127.0.0.1 {debugger['port']}" in text
+        assert f"ssh -t {HOST} nc -C 127.0.0.1 {debugger['port']}" in text
         assert "debugger-waiting" in daemon.cli("status", "--oneline").stdout
         with socket.create_connection(("127.0.0.1", debugger["port"])) as pdb:
             pdb.sendall(b"c\n")
