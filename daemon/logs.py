@@ -90,6 +90,14 @@ _LEVELS = {
 _worker_log = logging.getLogger("daemon.worker")
 
 
+def log_worker_stderr(run_id: str, commit: str, line: str) -> None:
+    """A line the worker wrote to stderr (``print()`` in component code, warnings) into the
+    daemon's log, with the run's fields; ``deployd apply`` shows the same on the terminal."""
+    text = line.rstrip()
+    if text:
+        _worker_log.info("stderr: %s", text, extra={"run_id": run_id, "commit": commit})
+
+
 def log_worker_event(run_id: str, commit: str, event: dict[str, object]) -> None:
     """Pass a worker's log lines and component outcomes on to the daemon's log, with fields."""
     kind, component = event.get("event"), event.get("component")

@@ -21,6 +21,7 @@ from components_runtime.protocol import WorkerRequest, WorkerResult
 from daemon.fetch import FetchError, Mirror
 from daemon.limits import Limits, LimitsError
 from daemon.lock import LockBusy, host_lock
+from daemon.logs import log_worker_stderr
 from daemon.records import CommitInfo, ComponentRecord, ErrorRecord, RunRecord
 from daemon.runner import WorkerRun, run_worker
 from daemon.settings import Settings
@@ -118,6 +119,7 @@ def converge(
             limits=limits,
             cancel=cancel,
             abort=abort,
+            on_stderr=lambda line: log_worker_stderr(plan.run_id, plan.commit.sha, line),
         )
     except FetchError as error:
         return _record(plan, started, "failed", errors=(_error("CheckoutError", str(error)),))

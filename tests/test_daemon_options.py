@@ -164,3 +164,27 @@ def test_the_environment_s_deployd_section_limits_the_daemon_s_runs(tmp_path: Pa
         assert error["kind"] == "LimitsError"
         expected = f"{config}:7 [deployd]: component_timeout: 'soon' is not a duration"
         assert expected in error["message"], error
+
+
+PRINTS = """\
+import sys
+
+from batou.component import Component
+
+
+class Hello(Component):
+    def verify(self):
+        print("checking the widgets")
+        print("a warning on stderr", file=sys.stderr)
+"""
+
+
+def test_what_components_print_reaches_the_daemon_log(tmp_path: Path) -> None:
+    files = {**deploy_files(), "components/hello/component.py": PRINTS}
+    repo = make_repo(tmp_path / "repo", files)
+    with run_daemon(tmp_path, repo) as daemon:
+        run = daemon.wait_run(trigger="startup", outcome="succeeded")
+        fields = f"[run_id={run['id']} commit={run['commit']['sha']}]"
+        lines = daemon.output().splitlines()
+        for text in ("checking the widgets", "a warning on stderr"):
+            assert any(f"stderr: {text} {fields}" in line for line in lines), text
