@@ -82,7 +82,10 @@ def run_worker(
     started = time.monotonic()
     try:
         process = subprocess.Popen(
-            [os.fspath(python), "-m", "components_runtime.worker"],
+            # -P: the repository (the worker's cwd) is not put on sys.path. batou never has it
+            # there either, and a project directory of a flat-layout `-e ./pkg` (pkg/pkg/) at
+            # the root would otherwise shadow the editable install as a namespace package.
+            [os.fspath(python), "-P", "-m", "components_runtime.worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from helpers import write_tree
-from venv_helpers import build_wheels, fake_pip, project
+from venv_helpers import build_wheels, fake_pip, flat_project, project
 
 from daemon.requirements import RequirementsError, read_requirements
 from daemon.runtime_overlay import OVERLAY
@@ -462,3 +462,38 @@ def test_a_requirement_file_that_is_not_utf8_names_file_and_line(tmp_path: Path)
         read_requirements(checkout)
     assert raised.value.line == 2 and raised.value.file.name == "requirements.txt"
     assert "not valid UTF-8 (byte 0xe9)" in raised.value.message
+
+
+def test_a_flat_layout_editable_package_is_not_shadowed_by_its_project_directory(
+    tmp_path: Path,
+) -> None:
+    """``-e ./greet`` with ``greet/greet/__init__.py`` (setuptools' flat layout): the worker must
+    not find the project directory ``greet/`` at the repository root as a namespace package
+    before the editable finder (batou never has the repository root on sys.path either)."""
+    from helpers import make_repo
+
+    from components_runtime.protocol import WorkerRequest
+    from daemon.isolated import run_isolated
+
+    checkout = make_repo(
+        tmp_path / "repo",
+        {
+            "requirements.txt": "-e ./greet\n",
+            "environments/test/environment.cfg": "[host:localhost]\ncomponents = app\n",
+            "components/app/component.py": (
+                "from batou.component import Component\n"
+                "from batou.lib.file import File\n"
+                "from greet import GREETING\n\n"
+                "class App(Component):\n"
+                "    def configure(self):\n"
+                "        self += File('greeting.txt', content=GREETING)\n"
+            ),
+        },
+    )
+    flat_project(checkout / "greet", "greet", "0.1", {"greet/__init__.py": "GREETING = 'moin'\n"})
+    request = WorkerRequest(
+        repository=str(checkout), environment="test", host="localhost", root=str(tmp_path / "root")
+    )
+    done = run_isolated(request, tmp_path / "state", no_index=True)
+    assert done.outcome == "succeeded", done.errors
+    assert (tmp_path / "root/work/app/greeting.txt").read_text() == "moin"

@@ -62,6 +62,45 @@ def build_editable(wheel_directory, config_settings=None, metadata_directory=Non
 '''
 
 
+# setuptools' editable install of a flat layout (``pkg/pkg/__init__.py``): no path entry, but a
+# finder appended to ``sys.meta_path`` that maps the package name to its directory.
+FLAT_EDITABLE = """
+
+def build_editable(wheel_directory, config_settings=None, metadata_directory=None):
+    name = _meta()[0].replace("-", "_")
+    finder = (
+        "import importlib.util, sys\\n"
+        f"PACKAGE, WHERE = {name!r}, {str(HERE / name)!r}\\n"
+        "class Finder:\\n"
+        "    @classmethod\\n"
+        "    def find_spec(cls, fullname, path=None, target=None):\\n"
+        "        if fullname != PACKAGE:\\n"
+        "            return None\\n"
+        "        return importlib.util.spec_from_file_location(\\n"
+        "            fullname, WHERE + '/__init__.py', submodule_search_locations=[WHERE])\\n"
+        "def install():\\n"
+        "    sys.meta_path.append(Finder)\\n"
+    )
+    return _write(wheel_directory, {
+        f"__editable___{name}_finder.py": finder.encode(),
+        f"__editable__{name}.pth": f"import __editable___{name}_finder; "
+        f"__editable___{name}_finder.install()\\n".encode(),
+    })
+"""
+
+
+def flat_project(path: Path, name: str, version: str, modules: dict[str, str]) -> Path:
+    """A flat-layout project (``path/<name>/...``) whose editable install works like
+    setuptools': through a ``sys.meta_path`` finder (``modules`` map paths under ``path``)."""
+    project(path, name, version, {})
+    backend = path / "inline_backend.py"
+    text = backend.read_text()
+    text = text[: text.index("def build_editable(")] + FLAT_EDITABLE.lstrip("\n")
+    backend.write_text(text)
+    write_tree(path, modules)
+    return path
+
+
 def project(
     path: Path, name: str, version: str, modules: dict[str, str], dependencies: tuple[str, ...] = ()
 ) -> Path:
