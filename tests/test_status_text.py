@@ -68,7 +68,7 @@ def test_status_shows_what_an_operator_needs() -> None:
     assert "BEHIND" in text and "next poll      in 30s" in text
     assert "suspended      yes: db work" in text
     assert "components/nginx/component.py:12 component nginx (hint: read the output)" in text
-    assert "nc 127.0.0.1 4444" in text and "ssh -t web1 nc 127.0.0.1 4444" in text
+    assert "nc -C 127.0.0.1 4444" in text and "ssh -t web1 nc -C 127.0.0.1 4444" in text
 
 
 def test_oneline_and_systemd_status_line() -> None:
