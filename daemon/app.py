@@ -17,7 +17,7 @@ from daemon.api import ApiError, ApiServer
 from daemon.lock import LockBusy, host_lock
 from daemon.logs import setup_logging
 from daemon.loop import Loop
-from daemon.notify import Notifier
+from daemon.notify import Notifier, watchdog_interval
 from daemon.settings import Settings, SettingsError, load_settings
 from daemon.state import StateError, StateStore
 from daemon.transitions import status_line
@@ -49,6 +49,7 @@ def main(config: Path) -> int:
 
 
 def serve(settings: Settings, sink: str = "plain") -> int:
+    _check_watchdog(settings)
     store = StateStore(settings.state_dir, keep_runs=settings.keep_runs)
     store.ensure()
     notifier = Notifier()
@@ -84,6 +85,20 @@ def serve(settings: Settings, sink: str = "plain") -> int:
                 stop()
     log.info("deployd: stopped")
     return 0
+
+
+def _check_watchdog(settings: Settings) -> None:
+    """A poll may block the loop for two git commands (ls-remote, fetch), each up to the fetch
+    limit; systemd's watchdog must allow that, or a slow git server gets the daemon killed."""
+    interval = watchdog_interval()  # half of WatchdogSec
+    if interval and settings.limits.fetch >= interval:
+        log.warning(
+            "the fetch time limit (%gs, twice per poll) does not fit systemd's WatchdogSec "
+            "(%gs): a slow git server would get the daemon restarted; raise WatchdogSec or "
+            "lower [limits] fetch",
+            settings.limits.fetch,
+            2 * interval,
+        )
 
 
 def _metrics(settings: Settings, loop: Loop) -> tuple[dict[Any, Any], Any]:

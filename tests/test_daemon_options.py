@@ -188,3 +188,14 @@ def test_what_components_print_reaches_the_daemon_log(tmp_path: Path) -> None:
         lines = daemon.output().splitlines()
         for text in ("checking the widgets", "a warning on stderr"):
             assert any(f"stderr: {text} {fields}" in line for line in lines), text
+
+
+def test_a_fetch_limit_the_watchdog_cannot_wait_for_is_named(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", deploy_files())
+    env = {"WATCHDOG_USEC": str(200 * 1_000_000)}  # WatchdogSec=200: two 120 s fetches don't fit
+    with run_daemon(tmp_path / "tight", repo, env=env) as daemon:
+        daemon.wait_run(trigger="startup")
+        assert "does not fit systemd's WatchdogSec (200s)" in daemon.output()
+    with run_daemon(tmp_path / "fits", repo, env=env, limits={"fetch": 60}) as daemon:
+        daemon.wait_run(trigger="startup")
+        assert "WatchdogSec" not in daemon.output()
