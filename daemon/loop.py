@@ -7,9 +7,9 @@ pending), :meth:`Loop.shutdown` (let the running component finish, with a grace 
 Everything else talks to the loop through :attr:`Loop.queue` (triggers, control requests, worker
 events, finished runs) or reads :attr:`Loop.snapshot`, an immutable
 :class:`~daemon.records.StatusSnapshot` replaced after every tick. Signal handlers only call
-:meth:`request_stop`. A run executes in one run thread (``daemon.pipeline``); the loop keeps
-polling meanwhile, so triggers collapse into one pending run and a newer commit can cancel the
-current run between components.
+:meth:`request_stop`. A run executes in one run thread (``daemon.run_thread``, which calls
+``daemon.pipeline``); the loop keeps polling meanwhile, so triggers collapse into one pending
+run and a newer commit can cancel the current run between components.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import random
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from daemon import transitions
@@ -29,8 +29,9 @@ from daemon.inbox import import_bundle
 from daemon.logs import log_worker_event
 from daemon.messages import Control, RunDone, RunEvent, Trigger
 from daemon.notify import Notifier, watchdog_interval
-from daemon.pipeline import RunPlan, converge_locked, crashed_record
+from daemon.pipeline import RunPlan
 from daemon.records import LiveStatus, RunRecord, StatusSnapshot
+from daemon.run_thread import RunThread
 from daemon.settings import Settings
 from daemon.state import StateStore
 
@@ -39,15 +40,6 @@ log = logging.getLogger(__name__)
 # commit (so a push seen by both the watcher and a poll converges once). The others
 # (startup, schedule, api, manual) always converge.
 POLL_ONLY = ("poll", "push", "webhook", "inbox")
-
-
-@dataclass
-class _Running:
-    plan: RunPlan
-    thread: threading.Thread
-    cancel: threading.Event
-    abort: threading.Event
-    worker_pid: int | None = None
 
 
 class Loop:
@@ -64,7 +56,7 @@ class Loop:
         self.last_record: RunRecord | None = None
         self.snapshot: StatusSnapshot = self._make_snapshot()
         self._stop = threading.Event()
-        self._running: _Running | None = None
+        self._running: RunThread | None = None
         self._pending: str | None = None
         self._waiters: list[Future[dict[str, Any]]] = []
         self._failures = 0
@@ -137,21 +129,8 @@ class Loop:
 
     def shutdown(self) -> None:
         self.notifier.stopping()
-        running = self._running
-        if running:
-            transitions.stop_between_components(running.cancel, running.worker_pid)
-            log.info("shutdown: letting run %s finish its component", running.plan.run_id)
-            running.thread.join(self.settings.shutdown_grace)
-            if running.thread.is_alive():
-                log.warning(
-                    "shutdown: grace of %gs over, aborting the worker",
-                    self.settings.shutdown_grace,
-                )
-                running.abort.set()  # the runner: SIGTERM to the group, SIGKILL after grace
-                running.thread.join(self.settings.limits.grace + 5)
-                if running.thread.is_alive():  # the runner itself is stuck: last resort
-                    transitions.kill_worker(running.worker_pid)
-                    running.thread.join(5)
+        if self._running:
+            self._running.stop(self.settings.shutdown_grace, self.settings.limits.grace)
             self._drain_done()
         self._answer({"run_id": None, "message": "the daemon is stopping"})
         self._publish()
@@ -280,7 +259,7 @@ class Loop:
         if not running or not upstream or upstream.sha == running.plan.commit.sha:
             return
         if self.mirror.is_ancestor(running.plan.commit.sha, upstream.sha):
-            transitions.stop_between_components(running.cancel, running.worker_pid)
+            running.stop_between_components()
             log.info(
                 "run %s: newer commit %s, stopping after the current component",
                 running.plan.run_id,
@@ -342,11 +321,7 @@ class Loop:
             keep_checkout=keep,
             keep_venv=self._last_good_venv(),
         )
-        cancel, abort = threading.Event(), threading.Event()
-        thread = threading.Thread(
-            target=self._run, args=(plan, cancel, abort), name=f"run-{run_id}", daemon=True
-        )
-        self._running = _Running(plan, thread, cancel, abort)
+        self._running = RunThread(plan, self.mirror, self.store.state_dir, self.queue)
         self.live = replace(
             self.live,
             running_run_id=run_id,
@@ -355,7 +330,7 @@ class Loop:
             pending_trigger=None,
         )
         self._mark_running(self._running)
-        thread.start()
+        self._running.start()
         log.info(
             "run %s: converging %s (%s) for %s",
             run_id,
@@ -366,18 +341,7 @@ class Loop:
         )
         self._answer({"run_id": run_id})
 
-    def _run(self, plan: RunPlan, cancel: threading.Event, abort: threading.Event) -> None:
-        """The run thread: converge under the host lock, hand the record back to the loop."""
-        on_event = lambda event: self.queue.put(RunEvent(plan.run_id, event))  # noqa: E731
-        state_dir = self.store.state_dir
-        try:
-            record = converge_locked(plan, self.mirror, state_dir, on_event, cancel, abort)
-        except Exception as error:  # e.g. the run lock cannot be opened: still a record
-            log.exception("run %s: could not run", plan.run_id)
-            record = crashed_record(plan, error)
-        self.queue.put(RunDone(record))
-
-    def _mark_running(self, running: _Running) -> None:
+    def _mark_running(self, running: RunThread) -> None:
         plan = running.plan
         self.store.mark_running(
             id=plan.run_id,
