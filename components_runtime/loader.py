@@ -16,6 +16,7 @@ by several files is fine (the later file's directory wins, as in batou).
 
 from __future__ import annotations
 
+import re
 import sys
 import types
 from dataclasses import dataclass
@@ -78,7 +79,7 @@ def _execute(path: Path, base_dir: Path) -> tuple[dict[str, Any] | None, LoadErr
     except Exception as error:
         line = frame_in_file(error.__traceback__, str(path))
         return None, LoadError(
-            f"Failed loading component file: {type(error).__name__}: {error}",
+            f"Failed loading component file: {type(error).__name__}: {_describe(error)}",
             file=rel,
             line=line,
             hint=_import_hint(error),
@@ -86,16 +87,47 @@ def _execute(path: Path, base_dir: Path) -> tuple[dict[str, Any] | None, LoadErr
     return module.__dict__, None
 
 
+_SERVED_DOC = "docs/component-model.md#batou-modules"
+_MISSING_NAME = re.compile(r"cannot import name '([^']+)'")
+
+
+def _batou_module(error: ImportError) -> str | None:
+    """The batou module an import failed in (``batou.utils``), or None for other modules.
+
+    ``from batou.utils import nosuch`` fails inside the runtime module the alias points at, so
+    the error names ``components_runtime.batou.utils``: report it under the user's name."""
+    name = error.name or ""
+    if name == "components_runtime.batou" or name.startswith("components_runtime.batou."):
+        name = name[len("components_runtime.") :]
+    return name if name == "batou" or name.startswith("batou.") else None
+
+
+def _describe(error: Exception) -> str:
+    """The error's text, with deployd's internal module paths replaced by the batou name."""
+    if isinstance(error, ImportError) and not isinstance(error, ModuleNotFoundError):
+        module, missing = _batou_module(error), _MISSING_NAME.search(str(error))
+        if module and missing:
+            return f"cannot import name {missing.group(1)!r} from {module!r}"
+    return str(error)
+
+
 def _import_hint(error: Exception) -> str | None:
     if not isinstance(error, ImportError):
         return None
-    name = getattr(error, "name", None) or ""
-    if name == "batou" or name.startswith("batou."):
+    module = _batou_module(error)
+    if module is None:
+        return "is the package listed in the repository's requirements.txt?"
+    missing = _MISSING_NAME.search(str(error))
+    if missing and not isinstance(error, ModuleNotFoundError):
         return (
-            f"deployd provides batou's component API, but not {name}; see "
-            "docs/component-model.md for the batou modules it serves"
+            f"deployd's {module} has no {missing.group(1)}: deployd serves batou's component "
+            f"API, not every batou internal; see {_SERVED_DOC} for what it serves and what to "
+            "do instead"
         )
-    return "is the package listed in the repository's requirements.txt?"
+    return (
+        f"deployd provides batou's component API, but not {module}; see {_SERVED_DOC} for "
+        "the batou modules it serves and what to do instead"
+    )
 
 
 def _definitions(
