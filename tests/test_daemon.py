@@ -139,7 +139,7 @@ def test_kill_9_during_a_run_then_restart(tmp_path: Path) -> None:
     env = {"DEPLOYD_TEST_BLOCK": str(block)}
     state_dir = tmp_path / "state"
     with run_daemon(tmp_path, repo, env=env, state_dir=state_dir) as daemon:
-        wait_for(lambda: daemon.status()["live"]["running_component"] == "hello")
+        wait_for(lambda: daemon.status()["live"]["running_component"] == "hello", timeout=60)
         marker = json.loads((state_dir / "running.json").read_text())
         worker = wait_for(
             lambda: json.loads((state_dir / "running.json").read_text())["worker_pid"]
@@ -175,7 +175,7 @@ def test_sigterm_lets_the_running_component_finish(tmp_path: Path) -> None:
     block = tmp_path / "block"
     block.touch()
     with run_daemon(tmp_path, repo, env={"DEPLOYD_TEST_BLOCK": str(block)}) as daemon:
-        wait_for(lambda: daemon.status()["live"]["running_component"] == "first")
+        wait_for(lambda: daemon.status()["live"]["running_component"] == "first", timeout=60)
         daemon.process.send_signal(signal.SIGTERM)
         wait_for(lambda: "letting run" in daemon.output())
         assert daemon.alive(), "the daemon waits for the running component"
@@ -249,7 +249,7 @@ def test_sigterm_grace_is_limited(tmp_path: Path) -> None:
     block.touch()  # never removed: the component would run forever
     env = {"DEPLOYD_TEST_BLOCK": str(block)}
     with run_daemon(tmp_path, repo, env=env, shutdown_grace=0.5) as daemon:
-        wait_for(lambda: daemon.status()["live"]["running_component"] == "hello")
+        wait_for(lambda: daemon.status()["live"]["running_component"] == "hello", timeout=60)
         worker = wait_for(
             lambda: json.loads((daemon.state_dir / "running.json").read_text())["worker_pid"]
         )

@@ -126,7 +126,7 @@ def test_triggers_collapse_into_one_run_for_the_newest_commit(tmp_path: Path) ->
         daemon.wait_run(trigger="startup", outcome="succeeded")
         block.touch()
         daemon.cli("converge", check=True)
-        wait_for(lambda: daemon.status()["live"]["running_component"] == "hello")
+        wait_for(lambda: daemon.status()["live"]["running_component"] == "hello", timeout=60)
         for number in range(3):
             newest = push_content(repo, f"v{number}")
             daemon.cli("converge", check=True)
@@ -162,7 +162,7 @@ def test_a_newer_commit_cancels_between_components(tmp_path: Path) -> None:
         daemon.wait_run(trigger="startup", outcome="succeeded")
         block.touch()
         old = push_content(repo, "v2", components=("first", "second"))
-        wait_for(lambda: daemon.status()["live"]["running_component"] == "first")
+        wait_for(lambda: daemon.status()["live"]["running_component"] == "first", timeout=60)
         newer = push_content(repo, "v3", components=("first", "second"))
         wait_for(lambda: "stopping after the current component" in daemon.output())
         block.unlink()  # the log line comes after the worker was signalled
@@ -196,7 +196,7 @@ def test_a_push_seen_by_the_watcher_and_a_poll_converges_once(tmp_path: Path) ->
         daemon.wait_run(trigger="startup", outcome="succeeded")
         block.touch()  # hold the run, so the watcher's trigger arrives while it is in flight
         sha = push_content(repo, "once")
-        wait_for(lambda: daemon.status()["live"]["running_component"] == "hello")
+        wait_for(lambda: daemon.status()["live"]["running_component"] == "hello", timeout=60)
         wait_for(lambda: "triggers: push to" in daemon.output())
         block.unlink()
         first = daemon.wait_run(commit__sha=sha, outcome="succeeded")
