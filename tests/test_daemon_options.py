@@ -199,3 +199,11 @@ def test_a_fetch_limit_the_watchdog_cannot_wait_for_is_named(tmp_path: Path) -> 
     with run_daemon(tmp_path / "fits", repo, env=env, limits={"fetch": 60}) as daemon:
         daemon.wait_run(trigger="startup")
         assert "WatchdogSec" not in daemon.output()
+
+
+def test_history_wants_a_positive_count(tmp_path: Path) -> None:
+    for value in ("0", "-3", "x"):
+        done = subprocess.run(
+            [*deployd_command(), "history", "-n", value, "--socket", str(tmp_path / "s")], **TEXT
+        )
+        assert done.returncode == 2 and "expected a number of runs (1 or more)" in done.stderr

@@ -32,7 +32,7 @@ def register(subparsers: Any) -> None:
     history = subparsers.add_parser("history", help="recent runs, or one run in detail")
     _client_options(history)
     history.add_argument("run_id", nargs="?", metavar="ID", help="show this run in detail")
-    history.add_argument("-n", "--limit", type=int, default=20, help="how many runs (20)")
+    history.add_argument("-n", "--limit", type=_count, default=20, help="how many runs (20)")
     history.add_argument("--json", action="store_true", help="the run records as JSON")
     history.set_defaults(func=_history)
 
@@ -55,6 +55,12 @@ def register(subparsers: Any) -> None:
     _client_options(trust)
     trust.add_argument("sha", metavar="SHA", help="the commit to accept as deployed history")
     trust.set_defaults(func=lambda a: _simple(a, "trust", a.sha))
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of runs (1 or more), not {text!r}")
+    return int(text)
 
 
 def _config(parser: argparse.ArgumentParser) -> None:
