@@ -30,8 +30,8 @@ def test_routes_and_errors(tmp_path: Path) -> None:
             # Values that would be stored in state.json must have its types: else the next
             # start-up would refuse the state file.
             for path, body in (("/suspend", {"reason": 5}), ("/trust", {"sha": ["x"]})):
-                answer = http.post(path, json=body)
-                assert answer.status_code == 400 and "must be a string" in answer.text, path
+                refused = http.post(path, json=body)
+                assert refused.status_code == 400 and "must be a string" in refused.text, path
             assert http.post("/suspend", json=["x"]).status_code == 400
             assert http.get("/runs", params={"limit": -1}).status_code == 400
             assert http.get("/status").json()["state"]["suspended_reason"] is None
