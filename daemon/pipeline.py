@@ -200,12 +200,7 @@ def _from_worker(plan: RunPlan, started: float, run: WorkerRun, venv: VenvStep) 
 
 
 def result_components(result: WorkerResult | None) -> tuple[ComponentRecord, ...]:
-    if result is None:
-        return ()
-    return tuple(
-        ComponentRecord(c.component, c.outcome, c.duration, c.changed_paths)
-        for c in result.components
-    )
+    return result.components if result is not None else ()
 
 
 def _host_reason(error: ErrorRecord) -> str:

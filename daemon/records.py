@@ -21,6 +21,8 @@ import typing
 from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from typing import Any, Literal
 
+from components_runtime.protocol import ComponentResult, ErrorInfo
+
 SCHEMA_VERSION = 1
 
 # Bounded label sets: metrics use these as label values, so nothing else may appear.
@@ -41,25 +43,10 @@ DURATION_BUCKETS = (1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 Outcome = Literal["succeeded", "failed", "timeout", "crashed", "refused", "skipped", "cancelled"]
 
 
-@dataclass(frozen=True)
-class ComponentRecord:
-    component: str  # root component name
-    outcome: str  # changed / unchanged / failed / skipped
-    duration: float = 0.0
-    changed_paths: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class ErrorRecord:
-    kind: str
-    message: str
-    file: str | None = None
-    line: int | None = None
-    section: str | None = None
-    component: str | None = None
-    host: str | None = None
-    hint: str | None = None
-    details: tuple[str, ...] = ()
+# A run record keeps what the worker reported in the worker's own shapes: one definition of
+# "a component's outcome" and "an error with its location" for the wire, the disk and the API.
+ComponentRecord = ComponentResult
+ErrorRecord = ErrorInfo
 
 
 @dataclass(frozen=True)
