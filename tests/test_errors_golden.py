@@ -11,15 +11,15 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 FIXTURE = Path(__file__).parent / "fixtures" / "broken"
 GOLDEN = FIXTURE / "expected-check.txt"
 
 
-def run_check(*args: str) -> subprocess.CompletedProcess[str]:
-    state = Path(tempfile.gettempdir()) / f"deployd-golden-state-{os.getuid()}"
+def run_check(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # A fresh state dir each time: the report of a first run (venv note included) must not
+    # depend on what an earlier test or an earlier CI run left behind.
     command = ["check", str(FIXTURE), "-e", "broken", "--state-dir", str(state), *args]
     return subprocess.run(
         [sys.executable, "-m", "daemon.cli", *command],
@@ -29,13 +29,15 @@ def run_check(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def normalise(text: str) -> str:
+def normalise(text: str, state: Path) -> str:
+    text = text.replace(str(state), "STATE")
+    text = re.sub(r"STATE/venvs/[0-9a-f]+", "STATE/venvs/HASH", text)
     return re.sub(r"\(\d+\.\d+s\)", "(TIME)", text)
 
 
-def test_check_reports_every_error_at_once() -> None:
-    done = run_check("--all-hosts")
-    report = normalise(done.stdout)
+def test_check_reports_every_error_at_once(tmp_path: Path) -> None:
+    done = run_check(tmp_path / "state", "--all-hosts")
+    report = normalise(done.stdout, tmp_path / "state")
     if os.environ.get("DEPLOYD_UPDATE_GOLDEN"):
         GOLDEN.write_text(report)
     assert done.stderr == ""
@@ -43,22 +45,22 @@ def test_check_reports_every_error_at_once() -> None:
     assert done.returncode == 2
 
 
-def test_check_of_one_host_still_reports_errors_of_the_whole_environment() -> None:
-    done = run_check("--host", "web1")
+def test_check_of_one_host_still_reports_errors_of_the_whole_environment(tmp_path: Path) -> None:
+    done = run_check(tmp_path / "state", "--host", "web1")
     assert done.returncode == 2
-    report = normalise(done.stdout)
+    report = normalise(done.stdout, tmp_path / "state")
     # Configure covers every host: app1's resource errors show up when checking web1.
     assert "Unsatisfied resource 'cache:url'" in report
     assert "check FAILED: environment broken, web1 (TIME)" in report
 
 
-def test_every_error_batou_reports_is_reported() -> None:
+def test_every_error_batou_reports_is_reported(tmp_path: Path) -> None:
     """fixtures/broken/error_kinds has one of each error kind batou's examples/errors2 shows.
     batou 2.7.1 reports 10 errors for it (with `connect_method = local` added): IPv6 not
     configured, an expansion error, two conversion errors, a bad file mode, an undefined
     override, unused resources (one error for 3 keys), an unsatisfied resource, a cycle, and
     9 unconfigured components. deployd reports each (unused keys one by one: 12 errors)."""
-    state = Path(tempfile.gettempdir()) / f"deployd-golden-state-{os.getuid()}"
+    state = tmp_path / "state"
     done = subprocess.run(
         [sys.executable, "-m", "daemon.cli", "check", str(FIXTURE / "error_kinds"), "-e", "kinds",
          "--all-hosts", "--state-dir", str(state)],
