@@ -19,6 +19,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,14 @@ class _RootRun:
     emit: Emit | None
     changed_paths: list[str] = field(default_factory=list)
 
+    def announce(self, component: Any) -> None:
+        """The line naming ``component``: before what it prints, and before its update."""
+        if self.emit is not None:
+            path = component._breadcrumbs
+            self.emit(
+                make_event("component-announced", host=self.host, component=self.root, path=path)
+            )
+
     def changed(self, component: Any) -> None:
         path = component._breadcrumbs
         self.changed_paths.append(path)
@@ -64,7 +73,11 @@ _KNOWN_WORKDIRS: set[str] = set()
 
 
 def deploy_component(component: Any, predict_only: bool = False) -> None:
-    """Deploy ``component`` and its sub-components (batou's ``Component.deploy``)."""
+    """Deploy ``component`` and its sub-components (batou's ``Component.deploy``).
+
+    The line naming the component is held back while it verifies (batou's output buffer): it
+    is printed before the first message the component prints, or before ``update()``, and
+    dropped when the component printed nothing and needs no update."""
     component.changed = False
     started = time.perf_counter()
     for sub in component.sub_components:
@@ -77,39 +90,66 @@ def deploy_component(component: Any, predict_only: bool = False) -> None:
     if workdir not in _KNOWN_WORKDIRS:
         os.makedirs(workdir, exist_ok=True)
         _KNOWN_WORKDIRS.add(workdir)
+    run = _CURRENT.get()
+    mark = output.hold(partial(run.announce, component)) if run is not None else None
     try:
         with working_directory(workdir), component:
-            needs_update = False
-            try:
-                if type(component).verify is not _DEFAULT_VERIFY:  # the default does nothing
-                    call_with_optional_args(component.verify, predicting=predict_only)
-            except AssertionError as reason:
-                needs_update = True
-                if output.enable_debug:
-                    _explain(component, f"needs update: {reason or type(reason).__name__}")
-            else:
-                why = getattr(component, "why_unchanged", None) if output.enable_debug else None
-                if why is not None:
-                    _explain(component, f"unchanged: {why()}")
+            reason = _verify(component, predict_only)
             timings["verify"] = time.perf_counter() - own_started
-            if needs_update:
-                events.trigger(component, "before-update", predict_only, output.annotate)
-                if not predict_only:
-                    update_started = time.perf_counter()
-                    component.update()
-                    timings["update"] = time.perf_counter() - update_started
-                component.changed = True
-                run = _CURRENT.get()
-                if run is not None:
-                    run.changed(component)
+            if reason is not None:
+                _update(component, predict_only, reason, run, timings)
+            unchanged = _why_unchanged(component) if reason is None else None
+        if mark is not None:
+            output.release(mark)  # a debug line about an unchanged component is no reason
+        if unchanged is not None:
+            _explain(component, f"unchanged: {unchanged}")
         _report_slow(component, timings)
     except Exception as error:
+        if mark is not None:
+            output.release(mark)
         if getattr(error, "deployd_path", None) is None:
             try:
                 error.deployd_path = component._breadcrumbs_safe()  # type: ignore[attr-defined]
             except AttributeError:
                 pass
         raise
+
+
+def _verify(component: Any, predict_only: bool) -> AssertionError | None:
+    """Why ``component`` needs an update (what its ``verify()`` raised), or None."""
+    try:
+        if type(component).verify is not _DEFAULT_VERIFY:  # the default does nothing
+            call_with_optional_args(component.verify, predicting=predict_only)
+    except AssertionError as reason:
+        return reason
+    return None
+
+
+def _why_unchanged(component: Any) -> str | None:
+    """In --debug runs: why verify() passed, if the component can say."""
+    why = getattr(component, "why_unchanged", None) if output.enable_debug else None
+    return why() if why is not None else None
+
+
+def _update(
+    component: Any,
+    predict_only: bool,
+    reason: AssertionError,
+    run: _RootRun | None,
+    timings: dict[str, float],
+) -> None:
+    """Name the component, then run ``before-update`` and ``update()`` (not when predicting)."""
+    output.announce_held()
+    if output.enable_debug:
+        _explain(component, f"needs update: {reason or type(reason).__name__}")
+    events.trigger(component, "before-update", predict_only, output.annotate)
+    if not predict_only:
+        update_started = time.perf_counter()
+        component.update()
+        timings["update"] = time.perf_counter() - update_started
+    component.changed = True
+    if run is not None:
+        run.changed(component)
 
 
 def _explain(component: Any, text: str) -> None:

@@ -28,11 +28,32 @@ class Output:
         self.host: str | None = None
         self.root: str | None = None
         self.warnings: list[str] = []
+        # Lines held back until something is printed (batou's output buffer): the line naming
+        # a component waits here while it verifies, so it comes before what verify() prints.
+        self._held: list[Callable[[], None]] = []
 
     def attach(self, emit: Emit | None, debug: bool = False) -> None:
         self._emit = emit
         self.enable_debug = debug
         self.warnings = []
+        self._held = []
+
+    def hold(self, announce: Callable[[], None]) -> int:
+        """Call ``announce`` before the next message is emitted; returns a mark for
+        :meth:`release`."""
+        mark = len(self._held)
+        self._held.append(announce)
+        return mark
+
+    def release(self, mark: int) -> None:
+        """Drop what was held since ``mark`` and was not announced yet."""
+        del self._held[mark:]
+
+    def announce_held(self) -> None:
+        """Announce everything held, oldest first (a component needs update)."""
+        held, self._held = self._held, []
+        for announce in held:
+            announce()
 
     @contextlib.contextmanager
     def context(self, host: str | None, root: str | None) -> Iterator[None]:
@@ -51,6 +72,8 @@ class Output:
         host: str | None = None,
         root: str | None = None,
     ) -> None:
+        if self._held:
+            self.announce_held()
         if level == "warning":
             self.warnings.append(message)
         host = host if host is not None else self.host

@@ -16,13 +16,17 @@ worker's whole process group when a time limit is exceeded.
 
 Event kinds (all carry ``"t"``: seconds since the epoch):
 
-======================  ==================================================================
+======================= ==================================================================
 ``hello``               ``protocol``, ``pid``, ``python``, ``prefix`` (``sys.prefix``: the
                         venv it runs in): the worker started.
 ``log``                 ``level`` (debug/info/warning/error), ``host``, ``component``
                         (root name or ``None``), ``message``.
 ``component-started``   ``host``, ``component`` (root name), ``timeout`` (seconds the
                         component class declares, or ``None`` for the run's default).
+``component-announced`` ``host``, ``component``, ``path``: the line naming a (sub-)component,
+                        sent before the first message it prints while it verifies and before
+                        its ``update()`` (batou's held-back header); never for a component
+                        that printed nothing and needs no update.
 ``component-changed``   ``host``, ``component``, ``path``: a (sub-)component ran ``update()``
                         (or would, when predicting); ``path`` is its breadcrumb path.
 ``component-finished``  ``host``, ``component``, ``outcome`` (changed/unchanged/failed/
@@ -31,7 +35,7 @@ Event kinds (all carry ``"t"``: seconds since the epoch):
                         for remote-pdb to attach.
 ``debugger-done``       the debugged code continued.
 ``result``              the :class:`WorkerResult` fields.
-======================  ==================================================================
+======================= ==================================================================
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ EVENT_KINDS = frozenset(
         "hello",
         "log",
         "component-started",
+        "component-announced",
         "component-changed",
         "component-finished",
         "debugger-waiting",

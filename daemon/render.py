@@ -1,6 +1,8 @@
 """Worker events, errors and results as text lines (what ``deployd apply`` / ``check`` print).
 
-* a change:   ``localhost > Hello > File('work/hello/hello')``
+* a component: ``localhost > Hello > File('work/hello/hello')``, printed (as in batou) before
+  what it prints while it verifies and before its update; never for one that is unchanged and
+  silent. ``component-changed`` itself prints nothing: its line came first.
 * a message:  ``localhost: hello: configured 47`` (warnings prefixed ``WARNING:``)
 * the summary: ``apply: 2 changed, 3 unchanged, 0 failed (0.41s)``
 * the error report: one block per error (kind and message, then location, section, component,
@@ -20,7 +22,7 @@ from components_runtime.protocol import ComponentResult, ErrorInfo
 def event_line(event: dict[str, Any], debug: bool = False) -> str | None:
     """The line to print for one worker event, or None for events shown only in the summary."""
     kind = event.get("event")
-    if kind == "component-changed":
+    if kind == "component-announced":  # before what the component prints, and its update
         return f"{event.get('host')} > {event.get('path')}"
     if kind == "log":
         level = event.get("level", "info")

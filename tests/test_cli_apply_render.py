@@ -11,8 +11,10 @@ from daemon import render
 @pytest.mark.parametrize(
     ("event", "debug", "line"),
     [
-        ({"event": "component-changed", "host": "web", "path": "App > File('x')"}, False,
+        ({"event": "component-announced", "host": "web", "path": "App > File('x')"}, False,
          "web > App > File('x')"),
+        ({"event": "component-changed", "host": "web", "path": "App > File('x')"}, False,
+         None),  # its line was announced before the update
         ({"event": "log", "level": "info", "host": "web", "component": "app", "message": "hi"},
          False, "web: app: hi"),
         ({"event": "log", "level": "warning", "host": None, "component": None, "message": "w"},

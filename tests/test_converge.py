@@ -67,14 +67,16 @@ def test_roots_converge_in_dependency_order_with_events(tmp_path: Path) -> None:
     assert LOG == ["verify first", "update first", "verify second", "update second"]
     assert [(e["event"], e["component"]) for e in events] == [
         ("component-started", "first"),
+        ("component-announced", "first"),
         ("component-changed", "first"),
         ("component-finished", "first"),
         ("component-started", "second"),
+        ("component-announced", "second"),
         ("component-changed", "second"),
         ("component-finished", "second"),
     ]
-    assert events[3]["timeout"] == 30.0 and events[0]["timeout"] is None
-    assert events[1]["path"] == "First"
+    assert events[4]["timeout"] == 30.0 and events[0]["timeout"] is None
+    assert events[1]["path"] == events[2]["path"] == "First"
     assert [(c.component, c.outcome) for c in outcome.components] == [
         ("first", "changed"),
         ("second", "changed"),

@@ -389,11 +389,6 @@ def test_dependent_roots_deploy_in_batou_order(tour: dict[str, Any]) -> None:
     assert batou_order == deployd_order == stack
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known difference: deployd prints the line of a changed component after its verify() "
-    "output (the diff of Content shows under Presence); batou announces the component first",
-)
 def test_a_diff_follows_the_line_of_the_component_it_belongs_to(tour: dict[str, Any]) -> None:
     """batou names the component first, then shows what its verify() found; so does deployd
     (the diff of Content must not appear under Presence)."""
