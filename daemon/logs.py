@@ -3,7 +3,8 @@
 Under systemd (``$JOURNAL_STREAM`` set) and with systemd-python installed, records go to the
 journal with structured fields: ``DEPLOYD_RUN``, ``DEPLOYD_COMMIT``, ``DEPLOYD_COMPONENT`` taken
 from the ``extra`` of a log call (``log.info(..., extra={"run_id": ..., "commit": ...})``).
-Otherwise one plain line per record goes to stderr (journald still captures it under systemd).
+Otherwise one plain line per record goes to stderr (journald still captures it under systemd);
+so does a record the journal refuses (journald gone, its socket left behind).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import sys
 
 FIELDS = {"run_id": "DEPLOYD_RUN", "commit": "DEPLOYD_COMMIT", "component": "DEPLOYD_COMPONENT"}
+_SYSTEMD_FORMAT = "%(levelname)s %(name)s: %(message)s"  # journald adds the time
 
 
 class _PlainFormatter(logging.Formatter):
@@ -33,19 +35,35 @@ def _journal_handler() -> logging.Handler | None:
     class JournalHandler(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
             try:
+                message = self.format(record)
                 fields = {
                     name: str(getattr(record, key))
                     for key, name in FIELDS.items()
                     if getattr(record, key, None)
                 }
                 journal.send(
-                    self.format(record),
+                    message,
+                    # Where the log call is, not this handler (systemd-python's default).
+                    CODE_FILE=record.pathname,
+                    CODE_LINE=record.lineno,
+                    CODE_FUNC=record.funcName,
                     PRIORITY=str(_priority(record.levelno)),
                     SYSLOG_IDENTIFIER="deployd",
                     LOGGER=record.name,
                     **fields,
                 )
+            except OSError:
+                # journald unreachable (restarting, socket gone): keep the line on stderr,
+                # which journald reads through $JOURNAL_STREAM, instead of a traceback.
+                self._fallback(record)
             except Exception:  # logging must never break the daemon
+                self.handleError(record)
+
+        def _fallback(self, record: logging.LogRecord) -> None:
+            try:
+                sys.stderr.write(_PlainFormatter(_SYSTEMD_FORMAT).format(record) + "\n")
+                sys.stderr.flush()
+            except Exception:
                 self.handleError(record)
 
     return JournalHandler()
@@ -73,8 +91,8 @@ def setup_logging(debug: bool = False) -> str:
         sink = "plain"
         handler = logging.StreamHandler(sys.stderr)
         under_systemd = bool(os.environ.get("JOURNAL_STREAM"))
-        fmt = "%(levelname)s %(name)s: %(message)s"
-        handler.setFormatter(_PlainFormatter(fmt if under_systemd else "%(asctime)s " + fmt))
+        fmt = _SYSTEMD_FORMAT if under_systemd else "%(asctime)s " + _SYSTEMD_FORMAT
+        handler.setFormatter(_PlainFormatter(fmt))
     root.addHandler(handler)
     for noisy in ("git", "httpx", "httpcore", "watchfiles"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
