@@ -25,6 +25,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import git
 
+from daemon.fetch_ssh import SshOptions, explain, ssh_environment
 from daemon.records import CommitInfo
 
 log = logging.getLogger(__name__)
@@ -35,13 +36,6 @@ CURRENT = "current"  # checkouts/current: the work tree every run converges (see
 COMMIT_MARKER = ".deployd-commit"  # in a checkout: the commit it holds
 _GIT_CONFIG = ("-c", "core.hooksPath=/dev/null", "-c", "protocol.file.allow=always")
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "/bin/false", "SSH_ASKPASS": "/bin/false"}
-_TRANSIENT = re.compile(
-    r"could not resolve|connection refused|connection reset|timed out|timeout|"
-    r"returned error: 5\d\d|unable to access|early eof|network is unreachable|"
-    r"no route to host|could not read from remote|temporary failure|unexpected disconnect|"
-    r"remote end hung up|unable to connect|service unavailable",
-    re.IGNORECASE,
-)
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<info>[^/@\s]+)@")
 
 
@@ -60,11 +54,12 @@ def redact(text: str) -> str:
 
 
 class FetchError(Exception):
-    """A git operation failed. ``str()`` is already redacted."""
+    """A git operation failed. ``str()`` is already redacted and ends with the hint, if any."""
 
-    def __init__(self, message: str, transient: bool = False) -> None:
-        super().__init__(redact(message))
+    def __init__(self, message: str, transient: bool = False, hint: str | None = None) -> None:
+        super().__init__(redact(f"{message}. What to do: {hint}" if hint else message))
         self.transient = transient
+        self.hint = hint
 
 
 @dataclass(frozen=True)
@@ -91,8 +86,9 @@ _CREDENTIAL_HELPER = (
 )
 
 
-def git_environment(url: str) -> dict[str, str]:
-    """The environment that points git at ``url`` without putting a secret on a command line.
+def git_environment(url: str, ssh: SshOptions | None = None) -> dict[str, str]:
+    """The environment that points git at ``url`` without putting a secret on a command line,
+    and, for an ssh URL, the non-interactive ssh command (see :mod:`daemon.fetch_ssh`).
 
     The URL reaches git through ``GIT_CONFIG_*`` (readable by root only), but git hands it to
     its remote helper as an argument (``git remote-https origin URL``, readable by every user
@@ -100,7 +96,7 @@ def git_environment(url: str) -> dict[str, str]:
     credential helper that reads them from the environment."""
     plain, username, password = split_credentials(url)
     config = [("remote.origin.url", plain)]
-    env = dict(_GIT_ENV)
+    env = {**_GIT_ENV, **ssh_environment(plain, ssh or SshOptions())}
     if username is not None:
         config += [("credential.helper", ""), ("credential.helper", _CREDENTIAL_HELPER)]
         env["DEPLOYD_GIT_USERNAME"] = username
@@ -134,11 +130,20 @@ def local_repository_path(url: str) -> Path | None:
 class Mirror:
     """The bare mirror ``STATE/repo.git`` of one branch of one repository."""
 
-    def __init__(self, path: Path, url: str, branch: str, timeout: float = 120.0) -> None:
+    def __init__(
+        self,
+        path: Path,
+        url: str,
+        branch: str,
+        timeout: float = 120.0,
+        ssh: SshOptions | None = None,
+    ) -> None:
         self.path = path
         self.url = normalise_url(url)
         # The URL may hold a token: never on a command line (see git_environment).
-        self._env = git_environment(self.url)
+        ssh = ssh or SshOptions()
+        ssh = SshOptions(ssh.key, ssh.known_hosts, min(ssh.connect_timeout, timeout))
+        self._env = git_environment(self.url, ssh)
         self.branch = branch
         self.timeout = timeout
         self._repo: git.Repo | None = None
@@ -171,9 +176,10 @@ class Mirror:
             )
         except git.GitCommandError as error:
             text = (error.stderr or str(error)).strip().removeprefix("stderr:").strip(" '")
-            if error.status == -9 or "timed out" in text.lower():
+            if error.status == -9 or ("timed out" in text.lower() and "ssh" not in text):
                 text = f"git {args[0]} timed out after {timeout or self.timeout:.0f}s"
-            raise FetchError(f"git {args[0]}: {text}", bool(_TRANSIENT.search(text))) from None
+            why = explain(text, self.url)
+            raise FetchError(f"git {args[0]}: {why.summary}", why.transient, why.hint) from None
         except OSError as error:
             raise FetchError(f"git {args[0]}: {error}") from None
 

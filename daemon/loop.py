@@ -25,6 +25,7 @@ from typing import Any
 
 from daemon import transitions
 from daemon.fetch import Mirror, decide
+from daemon.fetch_ssh import SshOptions
 from daemon.inbox import import_bundle
 from daemon.logs import log_worker_event
 from daemon.messages import Control, RunDone, RunEvent, Trigger
@@ -47,7 +48,11 @@ class Loop:
         self.settings = settings
         self.store = store
         self.mirror = Mirror(
-            store.mirror_dir, settings.repository, settings.branch, timeout=settings.limits.fetch
+            store.mirror_dir,
+            settings.repository,
+            settings.branch,
+            timeout=settings.limits.fetch,
+            ssh=SshOptions(settings.ssh_key, settings.ssh_known_hosts),
         )
         self.notifier = notifier or Notifier()
         self.queue: queue.Queue[object] = queue.Queue()

@@ -47,6 +47,8 @@ _TOP: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "retry_max": ((int, float), 300.0),
     "shutdown_grace": ((int, float), 60.0),
     "metrics_listen": (str, "127.0.0.1:9477"),
+    "ssh_key": (str, ""),  # empty: ssh's own choice (~/.ssh/config, the agent, ~/.ssh/id_*)
+    "ssh_known_hosts": (str, ""),  # empty: ssh's own known_hosts files
 }
 # [limits] keys and defaults live in daemon.limits.Limits (one place for every time limit).
 _LIMITS: dict[str, tuple[type | tuple[type, ...], Any]] = {
@@ -109,6 +111,8 @@ class Settings:
     retry_max: float = 300.0
     shutdown_grace: float = 60.0
     metrics_listen: str = "127.0.0.1:9477"
+    ssh_key: Path | None = None
+    ssh_known_hosts: Path | None = None
     limits: Limits = Limits()
     webhook: WebhookSettings = WebhookSettings()
     source: Path | None = None
@@ -224,6 +228,8 @@ def _build(path: Path, text: str, values: dict[str, Any]) -> Settings:
         top["wheelhouse"] = _check_wheelhouse(path, text, top["wheelhouse"])
     else:
         top.pop("wheelhouse", None)
+    for key in ("ssh_key", "ssh_known_hosts"):
+        top[key] = _check_ssh_file(path, text, key, top[key]) if top.get(key) else None
     if top.get("metrics_listen"):
         _check_listen(path, text, top["metrics_listen"])
     for key in ("poll_interval", "converge_interval", "splay", "retry_max", "shutdown_grace"):
@@ -248,6 +254,28 @@ def _check_wheelhouse(path: Path, text: str, value: str) -> Path:
         message = f"{value} is not a directory (create it, or leave wheelhouse empty)"
         raise SettingsError(path, message, "wheelhouse", line)
     return wheelhouse
+
+
+def _check_ssh_file(path: Path, text: str, key: str, value: str) -> Path:
+    """An ssh file must be an absolute path to a readable file; a key others can read is
+    refused up front (ssh would ignore it and every fetch would fail)."""
+    line = _line_of(text, key, "")
+    file = Path(value)
+    if not file.is_absolute():
+        raise SettingsError(path, f"must be an absolute path, not {value!r}", key, line)
+    try:
+        info = file.stat()
+        if not file.is_file():
+            raise SettingsError(path, f"{value} is not a file", key, line)
+        with file.open("rb"):
+            pass
+    except OSError as error:
+        message = f"cannot read {value}: {error.strerror} (create it, or leave {key} empty)"
+        raise SettingsError(path, message, key, line) from None
+    if key == "ssh_key" and info.st_uid == os.getuid() and info.st_mode & 0o077:
+        message = f"{value} is readable by others, so ssh would ignore it: chmod 600 {value}"
+        raise SettingsError(path, message, key, line)
+    return file
 
 
 def _check_listen(path: Path, text: str, value: str) -> None:

@@ -1,0 +1,197 @@
+"""git over SSH for the mirror: the ssh command git runs, and what its failures mean.
+
+A daemon has nobody to answer a prompt, so git's ssh always runs with ``BatchMode=yes`` and a
+connect timeout: a passphrase, an unknown host key or a password prompt fails at once instead
+of hanging a poll until the fetch limit kills it. The command reaches git as
+``GIT_SSH_COMMAND`` in git's environment (never as a setting in the mirror's config).
+
+The settings ``ssh_key`` and ``ssh_known_hosts`` add ``-i KEY -o IdentitiesOnly=yes`` and
+``-o UserKnownHostsFile=FILE -o StrictHostKeyChecking=yes`` (that file only: the system-wide
+one is switched off). When neither is set and the operator already chose an ssh command
+(``GIT_SSH_COMMAND`` or ``GIT_SSH`` in the daemon's environment, or git's ``core.sshCommand``),
+that command is used untouched; the operator's ``~/.ssh/config`` applies either way, since we
+never pass ``-F``.
+
+:func:`explain` sorts a failed command's stderr: a server that cannot be reached is transient
+(the loop retries with backoff); a refused key, an unknown or changed host key, a bad key file
+or a missing repository is permanent and comes with what to do about it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shlex
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+log = logging.getLogger(__name__)
+
+SCP_FORM = re.compile(r"^(?P<user>[\w.-]+)@(?P<host>[\w.-]+):(?!//)")
+_SSH_SCHEMES = ("ssh", "git+ssh", "ssh+git")
+_OPERATOR_VARIABLES = ("GIT_SSH_COMMAND", "GIT_SSH")
+
+
+@dataclass(frozen=True)
+class SshOptions:
+    """The operator's ssh settings for the mirror (both optional)."""
+
+    key: Path | None = None
+    known_hosts: Path | None = None
+    connect_timeout: float = 15.0
+
+    @property
+    def configured(self) -> bool:
+        return self.key is not None or self.known_hosts is not None
+
+
+def is_ssh_url(url: str) -> bool:
+    """``ssh://…``, ``git+ssh://…`` or the scp form ``user@host:path``."""
+    if "://" in url:
+        return urlsplit(url).scheme.lower() in _SSH_SCHEMES
+    return bool(SCP_FORM.match(url))
+
+
+def ssh_command(options: SshOptions) -> str:
+    """The ``GIT_SSH_COMMAND`` for ``options``; paths are shell-quoted (git runs it via sh)."""
+    timeout = max(1, round(options.connect_timeout))
+    words = ["ssh", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={timeout}"]
+    if options.key is not None:
+        words += ["-i", str(options.key), "-o", "IdentitiesOnly=yes"]
+    if options.known_hosts is not None:
+        words += ["-o", f"UserKnownHostsFile={options.known_hosts}"]
+        words += ["-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes"]
+    return shlex.join(words)
+
+
+def ssh_environment(
+    url: str, options: SshOptions, environ: Mapping[str, str] = os.environ
+) -> dict[str, str]:
+    """The variables git needs to reach ``url`` over ssh (empty for other URLs, and when the
+    operator's own ssh command is to be used as it is)."""
+    if not is_ssh_url(url):
+        return {}
+    operator = _operator_command(environ)
+    if operator and not options.configured:
+        log.info("fetch: using the operator's ssh command (%s)", operator)
+        return {}
+    if operator:
+        log.warning(
+            "fetch: ssh_key/ssh_known_hosts are set: they replace the ssh command from %s",
+            operator,
+        )
+    return {"GIT_SSH_COMMAND": ssh_command(options)}
+
+
+def _operator_command(environ: Mapping[str, str]) -> str | None:
+    """Where the operator set an ssh command for git, if they did."""
+    for name in _OPERATOR_VARIABLES:
+        if environ.get(name):
+            return name
+    try:
+        done = subprocess.run(
+            ["git", "config", "--get", "core.sshCommand"],
+            capture_output=True,
+            text=True,
+            env={**environ, "GIT_TERMINAL_PROMPT": "0"},
+            cwd="/",
+            timeout=10,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return "core.sshCommand" if done.returncode == 0 and done.stdout.strip() else None
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """What a failed git command's stderr means: the lines that say it, retry or not, and
+    what the operator can do."""
+
+    summary: str
+    transient: bool
+    hint: str | None = None
+
+
+# Checked in order: the first match decides. {host} and {port} come from the URL.
+_PERMANENT: tuple[tuple[re.Pattern[str], str], ...] = (
+    (
+        re.compile(r"host key for .* has changed|remote host identification has changed", re.I),
+        "the server's host key changed: if that is expected (a reinstalled server), replace "
+        "its line in the known hosts file with the output of `ssh-keyscan {port}{host}`; "
+        "otherwise the connection may be intercepted",
+    ),
+    (
+        re.compile(r"host key verification failed|no \S+ host key is known", re.I),
+        "the server's host key is not trusted: add it to the ssh_known_hosts file, e.g. "
+        "`ssh-keyscan {port}{host} >> /etc/deployd/known_hosts` (compare its fingerprint "
+        "with the server's first)",
+    ),
+    (
+        re.compile(r"unprotected private key file|bad permissions", re.I),
+        "ssh ignores a private key that others can read: chmod 600 the ssh_key file",
+    ),
+    (
+        re.compile(r"identity file .* not accessible|no such identity", re.I),
+        "the ssh_key file cannot be read: check the path and that the daemon's user owns it",
+    ),
+    (
+        re.compile(r"permission denied \(|permission denied, please try again", re.I),
+        "the server refused the key: give the server the public key of ssh_key "
+        "(`ssh-keygen -y -f KEY`: its authorized_keys, or the repository's deploy keys) and "
+        "check the user name in the repository URL",
+    ),
+    (
+        re.compile(
+            r"does not appear to be a git repository|repository not found|"
+            r"repository '.*' not found|no such repository|not a git repository",
+            re.I,
+        ),
+        "check the path in the repository URL, and that the daemon's credentials may read it",
+    ),
+)
+_TRANSIENT = re.compile(
+    r"could not resolve|connection refused|connection reset|timed out|timeout|"
+    r"returned error: 5\d\d|unable to access|early eof|network is unreachable|"
+    r"no route to host|could not read from remote|temporary failure|unexpected disconnect|"
+    r"remote end hung up|unable to connect|service unavailable|connection closed by|"
+    r"kex_exchange_identification|broken pipe",
+    re.IGNORECASE,
+)
+# git's closing words after any ssh failure: they say nothing the lines above did not.
+_BOILERPLATE = re.compile(
+    r"^(fatal: could not read from remote repository|please make sure you have the correct|"
+    r"and the repository exists|@+$|@.*@$)",
+    re.I,
+)
+
+
+def explain(text: str, url: str) -> Explanation:
+    """Sort git's stderr ``text`` for a command on ``url`` into transient or permanent."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for pattern, hint in _PERMANENT:
+        matching = [line for line in lines if pattern.search(line)]
+        if matching:
+            return Explanation(_summary(matching), False, hint.format(**_endpoint(url)))
+    useful = [line for line in lines if not _BOILERPLATE.match(line)] or lines
+    return Explanation(_summary(useful), bool(_TRANSIENT.search(text)))
+
+
+def _summary(lines: list[str]) -> str:
+    return "; ".join(line.removeprefix("fatal: ").rstrip(".") for line in lines[:3])
+
+
+def _endpoint(url: str) -> dict[str, str]:
+    """Host and ``-p PORT `` for the hints (the scp form has no port)."""
+    scp = SCP_FORM.match(url)
+    if scp:
+        return {"host": scp.group("host"), "port": ""}
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return {"host": parts.hostname or "HOST", "port": f"-p {port} " if port else ""}

@@ -1,0 +1,252 @@
+"""The repository over SSH: a real sshd on 127.0.0.1, started by this module as root.
+
+One sshd (module scope) serves every repository under the test's temporary directories: the
+URL's path is the repository's absolute path. The client key and a known hosts file with the
+server's key are made once; each test makes its own repository.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from daemon_helpers import make_deploy_repo, push_content, run_daemon
+from git_servers import free_port
+from helpers import git, wait_for
+
+from daemon.fetch import FetchError, Mirror
+from daemon.fetch_ssh import SshOptions, explain, ssh_command, ssh_environment
+
+SSHD = Path("/usr/sbin/sshd")
+
+pytestmark = pytest.mark.skipif(os.getuid() != 0, reason="sshd as root (the CI runs as root)")
+
+
+def _keygen(path: Path) -> Path:
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name, "-f", str(path)],
+        check=True,
+    )
+    return path
+
+
+def _answers(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+class Sshd:
+    """``sshd -D`` on 127.0.0.1 accepting ``client_key`` for root; stop() and start() again."""
+
+    def __init__(self, base: Path) -> None:
+        base.mkdir(parents=True, exist_ok=True)
+        self.base, self.port = base, free_port()
+        self.host_key = _keygen(base / "host_key")
+        self.client_key = _keygen(base / "client_key")
+        self.other_key = _keygen(base / "other_key")  # a key the server does not know
+        (base / "authorized_keys").write_text((base / "client_key.pub").read_text())
+        public = " ".join((base / "host_key.pub").read_text().split()[:2])
+        self.known_hosts = base / "known_hosts"
+        self.known_hosts.write_text(f"[127.0.0.1]:{self.port} {public}\n")
+        self.config = base / "sshd_config"
+        self.config.write_text(
+            f"ListenAddress 127.0.0.1\nPort {self.port}\nHostKey {self.host_key}\n"
+            f"AuthorizedKeysFile {base / 'authorized_keys'}\nStrictModes no\n"
+            f"PidFile {base / 'sshd.pid'}\nUsePAM no\nPermitRootLogin prohibit-password\n"
+            "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def url(self, repo: Path) -> str:
+        return f"ssh://root@127.0.0.1:{self.port}{repo}"
+
+    def options(self, **changes: Path) -> SshOptions:
+        values = {"key": self.client_key, "known_hosts": self.known_hosts, **changes}
+        return SshOptions(**values)
+
+    def start(self) -> None:
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation dir
+        log = (self.base / "sshd.log").open("ab")
+        self.process = subprocess.Popen(
+            [str(SSHD), "-D", "-e", "-f", str(self.config)], stdout=log, stderr=log
+        )
+        log.close()
+        wait_for(lambda: _answers(self.port) or self.process.poll() is not None)
+        assert self.process.poll() is None, (self.base / "sshd.log").read_text()
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
+    if not SSHD.exists():
+        pytest.fail("no /usr/sbin/sshd: run .ci/install-system (it installs openssh-server)")
+    server = Sshd(tmp_path_factory.mktemp("sshd"))
+    server.start()
+    yield server
+    server.stop()
+
+
+# -- the ssh command ---------------------------------------------------------------------------
+def test_the_ssh_command_never_prompts_and_quotes_paths() -> None:
+    options = SshOptions(Path("/etc/deploy d/key's"), Path("/etc/deploy d/known hosts"), 7)
+    words = shlex.split(ssh_command(options))
+    assert words[0] == "ssh" and "BatchMode=yes" in words and "ConnectTimeout=7" in words
+    assert words[words.index("-i") + 1] == "/etc/deploy d/key's"
+    assert "UserKnownHostsFile=/etc/deploy d/known hosts" in words
+    assert "StrictHostKeyChecking=yes" in words and "IdentitiesOnly=yes" in words
+    assert shlex.split(ssh_command(SshOptions())) == [
+        "ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=15"
+    ]  # fmt: skip
+
+
+def test_the_operators_ssh_command_is_kept_unless_the_settings_are_set(tmp_path: Path) -> None:
+    home = {"HOME": str(tmp_path), "GIT_CONFIG_NOSYSTEM": "1", "PATH": os.environ["PATH"]}
+    url, set_ = "git@git.example.com:ops/deploy.git", SshOptions(key=Path("/k"))
+    assert ssh_environment(url, SshOptions(), home)["GIT_SSH_COMMAND"].startswith("ssh -o Batch")
+    assert ssh_environment("https://h/r.git", set_, home) == {}
+    operator = {**home, "GIT_SSH_COMMAND": "ssh -F /etc/deployd/ssh_config"}
+    assert ssh_environment(url, SshOptions(), operator) == {}
+    assert ssh_environment(url, SshOptions(), {**home, "GIT_SSH": "/usr/bin/my-ssh"}) == {}
+    assert "-i /k" in ssh_environment(url, set_, operator)["GIT_SSH_COMMAND"]
+    (tmp_path / ".gitconfig").write_text("[core]\n\tsshCommand = ssh -i /root/.ssh/deploy\n")
+    assert ssh_environment(url, SshOptions(), home) == {}
+
+
+ACCESS = "fatal: Could not read from remote repository.\n\nPlease make sure you have the correct"
+
+
+@pytest.mark.parametrize(
+    ("stderr", "transient", "hint"),
+    [
+        ("ssh: connect to host h port 22: Connection refused", True, None),
+        ("ssh: connect to host h port 22: Connection timed out", True, None),
+        ("ssh: connect to host h port 22: No route to host", True, None),
+        ("ssh: Could not resolve hostname h: Name or service not known", True, None),
+        ("kex_exchange_identification: read: Connection reset by peer", True, None),
+        ("git@h: Permission denied (publickey).", False, "ssh-keygen -y -f KEY"),
+        ("Host key verification failed.", False, "ssh-keyscan -p 2222 h >>"),
+        ("Host key for [h]:2222 has changed and you have requested strict", False, "changed"),
+        ('Load key "/k": bad permissions\ngit@h: Permission denied (publickey).', False, "600"),
+        ("fatal: '/x.git' does not appear to be a git repository", False, "path"),
+        ("ERROR: Repository not found.", False, "path"),
+    ],
+)
+def test_ssh_failures_are_sorted(stderr: str, transient: bool, hint: str | None) -> None:
+    why = explain(f"{stderr}\n{ACCESS}\nand the repository exists.", "ssh://git@h:2222/r.git")
+    assert why.transient is transient
+    assert (why.hint is None) if hint is None else (hint in (why.hint or ""))
+    assert "Please make sure" not in why.summary and why.summary
+
+
+# -- a real sshd ---------------------------------------------------------------------------------
+def test_a_mirror_fetches_over_ssh(sshd: Sshd, tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "deploy")
+    mirror = Mirror(tmp_path / "mirror.git", sshd.url(repo), "main", ssh=sshd.options())
+    head = git("rev-parse", "HEAD", cwd=repo)
+    assert mirror.remote_head() == head and mirror.fetch() == head
+    assert "ssh" not in (tmp_path / "mirror.git" / "config").read_text(), "env only"
+
+
+@pytest.mark.parametrize(
+    ("case", "expected", "hint"),
+    [
+        ("unknown host", "No ED25519 host key is known", "add it to the ssh_known_hosts file"),
+        ("refused key", "Permission denied (publickey)", "ssh-keygen -y -f KEY"),
+        ("no repository", "does not appear to be a git repository", "check the path"),
+    ],
+)
+def test_permanent_ssh_failures_say_what_to_do(
+    sshd: Sshd, tmp_path: Path, case: str, expected: str, hint: str
+) -> None:
+    repo = make_deploy_repo(tmp_path / "deploy")
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    options = {
+        "unknown host": sshd.options(known_hosts=empty),
+        "refused key": sshd.options(key=sshd.other_key),
+        "no repository": sshd.options(),
+    }[case]
+    url = sshd.url(tmp_path / "nothere" if case == "no repository" else repo)
+    with pytest.raises(FetchError) as caught:
+        Mirror(tmp_path / "mirror.git", url, "main", ssh=options).remote_head()
+    message = str(caught.value)
+    assert not caught.value.transient, message
+    assert expected in message and hint in message
+    if case == "unknown host":
+        assert f"ssh-keyscan -p {sshd.port} 127.0.0.1" in message
+
+
+def test_a_server_that_does_not_answer_is_transient(sshd: Sshd, tmp_path: Path) -> None:
+    url = f"ssh://root@127.0.0.1:{free_port()}/srv/deploy.git"
+    with pytest.raises(FetchError) as caught:
+        Mirror(tmp_path / "mirror.git", url, "main", ssh=sshd.options()).remote_head()
+    assert caught.value.transient and "Connection refused" in str(caught.value)
+
+
+# -- the daemon ----------------------------------------------------------------------------------
+def test_the_daemon_follows_a_repository_over_ssh(sshd: Sshd, tmp_path: Path) -> None:
+    """Converge, see a push, survive sshd going away (transient: retried), recover."""
+    repo = make_deploy_repo(tmp_path / "deploy")
+    settings = {"ssh_key": str(sshd.client_key), "ssh_known_hosts": str(sshd.known_hosts)}
+    with run_daemon(tmp_path, sshd.url(repo), poll_interval=0.3, retry_max=1, **settings) as d:
+        d.wait_run(trigger="startup", outcome="succeeded", timeout=60)
+        assert (d.root / "work/hello/hello.txt").read_text() == "hello version 1\n"
+        sha = push_content(repo, "version 2")
+        d.wait_run(trigger="poll", commit__sha=sha, outcome="succeeded")
+        sshd.stop()
+        try:
+            wait_for(lambda: d.status()["state"]["last_fetch_error"])
+            assert "Connection refused" in d.status()["state"]["last_fetch_error"]
+            wait_for(lambda: "retry in" in d.output())
+            sha = push_content(repo, "while away")
+        finally:
+            sshd.start()
+        d.wait_run(trigger="poll", commit__sha=sha, outcome="succeeded")
+        assert d.status()["state"]["last_fetch_error"] is None
+        assert (d.root / "work/hello/hello.txt").read_text() == "hello while away\n"
+        assert "Traceback" not in d.output()
+
+
+def test_the_daemon_explains_an_unknown_host_key(sshd: Sshd, tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "deploy")
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    settings = {"ssh_key": str(sshd.client_key), "ssh_known_hosts": str(empty)}
+    with run_daemon(tmp_path, sshd.url(repo), poll_interval=0.3, **settings) as daemon:
+        error = wait_for(lambda: daemon.status()["state"]["last_fetch_error"])
+        assert "Host key verification failed" in error
+        assert f"ssh-keyscan -p {sshd.port} 127.0.0.1 >>" in error
+        assert "fetch error" in daemon.cli("status").stdout
+        assert "Traceback" not in daemon.output() and daemon.alive()
+        empty.write_text(sshd.known_hosts.read_text())  # the operator's fix, no restart needed
+        daemon.wait_run(trigger="startup", outcome="succeeded", timeout=60)
+
+
+def test_the_scp_form_through_the_operators_ssh_config(sshd: Sshd, tmp_path: Path) -> None:
+    """``user@host:path`` has no port: an ssh config ``Host`` alias gives it, reached through
+    the operator's own ``GIT_SSH_COMMAND`` (kept, since ssh_key/ssh_known_hosts are unset)."""
+    repo = make_deploy_repo(tmp_path / "deploy")
+    config = tmp_path / "ssh_config"
+    config.write_text(
+        f"Host deploy-test\n  HostName 127.0.0.1\n  Port {sshd.port}\n  User root\n"
+        f"  IdentityFile {sshd.client_key}\n  IdentitiesOnly yes\n  BatchMode yes\n"
+        f"  UserKnownHostsFile {sshd.known_hosts}\n  StrictHostKeyChecking yes\n"
+    )
+    env = {"GIT_SSH_COMMAND": f"ssh -F {shlex.quote(str(config))}"}
+    with run_daemon(tmp_path, f"root@deploy-test:{repo}", env=env) as daemon:
+        run = daemon.wait_run(trigger="startup", timeout=60)
+        assert run["outcome"] == "succeeded", daemon.output()
+        assert (daemon.root / "work/hello/hello.txt").exists()
