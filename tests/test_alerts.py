@@ -20,6 +20,7 @@ from test_metrics_support import (
     start_exporter,
     update_state,
 )
+from test_prometheus_support import ALL, interpolate, targets, unknown_metrics, variables
 
 from daemon.records import ComponentRecord, DebuggerInfo
 from daemon.state import StateStore
@@ -28,7 +29,6 @@ MONITORING = Path(__file__).parent.parent / "docs" / "monitoring"
 RULES = MONITORING / "alerts.yml"
 RULE_TESTS = MONITORING / "tests" / "alerts_test.yml"
 DASHBOARD = MONITORING / "dashboard.json"
-METRIC_NAME = re.compile(r"\bdeployd_[a-z_]+[a-z]\b")
 
 
 def alert_names() -> list[str]:
@@ -90,15 +90,19 @@ def busy_scrape(tmp_path_factory) -> set[str]:
 
 
 def test_alerts_name_only_exported_metrics(busy_scrape):
-    used = set(METRIC_NAME.findall(RULES.read_text()))
-    assert used and used <= busy_scrape, sorted(used - busy_scrape)
+    groups = yaml.safe_load(RULES.read_text())["groups"]
+    for rule in (rule for group in groups for rule in group["rules"]):
+        missing = unknown_metrics(rule["expr"], busy_scrape | {"up"})
+        assert not missing, f"{rule['alert']}: {missing} not in a scrape"
 
 
 def test_dashboard_names_only_exported_metrics(busy_scrape):
     dashboard = json.loads(DASHBOARD.read_text())
-    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel.get("targets", [])]
-    used = set(METRIC_NAME.findall("\n".join(exprs)))
-    assert used and used <= busy_scrape, sorted(used - busy_scrape)
+    everything = {name: [ALL] for name in variables(dashboard)}
+    for panel, target in targets(dashboard):
+        expr = interpolate(target["expr"], dashboard, everything)
+        missing = unknown_metrics(expr, busy_scrape)
+        assert not missing, f"{panel['title']} {target['refId']}: {missing} not in a scrape"
     assert dashboard["panels"][0]["type"] == "table"  # the fleet: one row per host
 
 

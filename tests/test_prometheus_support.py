@@ -14,9 +14,13 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import httpx
+from test_metrics_support import Prometheus
 
 ALL = "$__all"
 # Grafana's own values depend on the panel width and the data source's scrape interval; these
@@ -219,3 +223,34 @@ def _regex_escape(value: str) -> str:
     so the PromQL string literal holds one."""
     value = value.replace("\\", "\\\\\\\\")
     return re.sub(r"[$^*{}\[\]'+?.()|]", lambda m: "\\\\" + m.group(), value)
+
+
+# ---- Prometheus's HTTP API, the calls Grafana makes -----------------------------------------
+
+
+def api(server: Prometheus, path: str, **params: Any) -> Any:
+    response = httpx.get(f"{server.url}/api/v1/{path}", params=params, timeout=5)
+    body = response.json()
+    assert body["status"] == "success", (path, params, body)
+    return body["data"]
+
+
+def query_range(server: Prometheus, expr: str, seconds: float = 600, step: float = 15) -> Any:
+    end = time.time()
+    return api(server, "query_range", query=expr, start=end - seconds, end=end, step=step)["result"]
+
+
+def variable_values(server: Prometheus, form: str, parts: Mapping[str, str]) -> set[str]:
+    """The values Grafana offers for a query variable (its selector already interpolated)."""
+    if form == "label_values" and "selector" in parts:
+        found = api(server, "series", **{"match[]": parts["selector"]})
+        return {labels[parts["label"]] for labels in found if parts["label"] in labels}
+    if form == "label_values":
+        return set(api(server, f"label/{parts['label']}/values"))
+    if form == "label_names":
+        return set(api(server, "labels"))
+    if form == "metrics":
+        names = api(server, "label/__name__/values")
+        return {name for name in names if re.search(parts["regex"], name)}
+    results = api(server, "query", query=parts["query"])["result"]
+    return {json.dumps(result["metric"], sort_keys=True) for result in results}
