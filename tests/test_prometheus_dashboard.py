@@ -54,6 +54,19 @@ def test_dashboard_has_what_grafana_needs(dashboard):
     assert used <= required, f"__requires lacks panel types {sorted(used - required)}"
 
 
+def test_table_options_match_the_schema_version(dashboard):
+    """``custom.cellOptions`` came with schema 38 (Grafana 10), which migrates the older
+    ``custom.displayMode`` on load; below 38 only ``displayMode`` colours cells in Grafana 9."""
+    if dashboard["schemaVersion"] >= 38:
+        return
+    for panel in panels(dashboard):
+        config = panel.get("fieldConfig", {})
+        assert "cellOptions" not in config.get("defaults", {}).get("custom", {}), panel["title"]
+        for override in config.get("overrides", []):
+            ids = [prop["id"] for prop in override["properties"]]
+            assert "custom.cellOptions" not in ids, (panel["title"], override["matcher"])
+
+
 def test_import_inputs_are_declared_and_used(dashboard):
     declared = {item["name"] for item in dashboard.get("__inputs", [])}
     used = set(re.findall(r"\$\{(DS_\w+)\}", DASHBOARD.read_text()))

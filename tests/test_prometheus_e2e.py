@@ -291,8 +291,12 @@ def test_table_columns_and_overrides_name_real_fields(dashboard, results):
                     assert not unknown, f"{panel['title']}: {option} names {sorted(unknown)}"
                 fields |= set(step["options"].get("renameByName", {}).values())
         for override in panel["fieldConfig"]["overrides"]:
-            if override["matcher"]["id"] == "byName":
-                assert override["matcher"]["options"] in fields, (panel["title"], override)
+            matcher = override["matcher"]
+            if matcher["id"] == "byName":
+                assert matcher["options"] in fields, (panel["title"], matcher)
+            elif matcher["id"] == "byRegexp":  # each alternative names a column
+                for part in matcher["options"].split("|"):
+                    assert any(re.search(part, f) for f in fields), (panel["title"], part)
 
 
 def test_alert_rules_name_only_metrics_the_daemon_exports(exported):
