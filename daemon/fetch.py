@@ -142,8 +142,8 @@ class Mirror:
         self.url = normalise_url(url)
         # The URL may hold a token: never on a command line (see git_environment).
         ssh = ssh or SshOptions()
-        ssh = SshOptions(ssh.key, ssh.known_hosts, min(ssh.connect_timeout, timeout))
-        self._env = git_environment(self.url, ssh)
+        self._ssh = SshOptions(ssh.key, ssh.known_hosts, min(ssh.connect_timeout, timeout))
+        self._env = git_environment(self.url, self._ssh)
         self.branch = branch
         self.timeout = timeout
         self._repo: git.Repo | None = None
@@ -178,7 +178,7 @@ class Mirror:
             text = (error.stderr or str(error)).strip().removeprefix("stderr:").strip(" '")
             if error.status == -9 or ("timed out" in text.lower() and "ssh" not in text):
                 text = f"git {args[0]} timed out after {timeout or self.timeout:.0f}s"
-            why = explain(text, self.url)
+            why = explain(text, self.url, self._ssh)
             raise FetchError(f"git {args[0]}: {why.summary}", why.transient, why.hint) from None
         except OSError as error:
             raise FetchError(f"git {args[0]}: {error}") from None

@@ -116,33 +116,34 @@ class Explanation:
     hint: str | None = None
 
 
-# Checked in order: the first match decides. {host} and {port} come from the URL.
+# Checked in order: the first match decides. The hints are filled in by _hint_values.
 _PERMANENT: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(r"host key for .* has changed|remote host identification has changed", re.I),
         "the server's host key changed: if that is expected (a reinstalled server), replace "
-        "its line in the known hosts file with the output of `ssh-keyscan {port}{host}`; "
-        "otherwise the connection may be intercepted",
+        "its line in {known_hosts} with the output of `ssh-keyscan {port}{host}`; otherwise "
+        "the connection may be intercepted",
     ),
     (
         re.compile(r"host key verification failed|no \S+ host key is known", re.I),
-        "the server's host key is not trusted: add it to the ssh_known_hosts file, e.g. "
-        "`ssh-keyscan {port}{host} >> /etc/deployd/known_hosts` (compare its fingerprint "
-        "with the server's first)",
+        "the server's host key is not trusted: add it to {known_hosts}, e.g. "
+        "`ssh-keyscan {port}{host} >> {known_hosts_file}` (compare its fingerprint with the "
+        "server's first){set_known_hosts}",
     ),
     (
         re.compile(r"unprotected private key file|bad permissions", re.I),
-        "ssh ignores a private key that others can read: chmod 600 the ssh_key file",
+        "ssh ignores a private key that others can read: chmod 600 {key}",
     ),
     (
         re.compile(r"identity file .* not accessible|no such identity", re.I),
-        "the ssh_key file cannot be read: check the path and that the daemon's user owns it",
+        "{key} cannot be read: check the path and that the daemon's user owns it",
     ),
     (
         re.compile(r"permission denied \(|permission denied, please try again", re.I),
-        "the server refused the key: give the server the public key of ssh_key "
-        "(`ssh-keygen -y -f KEY`: its authorized_keys, or the repository's deploy keys) and "
-        "check the user name in the repository URL",
+        "the server refused the key: give the server the public key of {key} "
+        "(`ssh-keygen -y -f {key_file}`: its authorized_keys, or the repository's deploy keys), "
+        "and check the user name in the repository URL; a key with a passphrase cannot be "
+        "used (nobody can type it)",
     ),
     (
         re.compile(
@@ -169,13 +170,14 @@ _BOILERPLATE = re.compile(
 )
 
 
-def explain(text: str, url: str) -> Explanation:
+def explain(text: str, url: str, ssh: SshOptions | None = None) -> Explanation:
     """Sort git's stderr ``text`` for a command on ``url`` into transient or permanent."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     for pattern, hint in _PERMANENT:
         matching = [line for line in lines if pattern.search(line)]
         if matching:
-            return Explanation(_summary(matching), False, hint.format(**_endpoint(url)))
+            values = _hint_values(url, ssh or SshOptions())
+            return Explanation(_summary(matching), False, hint.format(**values))
     useful = [line for line in lines if not _BOILERPLATE.match(line)] or lines
     return Explanation(_summary(useful), bool(_TRANSIENT.search(text)))
 
@@ -184,14 +186,22 @@ def _summary(lines: list[str]) -> str:
     return "; ".join(line.removeprefix("fatal: ").rstrip(".") for line in lines[:3])
 
 
-def _endpoint(url: str) -> dict[str, str]:
-    """Host and ``-p PORT `` for the hints (the scp form has no port)."""
+def _hint_values(url: str, ssh: SshOptions) -> dict[str, str]:
+    """The server (``-p PORT `` when the URL has one: the scp form has none) and the files
+    the operator set, or what to set, for the hints."""
     scp = SCP_FORM.match(url)
-    if scp:
-        return {"host": scp.group("host"), "port": ""}
     parts = urlsplit(url)
     try:
-        port = parts.port
+        port = None if scp else parts.port
     except ValueError:
         port = None
-    return {"host": parts.hostname or "HOST", "port": f"-p {port} " if port else ""}
+    known = str(ssh.known_hosts) if ssh.known_hosts else None
+    return {
+        "host": scp.group("host") if scp else parts.hostname or "HOST",
+        "port": f"-p {port} " if port else "",
+        "known_hosts": known or "a known hosts file",
+        "known_hosts_file": shlex.quote(known or "/etc/deployd/known_hosts"),
+        "set_known_hosts": "" if known else ", and set ssh_known_hosts to that file",
+        "key": str(ssh.key) if ssh.key else "the daemon's ssh key (ssh_key)",
+        "key_file": shlex.quote(str(ssh.key)) if ssh.key else "KEY",
+    }

@@ -8,6 +8,7 @@ server's key are made once; each test makes its own repository.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import socket
 import subprocess
@@ -21,8 +22,10 @@ from helpers import git, wait_for
 
 from daemon.fetch import FetchError, Mirror
 from daemon.fetch_ssh import SshOptions, explain, ssh_command, ssh_environment
+from daemon.settings import parse_settings
 
 SSHD = Path("/usr/sbin/sshd")
+DOC = Path(__file__).resolve().parent.parent / "docs" / "daemon.md"
 
 pytestmark = pytest.mark.skipif(os.getuid() != 0, reason="sshd as root (the CI runs as root)")
 
@@ -151,6 +154,19 @@ def test_ssh_failures_are_sorted(stderr: str, transient: bool, hint: str | None)
     assert "Please make sure" not in why.summary and why.summary
 
 
+def test_the_hints_name_the_files_set_or_the_settings_to_set() -> None:
+    text = f"Host key verification failed.\n{ACCESS}"
+    plain = explain(text, "git@git.example.com:ops/deploy.git").hint or ""
+    assert "`ssh-keyscan git.example.com >> /etc/deployd/known_hosts`" in plain
+    assert "set ssh_known_hosts to that file" in plain
+    options = SshOptions(Path("/etc/my key"), Path("/etc/known hosts"))
+    named = explain(text, "ssh://git@h:2222/r.git", options).hint or ""
+    assert "add it to /etc/known hosts, e.g. `ssh-keyscan -p 2222 h >> '/etc/known hosts'`" in named
+    assert "set ssh_known_hosts" not in named
+    refused = explain("git@h: Permission denied (publickey).", "git@h:r", options).hint or ""
+    assert "`ssh-keygen -y -f '/etc/my key'`" in refused
+
+
 # -- a real sshd ---------------------------------------------------------------------------------
 def test_a_mirror_fetches_over_ssh(sshd: Sshd, tmp_path: Path) -> None:
     repo = make_deploy_repo(tmp_path / "deploy")
@@ -163,8 +179,8 @@ def test_a_mirror_fetches_over_ssh(sshd: Sshd, tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("case", "expected", "hint"),
     [
-        ("unknown host", "No ED25519 host key is known", "add it to the ssh_known_hosts file"),
-        ("refused key", "Permission denied (publickey)", "ssh-keygen -y -f KEY"),
+        ("unknown host", "No ED25519 host key is known", "add it to {known_hosts}"),
+        ("refused key", "Permission denied (publickey)", "ssh-keygen -y -f {key}`"),
         ("no repository", "does not appear to be a git repository", "check the path"),
     ],
 )
@@ -184,7 +200,8 @@ def test_permanent_ssh_failures_say_what_to_do(
         Mirror(tmp_path / "mirror.git", url, "main", ssh=options).remote_head()
     message = str(caught.value)
     assert not caught.value.transient, message
-    assert expected in message and hint in message
+    assert expected in message
+    assert hint.format(known_hosts=options.known_hosts, key=options.key) in message
     if case == "unknown host":
         assert f"ssh-keyscan -p {sshd.port} 127.0.0.1" in message
 
@@ -194,6 +211,26 @@ def test_a_server_that_does_not_answer_is_transient(sshd: Sshd, tmp_path: Path) 
     with pytest.raises(FetchError) as caught:
         Mirror(tmp_path / "mirror.git", url, "main", ssh=sshd.options()).remote_head()
     assert caught.value.transient and "Connection refused" in str(caught.value)
+
+
+def test_the_documented_setup_works(sshd: Sshd, tmp_path: Path) -> None:
+    """docs/daemon.md "Pulling over SSH": its commands and its settings, pointed at our sshd."""
+    section = DOC.read_text().split("## Pulling over SSH\n", 1)[1].split("\n## ", 1)[0]
+    shell, toml = (re.search(rf"```{kind}\n(.*?)```", section, re.S) for kind in ("sh", "toml"))
+    assert shell and toml
+    etc, repo = tmp_path / "etc", make_deploy_repo(tmp_path / "deploy")
+    script = shell.group(1).replace("/etc/deployd", str(etc))
+    script = script.replace("git.example.com", f"-p {sshd.port} 127.0.0.1")
+    subprocess.run(["bash", "-euo", "pipefail", "-c", script], check=True, capture_output=True)
+    with (sshd.base / "authorized_keys").open("a") as keys:  # what the git server's admin does
+        keys.write((etc / "deploy_key.pub").read_text())
+    text = toml.group(1).replace("/etc/deployd", str(etc))
+    text = re.sub(r'(?m)^repository = ".*"$', f'repository = "{sshd.url(repo)}"', text)
+    settings = parse_settings(text, tmp_path / "deployd.toml")
+    assert settings.ssh_key == etc / "deploy_key"
+    options = SshOptions(settings.ssh_key, settings.ssh_known_hosts)
+    mirror = Mirror(tmp_path / "mirror.git", settings.repository, "main", ssh=options)
+    assert mirror.remote_head() == git("rev-parse", "HEAD", cwd=repo)
 
 
 # -- the daemon ----------------------------------------------------------------------------------
@@ -228,7 +265,7 @@ def test_the_daemon_explains_an_unknown_host_key(sshd: Sshd, tmp_path: Path) -> 
     with run_daemon(tmp_path, sshd.url(repo), poll_interval=0.3, **settings) as daemon:
         error = wait_for(lambda: daemon.status()["state"]["last_fetch_error"])
         assert "Host key verification failed" in error
-        assert f"ssh-keyscan -p {sshd.port} 127.0.0.1 >>" in error
+        assert f"`ssh-keyscan -p {sshd.port} 127.0.0.1 >> {empty}`" in error
         assert "fetch error" in daemon.cli("status").stdout
         assert "Traceback" not in daemon.output() and daemon.alive()
         empty.write_text(sshd.known_hosts.read_text())  # the operator's fix, no restart needed

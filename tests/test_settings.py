@@ -114,3 +114,37 @@ def test_the_debugger_address_comes_from_the_environment(tmp_path: Path) -> None
 def test_ports_numbers_and_paths_are_checked(extra: str, message: str) -> None:
     with pytest.raises(SettingsError, match=message):
         parse_settings(MINIMAL + extra, Path("x.toml"))
+
+
+def test_ssh_files(tmp_path: Path) -> None:
+    key, known = tmp_path / "deploy key", tmp_path / "known_hosts"
+    key.write_text("a private key\n")
+    key.chmod(0o600)
+    known.write_text("")
+    text = MINIMAL + f'ssh_key = "{key}"\nssh_known_hosts = "{known}"\n'
+    settings = parse_settings(text, Path("x.toml"))
+    assert settings.ssh_key == key and settings.ssh_known_hosts == known
+    defaults = parse_settings(MINIMAL + 'ssh_key = ""\n', Path("x.toml"))
+    assert defaults.ssh_key is None and defaults.ssh_known_hosts is None
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("ssh_key", "id_deploy", r"x.toml:3: ssh_key: must be an absolute path, not 'id_deploy'"),
+        (
+            "ssh_known_hosts",
+            "/nonexistent/known_hosts",
+            r"x.toml:3: ssh_known_hosts: cannot read /nonexistent/known_hosts: No such file or "
+            r"directory \(create it, or leave ssh_known_hosts empty\)",
+        ),
+        ("ssh_key", "{tmp}", r"x.toml:3: ssh_key: .* is not a file"),
+        ("ssh_key", "{tmp}/open_key", r"readable by others, so ssh would ignore it: chmod 600"),
+    ],
+)
+def test_a_bad_ssh_file_is_named(tmp_path: Path, key: str, value: str, message: str) -> None:
+    (tmp_path / "open_key").write_text("a private key\n")
+    (tmp_path / "open_key").chmod(0o644)
+    text = MINIMAL + f'{key} = "{value.format(tmp=tmp_path)}"\n'
+    with pytest.raises(SettingsError, match=message):
+        parse_settings(text, Path("x.toml"))
