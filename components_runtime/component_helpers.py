@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -30,6 +31,23 @@ class AmbiguousResource(ConfigurationError, KeyError):
 
     def __str__(self) -> str:
         return self.message
+
+
+_RUNTIME_PREFIX = os.path.dirname(__file__) + os.sep  # as imported: frames carry this path
+
+
+def calling_site() -> tuple[str, int] | None:
+    """(file, line) of the code that called into the runtime: the nearest frame outside this
+    package (the user's ``self.provide(...)``), for errors that are found only later.
+
+    A short walk up the stack, once per call; no traceback objects, no source lines read."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        file = frame.f_code.co_filename
+        if not file.startswith(_RUNTIME_PREFIX) and not file.startswith("<"):
+            return file, frame.f_lineno
+        frame = frame.f_back  # type: ignore[assignment]
+    return None
 
 
 @contextlib.contextmanager
@@ -62,7 +80,7 @@ class ComponentHelpers:
     # -- resources ----------------------------------------------------------------------------
 
     def provide(self, key: str, value: Any) -> None:
-        self.environment.resources.provide(self.root, key, value)
+        self.environment.resources.provide(self.root, key, value, calling_site())
 
     def require(
         self,
@@ -82,7 +100,8 @@ class ComponentHelpers:
                     hint=f"hosts: {', '.join(hosts)}",
                 )
             host = hosts[host]
-        return self.environment.resources.require(self.root, key, host, strict, reverse, dirty)
+        resources = self.environment.resources
+        return resources.require(self.root, key, host, strict, reverse, dirty, calling_site())
 
     def require_one(
         self,
@@ -213,4 +232,4 @@ class ComponentHelpers:
         return digest.hexdigest()
 
 
-__all__ = ["AmbiguousResource", "ComponentHelpers", "working_directory"]
+__all__ = ["AmbiguousResource", "ComponentHelpers", "calling_site", "working_directory"]

@@ -194,17 +194,24 @@ def _non_converging(stuck: list[Any]) -> NonConvergingError:
 
 def _unsatisfied_errors(env: Any, base_dir: Path | None) -> list[DeploydError]:
     errors: list[DeploydError] = []
-    for (key, host), roots in env.resources.unsatisfied_requirers().items():
+    resources = env.resources
+    for (key, host), roots in resources.unsatisfied_requirers().items():
         where = f" on host {host.name}" if host is not None else ""
+        sites = [_site(resources.required_at(root, key), root, base_dir) for root in roots]
+        file, line = sites[0] if sites else (None, None)
         error = ResourceError(
             f"Unsatisfied resource {key!r}{where}: required by "
             + (", ".join(label(root) for root in roots) or "?")
             + ", provided by nobody",
-            file=_file_of(roots[0], base_dir) if roots else None,
+            file=file,
+            line=line,
             component=roots[0].name if roots else None,
             hint="add a component that provide()s it to the environment, or require(..., "
             "strict=False)",
-            details=tuple(f"required by: {label(root)}" for root in roots),
+            details=tuple(
+                f"required by: {label(root)}{_at(site, len(roots))}"
+                for root, site in zip(roots, sites, strict=True)
+            ),
         )
         error.sort_rank = 6
         errors.append(error)
@@ -213,22 +220,46 @@ def _unsatisfied_errors(env: Any, base_dir: Path | None) -> list[DeploydError]:
 
 def _unused_errors(env: Any, base_dir: Path | None) -> list[DeploydError]:
     errors: list[DeploydError] = []
-    for key, providers in env.resources.unused().items():
+    resources = env.resources
+    for key, providers in resources.unused().items():
         roots = list(providers)
+        sites = {root: _site(resources.provided_at(root, key), root, base_dir) for root in roots}
+        file, line = sites[roots[0]]
         error = ResourceError(
             f"Unused resource {key!r}: provided by "
             + ", ".join(label(root) for root in roots)
             + ", required by nobody",
-            file=_file_of(roots[0], base_dir),
+            file=file,
+            line=line,
             component=roots[0].name,
             hint="remove the provide() or add the component that require()s it",
             details=tuple(
-                f"{label(root)}: {value!r}" for root in roots for value in providers[root]
+                f"{label(root)}: {value!r}{_at(sites[root], len(roots))}"
+                for root in roots
+                for value in providers[root]
             ),
         )
         error.sort_rank = 5
         errors.append(error)
     return errors
+
+
+def _site(
+    site: tuple[str, int] | None, root: Any, base_dir: Path | None
+) -> tuple[str | None, int | None]:
+    """(file, line) of a provide()/require() call; the root's file when the call is unknown."""
+    if site is None:
+        return _file_of(root, base_dir), None
+    file, line = site
+    return (relative(file, base_dir) if base_dir else file), line
+
+
+def _at(site: tuple[str | None, int | None], roots: int) -> str:
+    """`` at file:line`` for a detail line, when several roots share the error's key."""
+    file, line = site
+    if file is None or roots < 2:
+        return ""
+    return f" at {file}:{line}" if line else f" at {file}"
 
 
 def _file_of(root: Any, base_dir: Path | None) -> str | None:

@@ -7,12 +7,18 @@ filter keeps only values from roots on that host (compared by identity, as in ba
 
 Everything is kept in insertion-ordered dicts and indexed by key and by root, so one root's
 reset or one key's lookup never scans the whole registry.
+
+Each ``provide`` and ``require`` may carry the (file, line) of the component code that called
+it (a :data:`Site`), so an unused or unsatisfied resource can be reported at that line; the
+first call of a root for a key is the one remembered.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+Site = tuple[str, int]  # (file, line) of the provide() / require() call in component code
 
 
 @dataclass(frozen=True, eq=True)
@@ -22,6 +28,7 @@ class Subscription:
     host: Any
     reverse: bool
     dirty: bool  # True: do not reconfigure me when this key's values change
+    site: Site | None = field(default=None, compare=False)  # where require() was called
 
     def matches(self, host: Any) -> bool:
         return self.host is None or host is None or self.host is host
@@ -34,7 +41,8 @@ class Resources:
         # key -> {subscription: None} (an ordered set). Like batou, subscriptions are never
         # dropped when a root is configured again.
         self.subscribers: dict[str, dict[Subscription, None]] = {}
-        self.provided_by: dict[Any, dict[str, None]] = {}  # root -> keys it provided
+        # root -> keys it provided (in order), each with where it was first provided
+        self.provided_by: dict[Any, dict[str, Site | None]] = {}
         self.dirty_dependencies: dict[Any, None] = {}
 
     # -- recording ------------------------------------------------------------------------------
@@ -47,9 +55,9 @@ class Resources:
             if not subscription.dirty:
                 self.dirty_dependencies[subscription.root] = None
 
-    def provide(self, root: Any, key: str, value: Any) -> None:
+    def provide(self, root: Any, key: str, value: Any, site: Site | None = None) -> None:
         self.resources.setdefault(key, {}).setdefault(root, []).append(value)
-        self.provided_by.setdefault(root, {})[key] = None
+        self.provided_by.setdefault(root, {}).setdefault(key, site)
         self._mark_dirty(key, root.host)
 
     def get(self, key: str, host: Any = None) -> list[Any]:
@@ -68,9 +76,10 @@ class Resources:
         strict: bool = True,
         reverse: bool = False,
         dirty: bool = False,
+        site: Site | None = None,
     ) -> list[Any]:
-        subscription = Subscription(root, strict, host, reverse, dirty)
-        self.subscribers.setdefault(key, {})[subscription] = None
+        subscription = Subscription(root, strict, host, reverse, dirty, site)
+        self.subscribers.setdefault(key, {}).setdefault(subscription, None)
         return self.get(key, host)
 
     def reset_component_resources(self, root: Any) -> None:
@@ -85,6 +94,17 @@ class Resources:
             self._mark_dirty(key, root.host)
 
     # -- checks after configure -----------------------------------------------------------------
+
+    def provided_at(self, root: Any, key: str) -> Site | None:
+        """Where ``root`` first provided ``key``, if known."""
+        return self.provided_by.get(root, {}).get(key)
+
+    def required_at(self, root: Any, key: str) -> Site | None:
+        """Where ``root`` first required ``key`` strictly, if known."""
+        for subscription in self.subscribers.get(key, ()):
+            if subscription.root is root and subscription.strict and subscription.site:
+                return subscription.site
+        return None
 
     def unused(self) -> dict[str, dict[Any, list[Any]]]:
         """Provided values nobody requires (host filters respected)."""
@@ -153,4 +173,4 @@ class Resources:
         return graph
 
 
-__all__ = ["Resources", "Subscription"]
+__all__ = ["Resources", "Site", "Subscription"]

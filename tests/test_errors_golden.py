@@ -87,3 +87,14 @@ def test_every_error_batou_reports_is_reported(tmp_path: Path) -> None:
     missing = [text for text in expected if text not in done.stdout]
     assert missing == [], done.stdout
     assert "\n12 errors\n" in done.stdout
+
+
+def test_the_resource_error_example_in_the_docs_is_this_report() -> None:
+    """docs/component-model.md shows fixtures/broken's Needy and its error, line included."""
+    page = (Path(__file__).parent.parent / "docs" / "component-model.md").read_text()
+    needy = (FIXTURE / "components" / "needy" / "component.py").read_text()
+    assert f"```python\n{needy}```" in page
+    start = GOLDEN.read_text().index("Error: ResourceError: Unsatisfied resource 'cache:url'")
+    block = GOLDEN.read_text()[start:].split("\n\n")[0]
+    assert "location:  components/needy/component.py:6" in block
+    assert block in page
