@@ -63,7 +63,7 @@ def install(
     requirements: Requirements,
     *,
     cwd: Path,
-    wheelhouse: Path | None,
+    wheelhouses: tuple[Path, ...],
     no_index: bool,
     deadline: float,
 ) -> ErrorInfo | None:
@@ -77,7 +77,7 @@ def install(
     command += ["install", "--no-input", "--disable-pip-version-check", "-r", str(requirement_file)]
     if requirements.no_deps:
         command.append("--no-deps")
-    if wheelhouse is not None:
+    for wheelhouse in wheelhouses:  # all offered to pip, in this order
         command += ["--find-links", str(wheelhouse)]
     if no_index:
         command.append("--no-index")

@@ -4,8 +4,8 @@
 the worker. ``venvs_dir/<key>/`` is keyed by a hash of everything that decides its content: the
 flattened requirement lines (``daemon.requirements``), the build files of local ``-e`` packages
 (their code is read at run time from the checkout, which the daemon keeps at one stable path),
-every file of local packages installed as a copy (without ``-e``), the wheelhouse listing and
-pip options, the Python interpreter, and where the runtime's modules are
+every file of local packages installed as a copy (without ``-e``), the wheelhouses' listings
+and pip options, the Python interpreter, and where the runtime's modules are
 (``daemon.runtime_overlay``). The same inputs reuse the venv after a few ``stat`` and
 ``read`` calls, with no pip at all.
 
@@ -85,7 +85,9 @@ def ensure_venv(
 ) -> VenvResult:
     """The venv for the repository at ``checkout``: reused, built, or failed (as data).
 
-    ``wheelhouse`` defaults to the repository's ``wheels/`` when present. ``keep``: when given,
+    pip gets ``--find-links`` for the repository's ``wheels/`` (when present) and then for
+    ``wheelhouse`` (the host's directory, from the settings): both, see :func:`wheelhouses`.
+    ``keep``: when given,
     after a successful build every other venv except these keys is garbage-collected.
     ``on_build(target, requirements)`` is called just before a build starts (a build may take
     minutes: ``deployd apply`` says so instead of staying silent).
@@ -96,11 +98,9 @@ def ensure_venv(
         requirements = read_requirements(checkout)
     except (RequirementsError, OSError, UnicodeDecodeError) as unreadable:
         return _failed("", started, _requirements_error(unreadable, checkout))
-    if wheelhouse is None and (checkout / "wheels").is_dir():
-        wheelhouse = checkout / "wheels"
-    wheelhouse = wheelhouse.absolute() if wheelhouse is not None else None
+    houses = wheelhouses(checkout, wheelhouse)
     try:
-        key = venv_key(requirements, wheelhouse, no_index)
+        key = venv_key(requirements, houses, no_index)
     except (OSError, RuntimeError) as unreadable:  # a build file vanished; runtime incomplete
         return _failed("", started, ErrorInfo(kind="VenvBuildError", message=str(unreadable)))
     target = venvs_dir / key
@@ -114,9 +114,7 @@ def ensure_venv(
             if not _usable(target):  # another process may have built it meanwhile
                 if on_build is not None:
                     on_build(target, requirements)
-                error = _build(
-                    target, requirements, checkout, wheelhouse, no_index, started + timeout
-                )
+                error = _build(target, requirements, checkout, houses, no_index, started + timeout)
     except (OSError, RuntimeError) as broken:  # disk full, permissions, runtime not found
         error = ErrorInfo(
             kind="VenvBuildError",
@@ -132,8 +130,28 @@ def ensure_venv(
     return VenvResult(_python(target), key, "built", time.monotonic() - started, None, notices)
 
 
-def venv_key(requirements: Requirements, wheelhouse: Path | None, no_index: bool) -> str:
-    """Hash of every input that decides a venv's content (see the module docstring)."""
+def wheelhouses(checkout: Path, host_wheelhouse: Path | None) -> tuple[Path, ...]:
+    """Where pip finds wheels (``--find-links``), in order: the repository's own ``wheels/``,
+    then the host's directory. Both are offered, so a repository can ship its own packages
+    while the host provides the rest; the same directory is listed once."""
+    found: list[Path] = []
+    if (checkout / "wheels").is_dir():
+        found.append(checkout.absolute() / "wheels")
+    if host_wheelhouse is not None:
+        found.append(host_wheelhouse.absolute())
+    unique: dict[str, Path] = {}
+    for path in found:
+        unique.setdefault(os.path.realpath(path), path)
+    return tuple(unique.values())
+
+
+def venv_key(
+    requirements: Requirements, wheelhouses: Iterable[Path] | Path | None, no_index: bool
+) -> str:
+    """Hash of every input that decides a venv's content (see the module docstring).
+    ``wheelhouses`` as :func:`wheelhouses` gives them (one path or None: as a tuple of it)."""
+    if wheelhouses is None or isinstance(wheelhouses, Path):
+        wheelhouses = () if wheelhouses is None else (wheelhouses,)
     digest = hashlib.sha256()
     inputs = {
         "format": KEY_FORMAT,
@@ -141,7 +159,8 @@ def venv_key(requirements: Requirements, wheelhouse: Path | None, no_index: bool
         "no_deps": requirements.no_deps,
         "python": [sys.version, os.path.realpath(_base_python())],
         "runtime": [BATOU_STUB_VERSION, *runtime_fingerprint()],
-        "wheelhouse": _listing(wheelhouse),
+        # One list for all, as for a single wheelhouse before: keys made then stay valid.
+        "wheelhouse": [entry for house in wheelhouses for entry in _listing(house)],
         "no_index": no_index,
     }
     digest.update(json.dumps(inputs, sort_keys=True, default=str).encode())
@@ -200,7 +219,7 @@ def _build(
     target: Path,
     requirements: Requirements,
     checkout: Path,
-    wheelhouse: Path | None,
+    wheelhouses: tuple[Path, ...],
     no_index: bool,
     deadline: float,
 ) -> ErrorInfo | None:
@@ -218,7 +237,7 @@ def _build(
             target,
             requirements,
             cwd=checkout,
-            wheelhouse=wheelhouse,
+            wheelhouses=wheelhouses,
             no_index=no_index,
             deadline=deadline,
         )
@@ -268,8 +287,8 @@ def _base_python() -> str:
     return getattr(sys, "_base_executable", sys.executable)
 
 
-def _listing(wheelhouse: Path | None) -> list[str]:
-    if wheelhouse is None or not wheelhouse.is_dir():
+def _listing(wheelhouse: Path) -> list[str]:
+    if not wheelhouse.is_dir():
         return []
     return [str(wheelhouse.resolve()), *sorted(os.listdir(wheelhouse))]
 
@@ -325,4 +344,4 @@ def _failed(
     return VenvResult(None, key, "failed", time.monotonic() - started, error, notices)
 
 
-__all__ = ["VenvResult", "collect_garbage", "ensure_venv", "venv_key"]
+__all__ = ["VenvResult", "collect_garbage", "ensure_venv", "venv_key", "wheelhouses"]

@@ -1,5 +1,6 @@
-"""Local ``-e`` packages under the real daemon: every commit is converged at one stable path, so
-the venv is reused across commits and its editable install always runs the commit's own code."""
+"""Venvs under the real daemon. Local ``-e`` packages: every commit is converged at one stable
+path, so the venv is reused across commits and its editable install always runs the commit's own
+code. Wheelhouses: the repository's ``wheels/`` and the host's ``wheelhouse`` are both offered."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from pathlib import Path
 
 import pytest
 from daemon_helpers import HOST, run_daemon
-from helpers import commit, make_repo
-from venv_helpers import project
+from helpers import commit, git, make_repo
+from venv_helpers import build_wheels, project
 
 from daemon.fetch import COMMIT_MARKER
+from daemon.requirements import read_requirements
+from daemon.venvs import venv_key, wheelhouses
 
 pytestmark = pytest.mark.slow
 
@@ -72,3 +75,50 @@ def test_editable_package_code_changes_reuse_the_venv_and_run_new_code(tmp_path:
         assert [p.name for p in (daemon.state_dir / "venvs").iterdir() if p.name[0] != "."] == [
             first["venv"]
         ]
+
+
+USES_BOTH_WHEELHOUSES = """\
+from batou.component import Component
+from batou.lib.file import File
+
+import fromhost
+import fromrepo
+
+
+class Hello(Component):
+    def configure(self):
+        self += File("hello.txt", content=fromrepo.WORD + " " + fromhost.WORD)
+"""
+
+
+def test_repository_wheels_and_the_host_wheelhouse_are_both_offered(tmp_path: Path) -> None:
+    """A package only in the repository's wheels/, another only in the host's wheelhouse, no
+    index: both install, and both directories count in the venv's key."""
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "requirements.txt": "fromrepo==1.0\nfromhost==1.0\n",
+            "environments/test/environment.cfg": f"[environment]\n\n[host:{HOST}]\n"
+            "components = hello\n",
+            "components/hello/component.py": USES_BOTH_WHEELHOUSES,
+        },
+    )
+    src = tmp_path / "src"
+    build_wheels(
+        [project(src / "r", "fromrepo", "1.0", {"fromrepo.py": "WORD = 'repo'\n"})], repo / "wheels"
+    )
+    git("add", "wheels", cwd=repo)
+    git("commit", "-q", "-m", "wheels", cwd=repo)
+    host = tmp_path / "host-wheels"
+    build_wheels([project(src / "h", "fromhost", "1.0", {"fromhost.py": "WORD = 'host'\n"})], host)
+    with run_daemon(tmp_path, repo, wheelhouse=str(host), no_index=True) as daemon:
+        run = daemon.wait_run(trigger="startup", timeout=120)
+        assert run["outcome"] == "succeeded", run
+        assert (daemon.root / "work/hello/hello.txt").read_text() == "repo host"
+        checkout = daemon.state_dir / "checkouts" / "current"
+        offered = wheelhouses(checkout, host)
+    assert offered == (checkout.absolute() / "wheels", host)
+    requirements = read_requirements(checkout)
+    assert run["venv"] == venv_key(requirements, offered, True)
+    assert run["venv"] != venv_key(requirements, offered[:1], True)
+    assert run["venv"] != venv_key(requirements, offered[1:], True)

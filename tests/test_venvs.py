@@ -14,7 +14,7 @@ from venv_helpers import build_wheels, fake_pip, flat_project, project
 
 from daemon.requirements import RequirementsError, read_requirements
 from daemon.runtime_overlay import OVERLAY
-from daemon.venvs import READY, collect_garbage, ensure_venv, venv_key
+from daemon.venvs import READY, collect_garbage, ensure_venv, venv_key, wheelhouses
 
 pytestmark = pytest.mark.slow
 
@@ -287,7 +287,7 @@ def test_local_editable_package_resolves_against_the_checkout(tmp_path: Path) ->
     assert venv_python(result.python, "from myext import Thing; print(Thing.size)") == "4"
     pyproject = checkout / "myext/pyproject.toml"
     pyproject.write_text(pyproject.read_text().replace('"0.1"', '"0.2"'))
-    changed = venv_key(read_requirements(checkout), wheelhouse=None, no_index=True)
+    changed = venv_key(read_requirements(checkout), wheelhouses=(), no_index=True)
     assert again.key == result.key != changed
 
 
@@ -437,7 +437,7 @@ def test_a_local_package_installed_as_a_copy_is_keyed_by_its_whole_content(tmp_p
     project(checkout / "myext", "myext", "0.1", {"myext/__init__.py": "SIZE = 3\n"})
 
     def key() -> str:
-        return venv_key(read_requirements(checkout), wheelhouse=None, no_index=True)
+        return venv_key(read_requirements(checkout), wheelhouses=(), no_index=True)
 
     before = key()
     # what building it leaves in the source tree does not count ...
@@ -497,3 +497,27 @@ def test_a_flat_layout_editable_package_is_not_shadowed_by_its_project_directory
     done = run_isolated(request, tmp_path / "state", no_index=True)
     assert done.outcome == "succeeded", done.errors
     assert (tmp_path / "root/work/app/greeting.txt").read_text() == "moin"
+
+
+def test_both_wheelhouses_are_offered_in_order_and_count_in_the_key(tmp_path: Path) -> None:
+    checkout = repo_with(tmp_path / "repo", "fromrepo\n", **{"wheels/fromrepo-1.0.whl": ""})
+    host = tmp_path / "host"
+    host.mkdir()
+    repo_wheels = checkout / "wheels"
+    assert wheelhouses(checkout, host) == (repo_wheels, host)
+    assert wheelhouses(checkout, None) == (repo_wheels,)
+    assert wheelhouses(tmp_path / "host", None) == ()  # no wheels/ in it
+    assert wheelhouses(checkout, repo_wheels) == (repo_wheels,)  # the same directory once
+    requirements = read_requirements(checkout)
+
+    def key() -> str:
+        return venv_key(requirements, wheelhouses(checkout, host), no_index=True)
+
+    keys = [key()]
+    (host / "fromhost-1.0.whl").write_text("")
+    keys.append(key())
+    (repo_wheels / "fromrepo-1.1.whl").write_text("")
+    keys.append(key())
+    assert len(set(keys)) == 3, "a new wheel in either directory means a new venv"
+    # One path or a tuple of it: the same key (its inputs are the same flat listing as before).
+    assert venv_key(requirements, (host,), True) == venv_key(requirements, host, True)
