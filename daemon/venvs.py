@@ -87,8 +87,8 @@ def ensure_venv(
 
     pip gets ``--find-links`` for the repository's ``wheels/`` (when present) and then for
     ``wheelhouse`` (the host's directory, from the settings): both, see :func:`wheelhouses`.
-    ``keep``: when given,
-    after a successful build every other venv except these keys is garbage-collected.
+    ``keep``: when given, after a successful build every other venv except these keys is
+    garbage-collected.
     ``on_build(target, requirements)`` is called just before a build starts (a build may take
     minutes: ``deployd apply`` says so instead of staying silent).
     """
