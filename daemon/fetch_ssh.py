@@ -121,8 +121,8 @@ _PERMANENT: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(r"host key for .* has changed|remote host identification has changed", re.I),
         "the server's host key changed: if that is expected (a reinstalled server), replace "
-        "its line in {known_hosts} with the output of `ssh-keyscan {port}{host}`; otherwise "
-        "the connection may be intercepted",
+        "its line in {known_hosts_in_use} with the output of `ssh-keyscan {port}{host}`; "
+        "otherwise the connection may be intercepted",
     ),
     (
         re.compile(r"host key verification failed|no \S+ host key is known", re.I),
@@ -177,13 +177,14 @@ def explain(text: str, url: str, ssh: SshOptions | None = None) -> Explanation:
         matching = [line for line in lines if pattern.search(line)]
         if matching:
             values = _hint_values(url, ssh or SshOptions())
-            return Explanation(_summary(matching), False, hint.format(**values))
+            return Explanation(_summary(matching[:3]), False, hint.format(**values))
     useful = [line for line in lines if not _BOILERPLATE.match(line)] or lines
     return Explanation(_summary(useful), bool(_TRANSIENT.search(text)))
 
 
 def _summary(lines: list[str]) -> str:
-    return "; ".join(line.removeprefix("fatal: ").rstrip(".") for line in lines[:3])
+    """One line for status and logs (ssh's banners lose their frame of ``@``)."""
+    return "; ".join(line.strip("@ ").removeprefix("fatal: ").rstrip(".") for line in lines)
 
 
 def _hint_values(url: str, ssh: SshOptions) -> dict[str, str]:
@@ -200,6 +201,7 @@ def _hint_values(url: str, ssh: SshOptions) -> dict[str, str]:
         "host": scp.group("host") if scp else parts.hostname or "HOST",
         "port": f"-p {port} " if port else "",
         "known_hosts": known or "a known hosts file",
+        "known_hosts_in_use": known or "the known hosts file",
         "known_hosts_file": shlex.quote(known or "/etc/deployd/known_hosts"),
         "set_known_hosts": "" if known else ", and set ssh_known_hosts to that file",
         "key": str(ssh.key) if ssh.key else "the daemon's ssh key (ssh_key)",
