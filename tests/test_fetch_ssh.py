@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -182,18 +183,27 @@ def test_a_mirror_fetches_over_ssh(sshd: Sshd, tmp_path: Path) -> None:
         ("unknown host", "No ED25519 host key is known", "add it to {known_hosts}"),
         ("refused key", "Permission denied (publickey)", "ssh-keygen -y -f {key}`"),
         ("no repository", "does not appear to be a git repository", "check the path"),
+        ("changed host key", "REMOTE HOST IDENTIFICATION HAS CHANGED", "in {known_hosts} with"),
+        ("open key", "bad permissions", "chmod 600 {key}"),
     ],
 )
 def test_permanent_ssh_failures_say_what_to_do(
     sshd: Sshd, tmp_path: Path, case: str, expected: str, hint: str
 ) -> None:
     repo = make_deploy_repo(tmp_path / "deploy")
-    empty = tmp_path / "known_hosts"
+    empty, changed = tmp_path / "known_hosts", tmp_path / "changed_known_hosts"
     empty.write_text("")
+    other = " ".join((sshd.base / "other_key.pub").read_text().split()[:2])
+    changed.write_text(f"[127.0.0.1]:{sshd.port} {other}\n")
+    open_key = tmp_path / "open_key"
+    shutil.copy(sshd.client_key, open_key)
+    open_key.chmod(0o644)
     options = {
         "unknown host": sshd.options(known_hosts=empty),
         "refused key": sshd.options(key=sshd.other_key),
         "no repository": sshd.options(),
+        "changed host key": sshd.options(known_hosts=changed),
+        "open key": sshd.options(key=open_key),
     }[case]
     url = sshd.url(tmp_path / "nothere" if case == "no repository" else repo)
     with pytest.raises(FetchError) as caught:
@@ -287,3 +297,15 @@ def test_the_scp_form_through_the_operators_ssh_config(sshd: Sshd, tmp_path: Pat
         run = daemon.wait_run(trigger="startup", timeout=60)
         assert run["outcome"] == "succeeded", daemon.output()
         assert (daemon.root / "work/hello/hello.txt").exists()
+
+
+def test_a_key_others_can_read_stops_startup(sshd: Sshd, tmp_path: Path) -> None:
+    key = tmp_path / "open_key"
+    shutil.copy(sshd.client_key, key)
+    key.chmod(0o644)
+    repo = make_deploy_repo(tmp_path / "deploy")
+    with run_daemon(tmp_path, sshd.url(repo), ssh_key=str(key), may_fail=True) as daemon:
+        assert daemon.process.wait(30) == 2
+    output = daemon.output()
+    assert f"ssh_key: {key} is readable by others, so ssh would ignore it: chmod 600" in output
+    assert "Traceback" not in output
