@@ -13,6 +13,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator
+from types import FrameType
 from typing import Any
 
 from components_runtime import shell, template
@@ -41,12 +42,12 @@ def calling_site() -> tuple[str, int] | None:
     package (the user's ``self.provide(...)``), for errors that are found only later.
 
     A short walk up the stack, once per call; no traceback objects, no source lines read."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         file = frame.f_code.co_filename
         if not file.startswith(_RUNTIME_PREFIX) and not file.startswith("<"):
             return file, frame.f_lineno
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back
     return None
 
 
