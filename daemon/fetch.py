@@ -176,8 +176,8 @@ class Mirror:
             )
         except git.GitCommandError as error:
             text = (error.stderr or str(error)).strip().removeprefix("stderr:").strip(" '")
-            if error.status == -9 or ("timed out" in text.lower() and "ssh" not in text):
-                text = f"git {args[0]} timed out after {timeout or self.timeout:.0f}s"
+            if error.status == -9 or "did not complete in" in text:  # GitPython's kill
+                text = f"timed out after {timeout or self.timeout:.0f}s (the [limits] fetch limit)"
             why = explain(text, self.url, self._ssh)
             raise FetchError(f"git {args[0]}: {why.summary}", why.transient, why.hint) from None
         except OSError as error:

@@ -243,6 +243,32 @@ def test_the_documented_setup_works(sshd: Sshd, tmp_path: Path) -> None:
     assert mirror.remote_head() == git("rev-parse", "HEAD", cwd=repo)
 
 
+def test_a_server_that_never_greets_times_out_quickly(sshd: Sshd, tmp_path: Path) -> None:
+    """ConnectTimeout, not the fetch limit, ends a connection that hangs (transient)."""
+    with socket.socket() as silent:  # the kernel accepts connections; nobody ever answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        url = f"ssh://root@127.0.0.1:{silent.getsockname()[1]}/srv/deploy.git"
+        options = SshOptions(sshd.client_key, sshd.known_hosts, connect_timeout=1)
+        mirror = Mirror(tmp_path / "mirror.git", url, "main", timeout=60, ssh=options)
+        with pytest.raises(FetchError) as caught:
+            mirror.remote_head()
+    assert caught.value.transient
+    assert "Connection timed out during banner exchange" in str(caught.value)
+
+
+def test_the_fetch_limit_still_ends_a_command_that_hangs(tmp_path: Path) -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        url = f"git://127.0.0.1:{silent.getsockname()[1]}/deploy"
+        with pytest.raises(FetchError) as caught:
+            Mirror(tmp_path / "mirror.git", url, "main", timeout=1).remote_head()
+    assert caught.value.transient and str(caught.value).startswith(
+        "git ls-remote: timed out after 1s"
+    )
+
+
 # -- the daemon ----------------------------------------------------------------------------------
 def test_the_daemon_follows_a_repository_over_ssh(sshd: Sshd, tmp_path: Path) -> None:
     """Converge, see a push, survive sshd going away (transient: retried), recover."""
