@@ -33,6 +33,7 @@ from components_runtime.errors import (
     UnknownConfigureError,
 )
 from components_runtime.ordering import stable_topological_sort
+from components_runtime.resources import Link, Resources
 from components_runtime.tracebacks import relative, user_frame, user_traceback_lines
 
 
@@ -154,7 +155,7 @@ def configure_environment(env: Any, base_dir: Path | None = None) -> ConfigureRe
         retry.update(dict.fromkeys(env.resources.unsatisfied_components()))
         result.graph = env.resources.dependency_graph()
         result.order, cycles = stable_topological_sort(roots, result.graph, position.__getitem__)
-        errors.extend(_cycle_error(cycle, base_dir) for cycle in cycles)
+        errors.extend(_cycle_error(cycle, env.resources, base_dir) for cycle in cycles)
         if frozenset(retry) in previous:
             errors.extend(_unsatisfied_errors(env, base_dir))
             start = previous.index(frozenset(retry))
@@ -170,18 +171,42 @@ def configure_environment(env: Any, base_dir: Path | None = None) -> ConfigureRe
     return result
 
 
-def _cycle_error(cycle: list[Any], base_dir: Path | None) -> CycleError:
-    lines = []
+def _cycle_error(cycle: list[Any], resources: Resources, base_dir: Path | None) -> CycleError:
+    """One error per cycle; each edge names the require() behind it, the first edge's call is
+    the location. Only the cycle's own keys are looked up: the sites were recorded on the way."""
+    lines: list[str] = []
+    first: tuple[str | None, int | None] | None = None
     for index, root in enumerate(cycle):
         target = cycle[(index + 1) % len(cycle)]
-        lines.append(f"{label(root)} depends on {label(target)}")
+        edge = f"{label(root)} depends on {label(target)}"
+        links = resources.links(root, target)
+        for link in links:
+            site = _site(link.site, link.requirer, base_dir)
+            first = first or site
+            lines.append(f"{edge}: {_link_text(link, site, resources, base_dir)}")
+        if not links:
+            lines.append(edge)
+    file, line = first or (_file_of(cycle[0], base_dir), None)
     return CycleError(
         "Found dependency cycle: " + " -> ".join(label(r) for r in [*cycle, cycle[0]]),
-        file=_file_of(cycle[0], base_dir),
+        file=file,
+        line=line,
         component=cycle[0].name,
         hint="break the cycle, e.g. require(..., reverse=True, dirty=True) on one side",
         details=tuple(lines),
     )
+
+
+def _link_text(
+    link: Link, site: tuple[str | None, int | None], resources: Resources, base_dir: Path | None
+) -> str:
+    """``ping requires 'pong' at FILE:LINE`` (and where a root provides what it requires)."""
+    flipped = " with reverse=True" if link.reverse else ""
+    text = f"{link.requirer.name} requires {link.key!r}{flipped}{_where(site)}"
+    if link.requirer is link.provider:
+        provided = _site(resources.provided_at(link.provider, link.key), link.provider, base_dir)
+        text += f" and provides it itself{_where(provided)}"
+    return text
 
 
 def _non_converging(stuck: list[Any]) -> NonConvergingError:
@@ -256,8 +281,13 @@ def _site(
 
 def _at(site: tuple[str | None, int | None], roots: int) -> str:
     """`` at file:line`` for a detail line, when several roots share the error's key."""
+    return _where(site) if roots > 1 else ""
+
+
+def _where(site: tuple[str | None, int | None]) -> str:
+    """`` at file:line`` (or `` at file``, or nothing when even the file is unknown)."""
     file, line = site
-    if file is None or roots < 2:
+    if file is None:
         return ""
     return f" at {file}:{line}" if line else f" at {file}"
 

@@ -10,7 +10,8 @@ reset or one key's lookup never scans the whole registry.
 
 Each ``provide`` and ``require`` may carry the (file, line) of the component code that called
 it (a :data:`Site`), so an unused or unsatisfied resource can be reported at that line; the
-first call of a root for a key is the one remembered.
+first call of a root for a key is the one remembered. A dependency cycle is explained the same
+way: :meth:`Resources.links` finds the subscriptions behind one edge of the graph, with their sites.
 """
 
 from __future__ import annotations
@@ -32,6 +33,19 @@ class Subscription:
 
     def matches(self, host: Any) -> bool:
         return self.host is None or host is None or self.host is host
+
+
+@dataclass(frozen=True)
+class Link:
+    """Why one root depends on another: ``requirer`` require()d ``key`` of ``provider``.
+
+    With ``reverse`` the requirer is the root that deploys first (the edge is flipped)."""
+
+    key: str
+    requirer: Any
+    provider: Any
+    reverse: bool
+    site: Site | None  # where the require() was called
 
 
 class Resources:
@@ -158,6 +172,23 @@ class Resources:
             roots.update(dict.fromkeys(requirers))
         return list(roots)
 
+    def links(self, root: Any, dependency: Any) -> list[Link]:
+        """The subscriptions that make ``root`` depend on ``dependency`` (one per key and
+        requiring root, in the order the keys were provided).
+
+        Only the keys the two roots provide are looked at, so explaining a cycle costs little."""
+        found: dict[tuple[str, Any], Link] = {}
+        for requirer, provider, reverse in ((root, dependency, False), (dependency, root, True)):
+            for key in self.provided_by.get(provider, ()):
+                for s in self.subscribers.get(key, ()):
+                    if s.root is not requirer or s.reverse is not reverse:
+                        continue
+                    if s.host is None or s.host is provider.host:
+                        found.setdefault(
+                            (key, requirer), Link(key, requirer, provider, reverse, s.site)
+                        )
+        return list(found.values())
+
     def dependency_graph(self) -> dict[Any, dict[Any, None]]:
         """root -> roots it depends on (that must deploy first)."""
         graph: dict[Any, dict[Any, None]] = {}
@@ -173,4 +204,4 @@ class Resources:
         return graph
 
 
-__all__ = ["Resources", "Site", "Subscription"]
+__all__ = ["Link", "Resources", "Site", "Subscription"]
