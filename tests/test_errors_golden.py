@@ -80,6 +80,9 @@ def test_every_error_batou_reports_is_reported(tmp_path: Path) -> None:
         "Unused resource 'catalog:item'",
         "Unsatisfied resource 'payment:gateway': required by payment (localhost)",
         "Found dependency cycle: ping (localhost) -> pong (localhost)",
+        "    location:  components/loop/component.py:6\n",  # ping's require("pong")
+        "ping (localhost) depends on pong (localhost): ping requires 'pong' at "
+        "components/loop/component.py:6\n",
         "9 remaining unconfigured component(s): cart (localhost), checkout (localhost), "
         "payment (localhost), banner (localhost), ping (localhost), pong (localhost), "
         "listener (localhost), v4only (localhost), config (localhost)",
