@@ -101,3 +101,15 @@ def test_the_resource_error_example_in_the_docs_is_this_report() -> None:
     block = GOLDEN.read_text()[start:].split("\n\n")[0]
     assert "location:  components/needy/component.py:6" in block
     assert block in page
+
+
+def test_the_cycle_example_in_the_docs_is_this_report() -> None:
+    """docs/component-model.md shows fixtures/broken's cycle components and both cycle errors."""
+    page = (Path(__file__).parent.parent / "docs" / "component-model.md").read_text()
+    cycle = (FIXTURE / "components" / "cycle" / "component.py").read_text()
+    assert f"```python\n{cycle}```" in page
+    golden = GOLDEN.read_text()
+    blocks = golden[golden.index("Error: CycleError:") :].split("\n\n")[:2]
+    assert "chicken requires 'egg' at components/cycle/component.py:6" in blocks[0]
+    assert "selfish requires 'self:me' at components/cycle/component.py:19" in blocks[1]
+    assert "\n\n".join(blocks) in page
