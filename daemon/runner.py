@@ -21,6 +21,7 @@ between root components and reports ``cancelled``.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import logging
 import os
 import queue
@@ -35,6 +36,7 @@ from typing import IO, Any, Literal
 
 from components_runtime.protocol import ErrorInfo, WorkerRequest, WorkerResult, decode_event
 from daemon.limits import DEFAULT_LIMITS, Limits
+from daemon.oom import oom_kill_count
 from daemon.worker_clock import Clock
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,7 @@ def run_worker(
     ``cancel``: stop between root components (SIGUSR1). ``abort``: stop now (SIGTERM, grace,
     SIGKILL to the process group), for a daemon shutting down; the run ends ``cancelled``."""
     started = time.monotonic()
+    oom_kills = oom_kill_count()
     try:
         process = subprocess.Popen(
             # -P: the repository (the worker's cwd) is not put on sys.path. batou never has it
@@ -123,7 +126,26 @@ def run_worker(
     stderr.join(timeout=EXIT_WITHOUT_EOF)
     done = watch.outcome(returncode, stderr.text(), time.monotonic() - started)
     _close_pipes(process, reader, stderr.thread)
-    return done
+    return _name_the_oom_killer(done, oom_kills)
+
+
+def _name_the_oom_killer(done: WorkerRun, oom_kills_before: int | None) -> WorkerRun:
+    """A SIGKILLed worker while the OOM killer struck in deployd's (and so the worker's) memory
+    cgroup: say it for sure instead of hinting (daemon.oom)."""
+    if done.outcome != "crashed" or done.signal != signal.SIGKILL or done.error is None:
+        return done
+    after = oom_kill_count()
+    if oom_kills_before is None or after is None or after <= oom_kills_before:
+        return done
+    error = dataclasses.replace(
+        done.error,
+        message="the worker was killed by the kernel's OOM killer (signal 9, SIGKILL)",
+        hint=(
+            "it ran out of memory: a memory limit on deployd's cgroup (systemd's MemoryMax=) "
+            "or the host's; `journalctl -k` shows what it held"
+        ),
+    )
+    return dataclasses.replace(done, error=error)
 
 
 def _close_pipes(
