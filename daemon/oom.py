@@ -18,20 +18,22 @@ from pathlib import Path
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
-def oom_kill_count(proc_cgroup: Path = Path("/proc/self/cgroup")) -> int | None:
+def oom_kill_count(
+    proc_cgroup: Path = Path("/proc/self/cgroup"), root: Path = CGROUP_ROOT
+) -> int | None:
     """The ``oom_kill`` counter of this process's memory cgroup, or ``None``."""
     try:
         lines = proc_cgroup.read_text().splitlines()
     except OSError:
         return None
-    for counters in _counter_files(lines):
+    for counters in _counter_files(lines, root):
         count = _read_oom_kill(counters)
         if count is not None:
             return count
     return None
 
 
-def _counter_files(lines: list[str]) -> list[Path]:
+def _counter_files(lines: list[str], root: Path) -> list[Path]:
     """Candidate counter files, v1's memory controller first (on a hybrid host the v2 tree
     has no memory controller)."""
     v1: list[Path] = []
@@ -40,9 +42,9 @@ def _counter_files(lines: list[str]) -> list[Path]:
         controllers, _, path = line.partition(":")[2].partition(":")
         relative = path.lstrip("/")
         if "memory" in controllers.split(","):
-            v1.append(CGROUP_ROOT / controllers / relative / "memory.oom_control")
+            v1.append(root / controllers / relative / "memory.oom_control")
         elif line.startswith("0::"):
-            v2.append(CGROUP_ROOT / relative / "memory.events")
+            v2.append(root / relative / "memory.events")
     return v1 + v2
 
 

@@ -22,7 +22,9 @@ from pathlib import Path
 import daemon_helpers
 import pytest
 from daemon_helpers import HOST, run_daemon
-from helpers import commit, make_repo, wait_for
+from helpers import commit, make_repo, wait_for, write_tree
+
+from daemon.oom import oom_kill_count
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -85,54 +87,64 @@ def _own_cgroup(controller: str) -> str:
     return ""
 
 
-def _make_group(parent: Path, name: str, settings: dict[str, str], enable: bool) -> Path | None:
-    """``parent/name`` with ``settings`` written, or ``None`` (removed again) if that fails."""
+def _make_group(
+    parent: Path, name: str, limit: tuple[str, str], no_swap: tuple[str, str], enable: bool
+) -> Path | str:
+    """``parent/name`` limited by the ``limit`` file (and ``no_swap`` where the kernel has it),
+    or why that failed (nothing is left behind)."""
     group = parent / name
     try:
-        if enable and "memory" not in (parent / "cgroup.subtree_control").read_text().split():
-            (parent / "cgroup.subtree_control").write_text("+memory")
+        subtree = parent / "cgroup.subtree_control"
+        if enable and "memory" not in subtree.read_text().split():
+            subtree.write_text("+memory")
         group.mkdir()
-    except OSError:
-        return None
+    except OSError as error:
+        return f"{parent}: {error}"
     try:
-        for key, value in settings.items():
-            if key == list(settings)[0] or (group / key).exists():  # the limit itself is a must
-                (group / key).write_text(value)
-        return group
-    except OSError:
+        (group / limit[0]).write_text(limit[1])
+        if (group / no_swap[0]).exists():
+            (group / no_swap[0]).write_text(no_swap[1])
+    except OSError as error:
         group.rmdir()
-        return None
+        return f"{group}: {error}"
+    return group
 
 
-def _create(name: str) -> tuple[MemoryCgroup | None, str]:
+def _create(name: str) -> MemoryCgroup | str:
     """A new memory cgroup limited to ``LIMIT`` without swap, nested under our own group where
     possible (so any limit of the machine's still applies), or why there is none."""
     if os.geteuid() != 0:
-        return None, "not root: cannot create a memory cgroup"
+        return "not root: cannot create a memory cgroup"
     controllers = CGROUP_ROOT / "cgroup.controllers"
-    if controllers.exists() and "memory" in controllers.read_text().split():
-        settings = {"memory.max": str(LIMIT), "memory.swap.max": "0", "memory.oom.group": "0"}
-        for parent in dict.fromkeys((CGROUP_ROOT / _own_cgroup(""), CGROUP_ROOT)):
-            group = _make_group(parent, name, settings, enable=True)
-            if group is not None:
-                return MemoryCgroup(group, 2), ""
-        return None, f"cgroup v2 at {CGROUP_ROOT}: no writable group with the memory controller"
+    v2 = controllers.exists() and "memory" in controllers.read_text().split()
     v1 = CGROUP_ROOT / "memory"
-    if (v1 / "memory.limit_in_bytes").exists():
-        settings = {"memory.limit_in_bytes": str(LIMIT), "memory.memsw.limit_in_bytes": str(LIMIT)}
-        for parent in dict.fromkeys((v1 / _own_cgroup("memory"), v1)):
-            group = _make_group(parent, name, settings, enable=False)
-            if group is not None:
-                return MemoryCgroup(group, 1), ""
-        return None, f"cgroup v1 memory controller at {v1}: cannot create a limited group"
-    return None, f"no memory controller: neither {controllers} lists memory nor {v1} exists"
+    if v2:
+        parents = (CGROUP_ROOT / _own_cgroup(""), CGROUP_ROOT)
+        limit, no_swap = ("memory.max", str(LIMIT)), ("memory.swap.max", "0")
+    elif (v1 / "memory.limit_in_bytes").exists():
+        parents = (v1 / _own_cgroup("memory"), v1)
+        limit, no_swap = (
+            ("memory.limit_in_bytes", str(LIMIT)),
+            ("memory.memsw.limit_in_bytes", str(LIMIT)),
+        )
+    else:
+        return f"no memory cgroup: {controllers} does not list memory and {v1} does not exist"
+    failures = []
+    for parent in dict.fromkeys(parents):
+        made = _make_group(parent, name, limit, no_swap, enable=v2)
+        if isinstance(made, Path):
+            return MemoryCgroup(made, 2 if v2 else 1)
+        failures.append(made)
+    return f"cgroup v{2 if v2 else 1}: cannot create a limited memory cgroup: " + "; ".join(
+        failures
+    )
 
 
 @contextmanager
 def memory_cgroup() -> Iterator[MemoryCgroup]:
-    group, reason = _create(f"deployd-oom-test-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    if group is None:
-        pytest.skip(reason)
+    group = _create(f"deployd-oom-test-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    if isinstance(group, str):
+        pytest.skip(group)
     try:
         yield group
     finally:
@@ -141,19 +153,18 @@ def memory_cgroup() -> Iterator[MemoryCgroup]:
 
 def _remove(group: MemoryCgroup) -> None:
     """Remove the group; whatever the test left running in it (only our processes) is killed."""
-    for pid in group.pids():
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    wait_for(lambda: not group.pids(), timeout=10)
 
     def removed() -> bool:
+        for pid in group.pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         try:
             group.path.rmdir()
         except FileNotFoundError:
             return True
-        except OSError:  # EBUSY for a moment while the killed processes are reaped
+        except OSError:  # EBUSY until the killed processes are gone
             return False
         return True
 
@@ -238,3 +249,33 @@ def test_the_systemd_drop_in_of_the_docs_caps_memory_and_keeps_the_daemon_runnin
     service = dict(drop_in["Service"])
     assert service["MemoryMax"].endswith(("K", "M", "G"))
     assert (service["MemorySwapMax"], service["OOMPolicy"]) == ("0", "continue")
+
+
+V2_EVENTS = "low 0\nhigh 0\nmax 7\noom 2\noom_kill 2\noom_group_kill 0\n"
+
+
+@pytest.mark.parametrize(
+    ("proc_cgroup", "files", "expected"),
+    [
+        (
+            "0::/system.slice/deployd.service\n",
+            {"system.slice/deployd.service/memory.events": V2_EVENTS},
+            2,
+        ),
+        (
+            "4:memory:/deployd\n0::/\n",
+            {"memory/deployd/memory.oom_control": "oom_kill_disable 0\nunder_oom 0\noom_kill 5\n"},
+            5,
+        ),
+        ("1:name=systemd:/x\n0::/x\n", {}, None),  # hybrid host without a memory controller
+        ("0::/x\n", {"x/memory.events": "oom 1\n"}, None),  # a kernel before 4.13
+    ],
+    ids=["v2", "v1", "no-memory-controller", "no-counter"],
+)
+def test_the_counter_is_read_from_deployds_own_cgroup(
+    tmp_path: Path, proc_cgroup: str, files: dict[str, str], expected: int | None
+) -> None:
+    """The cgroup layouts other hosts have (this one's is exercised for real above)."""
+    (tmp_path / "proc-self-cgroup").write_text(proc_cgroup)
+    write_tree(tmp_path / "fs", files)
+    assert oom_kill_count(tmp_path / "proc-self-cgroup", root=tmp_path / "fs") == expected
