@@ -5,8 +5,8 @@ connect timeout: a passphrase, an unknown host key or a password prompt fails at
 of hanging a poll until the fetch limit kills it. The command reaches git as
 ``GIT_SSH_COMMAND`` in git's environment (never as a setting in the mirror's config).
 
-The settings ``ssh_key`` and ``ssh_known_hosts`` add ``-i KEY -o IdentitiesOnly=yes`` and
-``-o UserKnownHostsFile=FILE -o StrictHostKeyChecking=yes`` (that file only: the system-wide
+The settings ``ssh_key`` and ``ssh_known_hosts`` add ``-o IdentityFile=KEY -o IdentitiesOnly=yes``
+and ``-o UserKnownHostsFile=FILE -o StrictHostKeyChecking=yes`` (that file only: the system-wide
 one is switched off). When neither is set and the operator already chose an ssh command
 (``GIT_SSH_COMMAND`` or ``GIT_SSH`` in the daemon's environment, or git's ``core.sshCommand``),
 that command is used untouched; the operator's ``~/.ssh/config`` applies either way, since we
@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 SCP_FORM = re.compile(r"^(?P<user>[\w.-]+)@(?P<host>[\w.-]+):(?!//)")
 _SSH_SCHEMES = ("ssh", "git+ssh", "ssh+git")
 _OPERATOR_VARIABLES = ("GIT_SSH_COMMAND", "GIT_SSH")
+# ssh reads ``${NAME}`` in a file name as an environment variable and has no escape for it:
+# the settings refuse a path that holds it.
+UNQUOTABLE = "${"
 
 
 @dataclass(frozen=True)
@@ -57,15 +60,27 @@ def is_ssh_url(url: str) -> bool:
 
 
 def ssh_command(options: SshOptions) -> str:
-    """The ``GIT_SSH_COMMAND`` for ``options``; paths are shell-quoted (git runs it via sh)."""
+    """The ``GIT_SSH_COMMAND`` for ``options``: shell-quoted (git runs it via sh), and each
+    path quoted again for ssh's own option parser (see :func:`ssh_path_option`)."""
     timeout = max(1, round(options.connect_timeout))
     words = ["ssh", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={timeout}"]
     if options.key is not None:
-        words += ["-i", str(options.key), "-o", "IdentitiesOnly=yes"]
+        words += ["-o", ssh_path_option("IdentityFile", options.key), "-o", "IdentitiesOnly=yes"]
     if options.known_hosts is not None:
-        words += ["-o", f"UserKnownHostsFile={options.known_hosts}"]
+        words += ["-o", ssh_path_option("UserKnownHostsFile", options.known_hosts)]
         words += ["-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes"]
     return shlex.join(words)
+
+
+def ssh_path_option(name: str, path: Path) -> str:
+    """``NAME="PATH"`` as ssh's option parser reads it back as ``PATH``.
+
+    ssh splits an option's value at blanks (a known hosts value is a list of files), undoes
+    backslash escapes and expands ``%`` tokens in file names: so the path goes in double
+    quotes, with backslashes and double quotes escaped by a backslash and ``%`` doubled. Not
+    ``-i``: ssh checks that file before expanding ``%``, so no spelling suits both steps."""
+    text = str(path).replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
+    return f'{name}="{text}"'
 
 
 def ssh_environment(

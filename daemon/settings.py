@@ -18,6 +18,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from daemon.fetch_ssh import UNQUOTABLE
 from daemon.limits import Limits, LimitsError
 
 DEFAULT_CONFIG = Path("/etc/deployd/deployd.toml")
@@ -263,6 +264,9 @@ def _check_ssh_file(path: Path, text: str, key: str, value: str) -> Path:
     file = Path(value)
     if not file.is_absolute():
         raise SettingsError(path, f"must be an absolute path, not {value!r}", key, line)
+    if UNQUOTABLE in value:
+        message = f"ssh would read {UNQUOTABLE!r} in {value} as a variable: move or link the file"
+        raise SettingsError(path, message, key, line)
     try:
         info = file.stat()
         if not file.is_file():

@@ -105,11 +105,11 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
 
 # -- the ssh command ---------------------------------------------------------------------------
 def test_the_ssh_command_never_prompts_and_quotes_paths() -> None:
-    options = SshOptions(Path("/etc/deploy d/key's"), Path("/etc/deploy d/known hosts"), 7)
+    options = SshOptions(Path("/etc/deploy d/key's"), Path('/etc/%h "x"\\/known hosts'), 7)
     words = shlex.split(ssh_command(options))
     assert words[0] == "ssh" and "BatchMode=yes" in words and "ConnectTimeout=7" in words
-    assert words[words.index("-i") + 1] == "/etc/deploy d/key's"
-    assert "UserKnownHostsFile=/etc/deploy d/known hosts" in words
+    assert 'IdentityFile="/etc/deploy d/key\'s"' in words
+    assert 'UserKnownHostsFile="/etc/%%h \\"x\\"\\\\/known hosts"' in words
     assert "StrictHostKeyChecking=yes" in words and "IdentitiesOnly=yes" in words
     assert shlex.split(ssh_command(SshOptions())) == [
         "ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=15"
@@ -124,7 +124,7 @@ def test_the_operators_ssh_command_is_kept_unless_the_settings_are_set(tmp_path:
     operator = {**home, "GIT_SSH_COMMAND": "ssh -F /etc/deployd/ssh_config"}
     assert ssh_environment(url, SshOptions(), operator) == {}
     assert ssh_environment(url, SshOptions(), {**home, "GIT_SSH": "/usr/bin/my-ssh"}) == {}
-    assert "-i /k" in ssh_environment(url, set_, operator)["GIT_SSH_COMMAND"]
+    assert 'IdentityFile="/k"' in ssh_environment(url, set_, operator)["GIT_SSH_COMMAND"]
     (tmp_path / ".gitconfig").write_text("[core]\n\tsshCommand = ssh -i /root/.ssh/deploy\n")
     assert ssh_environment(url, SshOptions(), home) == {}
 
@@ -214,6 +214,19 @@ def test_permanent_ssh_failures_say_what_to_do(
     assert hint.format(known_hosts=options.known_hosts, key=options.key) in message
     if case == "unknown host":
         assert f"ssh-keyscan -p {sshd.port} 127.0.0.1" in message
+
+
+def test_files_with_blanks_quotes_and_percent_signs_reach_ssh(sshd: Sshd, tmp_path: Path) -> None:
+    """ssh re-parses option values (splits at blanks, expands %h): the paths must survive."""
+    odd = tmp_path / 'deploy d %h "q" \\ \'s'
+    odd.mkdir()
+    key, known_hosts = odd / "key", odd / "known hosts"
+    shutil.copy(sshd.client_key, key)
+    shutil.copy(sshd.known_hosts, known_hosts)
+    repo = make_deploy_repo(tmp_path / "deploy")
+    options = sshd.options(key=key, known_hosts=known_hosts)
+    mirror = Mirror(tmp_path / "mirror.git", sshd.url(repo), "main", ssh=options)
+    assert mirror.remote_head() == git("rev-parse", "HEAD", cwd=repo)
 
 
 def test_a_server_that_does_not_answer_is_transient(sshd: Sshd, tmp_path: Path) -> None:

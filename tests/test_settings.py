@@ -140,6 +140,11 @@ def test_ssh_files(tmp_path: Path) -> None:
         ),
         ("ssh_key", "{tmp}", r"x.toml:3: ssh_key: .* is not a file"),
         ("ssh_key", "{tmp}/open_key", r"readable by others, so ssh would ignore it: chmod 600"),
+        (
+            "ssh_known_hosts",
+            "/etc/${{HOST}}/known",
+            r"ssh would read '\$\{' in /etc/\$\{HOST\}/kno",
+        ),
     ],
 )
 def test_a_bad_ssh_file_is_named(tmp_path: Path, key: str, value: str, message: str) -> None:
