@@ -208,7 +208,7 @@ def test_apply_reports_the_oom_killed_worker_and_keeps_what_converged(tmp_path: 
     output = done.stdout + done.stderr
     assert done.returncode == 1, output
     assert "Traceback" not in output
-    assert "Error: WorkerCrashed:" in output and "(signal 9, SIGKILL)" in output, output
+    assert "Error: WorkerCrashed:" in output and "SIGKILL" in output, output
     assert_names_the_oom_killer(output, before, after)
     assert (root / "work/first/first.txt").read_text() == "converged before the hog\n"
 
