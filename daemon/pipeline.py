@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components_runtime.protocol import WorkerRequest, WorkerResult
+from components_runtime.protocol import WorkerRequest
 from daemon.fetch import FetchError, Mirror
 from daemon.limits import Limits, LimitsError
 from daemon.lock import LockBusy, host_lock
 from daemon.logs import log_worker_stderr
-from daemon.records import CommitInfo, ComponentRecord, ErrorRecord, RunRecord
+from daemon.records import CommitInfo, ErrorRecord, RunRecord
 from daemon.runner import WorkerRun, run_worker
 from daemon.settings import Settings
 from daemon.venvs import ensure_venv
@@ -192,15 +192,11 @@ def _from_worker(plan: RunPlan, started: float, run: WorkerRun, venv: VenvStep) 
         errors=errors,
         venv=venv,
         platform=result.platform if result else None,
-        components=result_components(result),
+        components=run.components,
         warnings=venv.notices + (result.warnings if result else ()),
         stderr_tail=run.stderr_tail if outcome in ("crashed", "timeout") else "",
         timed_out_component=run.timed_out_component,
     )
-
-
-def result_components(result: WorkerResult | None) -> tuple[ComponentRecord, ...]:
-    return result.components if result is not None else ()
 
 
 def _host_reason(error: ErrorRecord) -> str:

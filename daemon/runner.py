@@ -34,7 +34,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import IO, Any, Literal
 
-from components_runtime.protocol import ErrorInfo, WorkerRequest, WorkerResult, decode_event
+from components_runtime.protocol import (
+    ComponentResult,
+    ErrorInfo,
+    WorkerRequest,
+    WorkerResult,
+    decode_event,
+)
 from daemon.limits import DEFAULT_LIMITS, Limits
 from daemon.oom import oom_kill_count
 from daemon.worker_clock import Clock
@@ -58,6 +64,14 @@ class WorkerRun:
     timed_out_component: str | None
     duration: float
     error: ErrorInfo | None = None  # why a run is "timeout" or "crashed"
+    # Rebuilt from the event stream: what a worker that never sent its result got done.
+    finished: tuple[ComponentResult, ...] = ()
+
+    @property
+    def components(self) -> tuple[ComponentResult, ...]:
+        """The worker's own list; for a worker that crashed or was killed, the components it
+        reported finished, then the one it was in, as failed (nothing done is forgotten)."""
+        return self.result.components if self.result is not None else self.finished
 
     @property
     def errors(self) -> tuple[ErrorInfo, ...]:
@@ -181,6 +195,7 @@ class _Watch:
         self.timed_out: str | None = None  # which limit: "run", "component" or "debug"
         self.timed_out_component: str | None = None
         self.garbage: list[str] = []  # stdout lines that were not events
+        self.progress = _Progress()
 
     def follow(self, lines: queue.Queue[object]) -> None:
         exited_at: float | None = None
@@ -222,6 +237,7 @@ class _Watch:
         if event["event"] == "hello":
             self.started = True
         self.clock.observe(event, now)
+        self.progress.observe(event, now)
         try:
             self.on_event(event)
         except Exception:  # a broken consumer must not break the run
@@ -276,7 +292,41 @@ class _Watch:
             timed_out_component=self.timed_out_component,
             duration=duration,
             error=error,
+            finished=self.progress.components(time.monotonic()) if self.result is None else (),
         )
+
+
+class _Progress:
+    """Which root components the worker reported finished, and which one it is in."""
+
+    def __init__(self) -> None:
+        self.finished: list[ComponentResult] = []
+        self.changed: dict[str, list[str]] = {}
+        self.current: tuple[str, float] | None = None
+
+    def observe(self, event: dict[str, Any], now: float) -> None:
+        kind, component = event["event"], str(event.get("component") or "")
+        if kind == "component-started":
+            self.current = (component, now)
+        elif kind == "component-changed":
+            self.changed.setdefault(component, []).append(str(event.get("path") or component))
+        elif kind == "component-finished":
+            self.current = None
+            self.finished.append(
+                ComponentResult(
+                    component=component,
+                    outcome=event.get("outcome") or "failed",
+                    duration=float(event.get("duration") or 0.0),
+                    changed_paths=tuple(self.changed.pop(component, ())),
+                )
+            )
+
+    def components(self, now: float) -> tuple[ComponentResult, ...]:
+        if self.current is None:
+            return tuple(self.finished)
+        component, since = self.current
+        interrupted = ComponentResult(component=component, outcome="failed", duration=now - since)
+        return (*self.finished, interrupted)
 
 
 def terminate_group(process: subprocess.Popen[bytes], grace: float) -> None:

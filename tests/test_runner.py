@@ -108,6 +108,36 @@ def test_segfault_is_a_crash_naming_the_signal_and_the_users_line(tmp_path: Path
     assert "components/first/component.py" in done.stderr_tail  # ...names the user's file
 
 
+def test_a_crash_keeps_what_the_worker_got_done_before_it(tmp_path: Path) -> None:
+    """The worker never sends its result when it dies; the components it reported finished
+    are still the run's, and the one it died in is failed (a run record must not say
+    "nothing converged" about files that were written)."""
+    write_file = (
+        "    def configure(self):\n"
+        "        from batou.lib.file import File\n"
+        "        self += File('first.txt', content='written before the crash')\n"
+    )
+    checkout = repo(
+        tmp_path / "repo",
+        {
+            "first": component("First", write_file),
+            "second": component(
+                "Second", "    def verify(self):\n        os.kill(os.getpid(), signal.SIGSEGV)\n"
+            ),
+        },
+    )
+    done = run(checkout, tmp_path)
+    assert (done.outcome, done.result) == ("crashed", None)
+    assert [(c.component, c.outcome) for c in done.components] == [
+        ("first", "changed"),
+        ("second", "failed"),
+    ]
+    assert done.components[0].changed_paths, "the changed sub-components are kept too"
+    assert (tmp_path / "root" / "work" / "first" / "first.txt").read_text() == (
+        "written before the crash"
+    )
+
+
 def test_os_exit_is_a_crash_with_its_exit_status(tmp_path: Path) -> None:
     checkout = repo(
         tmp_path / "repo",

@@ -211,6 +211,7 @@ def test_apply_reports_the_oom_killed_worker_and_keeps_what_converged(tmp_path: 
     assert "Error: WorkerCrashed:" in output and "SIGKILL" in output, output
     assert_names_the_oom_killer(output, before, after)
     assert (root / "work/first/first.txt").read_text() == "converged before the hog\n"
+    assert "apply: 1 changed, 0 unchanged, 1 failed" in output, output  # first, then hog
 
 
 def test_the_daemon_records_a_crash_and_converges_once_the_hog_is_gone(
@@ -231,6 +232,8 @@ def test_the_daemon_records_a_crash_and_converges_once_the_hog_is_gone(
                 f"{error['message']} {error['hint']}", before, group.oom_kills()
             )
             assert daemon.alive()
+            outcomes = [(c["component"], c["outcome"]) for c in crashed["components"]]
+            assert outcomes == [("first", "changed"), ("hog", "failed")], crashed
             first = daemon.root / "work/first/first.txt"
             assert first.read_text() == "converged before the hog\n"
 

@@ -289,7 +289,7 @@ def _run(request: WorkerRequest, args: argparse.Namespace) -> int:
         _say(f"{request.mode}: FAILED: the repository's venv could not be prepared")
         # A broken requirements.txt is bad configuration; pip or disk trouble a failed run.
         return 2 if any(e.kind == "RequirementsError" for e in errors) else 1
-    components = run.result.components if run.result else ()
+    components = run.components
     if request.mode == "check":
         hosts = "all hosts" if request.all_hosts else (run.result and run.result.host) or "?"
         verdict = "passed" if run.outcome == "succeeded" else "FAILED"
