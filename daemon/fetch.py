@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 import git
 
-from daemon.fetch_ssh import SshOptions, explain, ssh_environment
+from daemon.fetch_ssh import SshOptions, explain, is_scp_form, ssh_environment
 from daemon.records import CommitInfo
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class Decision:
 
 def normalise_url(url: str) -> str:
     """A local path becomes an absolute path; URLs are kept as they are."""
-    if "://" in url or re.match(r"^[\w.-]+@[\w.-]+:", url):
+    if "://" in url or is_scp_form(url):
         return url
     return str(Path(url).expanduser().resolve())
 
@@ -122,7 +122,7 @@ def local_repository_path(url: str) -> Path | None:
     """The directory of a repository on this host (a path or ``file://``), else None."""
     if url.startswith("file://"):
         return Path(url[len("file://") :])
-    if "://" in url or re.match(r"^[\w.-]+@[\w.-]+:", url):
+    if "://" in url or is_scp_form(url):
         return None
     return Path(url)
 

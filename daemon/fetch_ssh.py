@@ -31,7 +31,8 @@ from urllib.parse import urlsplit
 
 log = logging.getLogger(__name__)
 
-SCP_FORM = re.compile(r"^(?P<user>[\w.-]+)@(?P<host>[\w.-]+):(?!//)")
+# git's scp form ``[user@]host:path``: a colon with no slash before it (``./a:b`` is a path).
+_SCP_FORM = re.compile(r"^(?:(?P<user>[^@/]+)@)?(?P<host>\[[^\]/]+\]|[^:/\[]+):")
 _SSH_SCHEMES = ("ssh", "git+ssh", "ssh+git")
 _OPERATOR_VARIABLES = ("GIT_SSH_COMMAND", "GIT_SSH")
 # ssh reads ``${NAME}`` in a file name as an environment variable and has no escape for it:
@@ -53,10 +54,15 @@ class SshOptions:
 
 
 def is_ssh_url(url: str) -> bool:
-    """``ssh://…``, ``git+ssh://…`` or the scp form ``user@host:path``."""
+    """``ssh://…``, ``git+ssh://…`` or the scp form ``[user@]host:path``."""
     if "://" in url:
         return urlsplit(url).scheme.lower() in _SSH_SCHEMES
-    return bool(SCP_FORM.match(url))
+    return is_scp_form(url)
+
+
+def is_scp_form(url: str) -> bool:
+    """``[user@]host:path``, as git tells it from a local path: a colon before any slash."""
+    return "://" not in url and _SCP_FORM.match(url) is not None
 
 
 def ssh_command(options: SshOptions) -> str:
@@ -205,7 +211,7 @@ def _summary(lines: list[str]) -> str:
 def _hint_values(url: str, ssh: SshOptions) -> dict[str, str]:
     """The server (``-p PORT `` when the URL has one: the scp form has none) and the files
     the operator set, or what to set, for the hints."""
-    scp = SCP_FORM.match(url)
+    scp = _SCP_FORM.match(url) if "://" not in url else None
     parts = urlsplit(url)
     try:
         port = None if scp else parts.port
@@ -213,7 +219,7 @@ def _hint_values(url: str, ssh: SshOptions) -> dict[str, str]:
         port = None
     known = str(ssh.known_hosts) if ssh.known_hosts else None
     return {
-        "host": scp.group("host") if scp else parts.hostname or "HOST",
+        "host": scp.group("host").strip("[]") if scp else parts.hostname or "HOST",
         "port": f"-p {port} " if port else "",
         "known_hosts": known or "a known hosts file",
         "known_hosts_in_use": known or "the known hosts file",

@@ -21,8 +21,8 @@ from daemon_helpers import make_deploy_repo, push_content, run_daemon
 from git_servers import free_port
 from helpers import git, wait_for
 
-from daemon.fetch import FetchError, Mirror
-from daemon.fetch_ssh import SshOptions, explain, ssh_command, ssh_environment
+from daemon.fetch import FetchError, Mirror, local_repository_path, normalise_url
+from daemon.fetch_ssh import SshOptions, explain, is_ssh_url, ssh_command, ssh_environment
 from daemon.settings import parse_settings
 
 SSHD = Path("/usr/sbin/sshd")
@@ -127,6 +127,32 @@ def test_the_operators_ssh_command_is_kept_unless_the_settings_are_set(tmp_path:
     assert 'IdentityFile="/k"' in ssh_environment(url, set_, operator)["GIT_SSH_COMMAND"]
     (tmp_path / ".gitconfig").write_text("[core]\n\tsshCommand = ssh -i /root/.ssh/deploy\n")
     assert ssh_environment(url, SshOptions(), home) == {}
+
+
+@pytest.mark.parametrize(
+    ("url", "ssh"),
+    [
+        ("git@git.example.com:ops/deploy.git", True),
+        ("deploy-host:ops/deploy.git", True),  # the user from ~/.ssh/config
+        ("deploy-host:/srv/deploy.git", True),
+        ("[::1]:/srv/deploy.git", True),
+        ("ssh://git@h:2222/r.git", True),
+        ("git+ssh://h/r.git", True),
+        ("/srv/deploy:2024", False),  # a slash before the colon: a path, as for git
+        ("./deploy:2024", False),
+        ("deploy", False),
+        ("https://h/r.git", False),
+    ],
+)
+def test_ssh_urls_are_told_from_local_paths_as_git_does(url: str, ssh: bool) -> None:
+    assert is_ssh_url(url) is ssh
+    if ssh:
+        assert normalise_url(url) == url and local_repository_path(url) is None
+
+
+def test_the_hint_for_a_host_without_user_names_the_host() -> None:
+    hint = explain("Host key verification failed.", "deploy-host:ops/x.git").hint or ""
+    assert "`ssh-keyscan deploy-host >> /etc/deployd/known_hosts`" in hint
 
 
 ACCESS = "fatal: Could not read from remote repository.\n\nPlease make sure you have the correct"
@@ -322,8 +348,9 @@ def test_the_daemon_explains_an_unknown_host_key(sshd: Sshd, tmp_path: Path) -> 
 
 
 def test_the_scp_form_through_the_operators_ssh_config(sshd: Sshd, tmp_path: Path) -> None:
-    """``user@host:path`` has no port: an ssh config ``Host`` alias gives it, reached through
-    the operator's own ``GIT_SSH_COMMAND`` (kept, since ssh_key/ssh_known_hosts are unset)."""
+    """``host:path`` has no port (nor here a user): an ssh config ``Host`` alias gives them,
+    reached through the operator's own ``GIT_SSH_COMMAND`` (kept, since ssh_key and
+    ssh_known_hosts are unset)."""
     repo = make_deploy_repo(tmp_path / "deploy")
     config = tmp_path / "ssh_config"
     config.write_text(
@@ -332,7 +359,7 @@ def test_the_scp_form_through_the_operators_ssh_config(sshd: Sshd, tmp_path: Pat
         f"  UserKnownHostsFile {sshd.known_hosts}\n  StrictHostKeyChecking yes\n"
     )
     env = {"GIT_SSH_COMMAND": f"ssh -F {shlex.quote(str(config))}"}
-    with run_daemon(tmp_path, f"root@deploy-test:{repo}", env=env) as daemon:
+    with run_daemon(tmp_path, f"deploy-test:{repo}", env=env) as daemon:
         run = daemon.wait_run(trigger="startup", timeout=60)
         assert run["outcome"] == "succeeded", daemon.output()
         assert (daemon.root / "work/hello/hello.txt").exists()
