@@ -20,7 +20,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _answers(port: int) -> bool:
+def answers(port: int) -> bool:
+    """Whether something accepts TCP connections on 127.0.0.1:``port``."""
     try:
         socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
         return True
@@ -53,7 +54,7 @@ class GitDaemon:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_for(lambda: _answers(self.port))
+        wait_for(lambda: answers(self.port))
         return self
 
     def stop(self) -> None:

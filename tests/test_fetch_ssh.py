@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from daemon_helpers import make_deploy_repo, push_content, run_daemon
-from git_servers import free_port
+from git_servers import answers, free_port
 from helpers import git, wait_for
 
 from daemon.fetch import FetchError, Mirror, local_repository_path, normalise_url
@@ -37,14 +37,6 @@ def _keygen(path: Path) -> Path:
         check=True,
     )
     return path
-
-
-def _answers(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-        return True
-    except OSError:
-        return False
 
 
 class Sshd:
@@ -83,7 +75,7 @@ class Sshd:
             [str(SSHD), "-D", "-e", "-f", str(self.config)], stdout=log, stderr=log
         )
         log.close()
-        wait_for(lambda: _answers(self.port) or self.process.poll() is not None)
+        wait_for(lambda: answers(self.port) or self.process.poll() is not None)
         assert self.process.poll() is None, (self.base / "sshd.log").read_text()
 
     def stop(self) -> None:

@@ -148,6 +148,18 @@ def listening() -> Iterator[JournalListener]:
         listener.close()
 
 
+def run_under_systemd(code: str) -> subprocess.CompletedProcess[str]:
+    """``python -c code`` in the project's root, with ``$JOURNAL_STREAM`` set as systemd would."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**os.environ, **UNDER_SYSTEMD},
+        timeout=60,
+    )
+
+
 def test_converge_lines_reach_the_journal_with_run_commit_and_component(
     journal_dir: Path | None, tmp_path: Path
 ) -> None:
@@ -187,14 +199,7 @@ def test_journal_entries_carry_multiline_messages_and_warnings(
         "log.error('broken', extra={'component': 'nginx'})\n"
     )
     with listening() as journal:
-        done = subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            cwd=Path(__file__).resolve().parent.parent,
-            env={**os.environ, **UNDER_SYSTEMD},
-            timeout=60,
-        )
+        done = run_under_systemd(code)
         assert done.returncode == 0 and done.stderr == "", done.stderr
         warning = wait_for(lambda: journal.find(MESSAGE="two\nlines"))
         error = wait_for(lambda: journal.find(MESSAGE="broken"))
@@ -219,14 +224,7 @@ def test_unreachable_journal_keeps_plain_lines_on_stderr(
         "assert setup_logging() == 'journal'\n"
         "logging.getLogger('daemon.test').info('still here', extra={'run_id': 'R9'})\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).resolve().parent.parent,
-        env={**os.environ, **UNDER_SYSTEMD},
-        timeout=60,
-    )
+    done = run_under_systemd(code)
     assert done.returncode == 0, done.stderr
     assert done.stderr == "INFO daemon.test: still here [run_id=R9]\n"
 
