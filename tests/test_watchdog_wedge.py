@@ -60,3 +60,4 @@ def test_a_wedged_loop_stops_the_watchdog_and_a_recovered_one_feeds_it(tmp_path:
             assert daemon.alive()
     finally:
         listener.sock.close()
+        listener.path.unlink()  # it is beside tmp_path, not in it
