@@ -5,8 +5,8 @@ connect timeout: a passphrase, an unknown host key or a password prompt fails at
 of hanging a poll until the fetch limit kills it. The command reaches git as
 ``GIT_SSH_COMMAND`` in git's environment (never as a setting in the mirror's config).
 
-The settings ``ssh_key`` and ``ssh_known_hosts`` add ``-o IdentityFile=KEY -o IdentitiesOnly=yes``
-and ``-o UserKnownHostsFile=FILE -o StrictHostKeyChecking=yes`` (that file only: the system-wide
+The settings ``ssh_key`` and ``ssh_known_hosts`` add ``-i KEY -o IdentitiesOnly=yes`` and
+``-o UserKnownHostsFile=FILE -o StrictHostKeyChecking=yes`` (that file only: the system-wide
 one is switched off). When neither is set and the operator already chose an ssh command
 (``GIT_SSH_COMMAND`` or ``GIT_SSH`` in the daemon's environment, or git's ``core.sshCommand``),
 that command is used untouched; the operator's ``~/.ssh/config`` applies either way, since we
@@ -71,20 +71,27 @@ def ssh_command(options: SshOptions) -> str:
     timeout = max(1, round(options.connect_timeout))
     words = ["ssh", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={timeout}"]
     if options.key is not None:
-        words += ["-o", ssh_path_option("IdentityFile", options.key), "-o", "IdentitiesOnly=yes"]
+        words += [*_identity(options.key), "-o", "IdentitiesOnly=yes"]
     if options.known_hosts is not None:
         words += ["-o", ssh_path_option("UserKnownHostsFile", options.known_hosts)]
         words += ["-o", "GlobalKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=yes"]
     return shlex.join(words)
 
 
-def ssh_path_option(name: str, path: Path) -> str:
-    """``NAME="PATH"`` as ssh's option parser reads it back as ``PATH``.
+def _identity(key: Path) -> list[str]:
+    """``-i KEY``: ssh names a key it cannot read ("not accessible"), where the option form is
+    silent until the server refuses. But ssh checks that file before expanding ``%`` tokens
+    in it, so no spelling suits both steps: a path with ``%`` takes the option form."""
+    if "%" in str(key):
+        return ["-o", ssh_path_option("IdentityFile", key)]
+    return ["-i", str(key)]
 
-    ssh splits an option's value at blanks (a known hosts value is a list of files), undoes
-    backslash escapes and expands ``%`` tokens in file names: so the path goes in double
-    quotes, with backslashes and double quotes escaped by a backslash and ``%`` doubled. Not
-    ``-i``: ssh checks that file before expanding ``%``, so no spelling suits both steps."""
+
+def ssh_path_option(name: str, path: Path) -> str:
+    """``NAME="PATH"`` as ssh's option parser reads it back as ``PATH``: ssh splits an
+    option's value at blanks (a known hosts value is a list of files), undoes backslash
+    escapes and expands ``%`` tokens in file names. So the path goes in double quotes, with
+    backslashes and double quotes escaped by a backslash and ``%`` doubled."""
     text = str(path).replace("\\", "\\\\").replace('"', '\\"').replace("%", "%%")
     return f'{name}="{text}"'
 

@@ -100,7 +100,9 @@ def test_the_ssh_command_never_prompts_and_quotes_paths() -> None:
     options = SshOptions(Path("/etc/deploy d/key's"), Path('/etc/%h "x"\\/known hosts'), 7)
     words = shlex.split(ssh_command(options))
     assert words[0] == "ssh" and "BatchMode=yes" in words and "ConnectTimeout=7" in words
-    assert 'IdentityFile="/etc/deploy d/key\'s"' in words
+    assert words[words.index("-i") + 1] == "/etc/deploy d/key's"  # ssh takes -i as it is
+    percent = shlex.split(ssh_command(SshOptions(Path("/etc/100%/key"))))
+    assert 'IdentityFile="/etc/100%%/key"' in percent and "-i" not in percent
     assert 'UserKnownHostsFile="/etc/%%h \\"x\\"\\\\/known hosts"' in words
     assert "StrictHostKeyChecking=yes" in words and "IdentitiesOnly=yes" in words
     assert shlex.split(ssh_command(SshOptions())) == [
@@ -116,7 +118,7 @@ def test_the_operators_ssh_command_is_kept_unless_the_settings_are_set(tmp_path:
     operator = {**home, "GIT_SSH_COMMAND": "ssh -F /etc/deployd/ssh_config"}
     assert ssh_environment(url, SshOptions(), operator) == {}
     assert ssh_environment(url, SshOptions(), {**home, "GIT_SSH": "/usr/bin/my-ssh"}) == {}
-    assert 'IdentityFile="/k"' in ssh_environment(url, set_, operator)["GIT_SSH_COMMAND"]
+    assert "-i /k" in ssh_environment(url, set_, operator)["GIT_SSH_COMMAND"]
     (tmp_path / ".gitconfig").write_text("[core]\n\tsshCommand = ssh -i /root/.ssh/deploy\n")
     assert ssh_environment(url, SshOptions(), home) == {}
 
@@ -203,6 +205,7 @@ def test_a_mirror_fetches_over_ssh(sshd: Sshd, tmp_path: Path) -> None:
         ("no repository", "does not appear to be a git repository", "check the path"),
         ("changed host key", "REMOTE HOST IDENTIFICATION HAS CHANGED", "in {known_hosts} with"),
         ("open key", "bad permissions", "chmod 600 {key}"),
+        ("missing key", "not accessible", "{key} cannot be read"),
     ],
 )
 def test_permanent_ssh_failures_say_what_to_do(
@@ -222,6 +225,7 @@ def test_permanent_ssh_failures_say_what_to_do(
         "no repository": sshd.options(),
         "changed host key": sshd.options(known_hosts=changed),
         "open key": sshd.options(key=open_key),
+        "missing key": sshd.options(key=tmp_path / "gone"),
     }[case]
     url = sshd.url(tmp_path / "nothere" if case == "no repository" else repo)
     with pytest.raises(FetchError) as caught:
@@ -234,9 +238,12 @@ def test_permanent_ssh_failures_say_what_to_do(
         assert f"ssh-keyscan -p {sshd.port} 127.0.0.1" in message
 
 
-def test_files_with_blanks_quotes_and_percent_signs_reach_ssh(sshd: Sshd, tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ['deploy d "q" \\ \'s', "100% %h"])  # -i KEY; the option form
+def test_files_with_blanks_quotes_and_percent_signs_reach_ssh(
+    sshd: Sshd, tmp_path: Path, name: str
+) -> None:
     """ssh re-parses option values (splits at blanks, expands %h): the paths must survive."""
-    odd = tmp_path / 'deploy d %h "q" \\ \'s'
+    odd = tmp_path / name
     odd.mkdir()
     key, known_hosts = odd / "key", odd / "known hosts"
     shutil.copy(sshd.client_key, key)
