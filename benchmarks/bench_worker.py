@@ -132,7 +132,7 @@ def unchanged_detection(base: Path, repeat: int) -> tuple[float, float]:
     venvs = base / "venvs"
     ensure_venv(empty, venvs)
     # the "full" venv's packages do not exist: mark a venv for its key as finished by hand
-    key = venv_key(read_requirements(full.absolute()), None, False)
+    key = venv_key(read_requirements(full.absolute()), (), False)
     (venvs / key / "bin").mkdir(parents=True)
     (venvs / key / "bin" / "python").symlink_to(sys.executable)
     (venvs / key / READY).write_text("{}")

@@ -145,13 +145,9 @@ def wheelhouses(checkout: Path, host_wheelhouse: Path | None) -> tuple[Path, ...
     return tuple(unique.values())
 
 
-def venv_key(
-    requirements: Requirements, wheelhouses: Iterable[Path] | Path | None, no_index: bool
-) -> str:
-    """Hash of every input that decides a venv's content (see the module docstring).
-    ``wheelhouses`` as :func:`wheelhouses` gives them (one path or None: as a tuple of it)."""
-    if wheelhouses is None or isinstance(wheelhouses, Path):
-        wheelhouses = () if wheelhouses is None else (wheelhouses,)
+def venv_key(requirements: Requirements, wheelhouses: tuple[Path, ...], no_index: bool) -> str:
+    """Hash of every input that decides a venv's content (see the module docstring);
+    ``wheelhouses`` as :func:`wheelhouses` gives them."""
     digest = hashlib.sha256()
     inputs = {
         "format": KEY_FORMAT,

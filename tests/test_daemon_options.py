@@ -57,8 +57,8 @@ def test_wheelhouse_and_no_index_reach_pip(tmp_path: Path) -> None:
         assert run["outcome"] == "succeeded", run
         assert (daemon.root / "work/hello/hello.txt").read_text() == "hi"
     requirements = read_requirements(repo)
-    assert run["venv"] == venv_key(requirements, wheels, True)
-    assert run["venv"] != venv_key(requirements, wheels, False)
+    assert run["venv"] == venv_key(requirements, (wheels,), True)
+    assert run["venv"] != venv_key(requirements, (wheels,), False)
 
 
 def _breakpoint_repo(path: Path) -> Path:
