@@ -88,14 +88,16 @@ def serve(settings: Settings, sink: str = "plain") -> int:
 
 
 def _check_watchdog(settings: Settings) -> None:
-    """A poll may block the loop for two git commands (ls-remote, fetch), each up to the fetch
-    limit; systemd's watchdog must allow that, or a slow git server gets the daemon killed."""
+    """A tick may block the loop for one poll: two git commands (ls-remote, fetch), each up to
+    the fetch limit, plus the second of polls a tick allows before it stops polling (see
+    ``daemon.loop``). systemd's watchdog must allow that, or a slow git server gets the daemon
+    killed."""
     interval = watchdog_interval()  # half of WatchdogSec
-    if interval and settings.limits.fetch >= interval:
+    if interval and 2 * settings.limits.fetch + 2.0 >= 2 * interval:
         log.warning(
             "the fetch time limit (%gs, twice per poll) does not fit systemd's WatchdogSec "
-            "(%gs): a slow git server would get the daemon restarted; raise WatchdogSec or "
-            "lower [limits] fetch",
+            "(%gs), which must be more than twice the limit plus 2s: a slow git server would "
+            "get the daemon restarted; raise WatchdogSec or lower [limits] fetch",
             settings.limits.fetch,
             2 * interval,
         )

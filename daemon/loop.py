@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 # commit (so a push seen by both the watcher and a poll converges once). The others
 # (startup, schedule, api, manual) always converge.
 POLL_ONLY = ("poll", "push", "webhook", "inbox")
+# Once this tick's polls took longer than this, further triggers in the same tick do not poll:
+# a hung git server then blocks a tick for one poll (two git commands), not one per trigger.
+POLL_BUDGET_PER_TICK = 1.0
 
 
 class Loop:
@@ -68,6 +71,7 @@ class Loop:
         self._next_poll = 0.0
         self._next_converge = 0.0
         self._polled_at = 0.0
+        self._polling_this_tick = 0.0  # seconds spent in git by this tick's polls
         self._watchdog = watchdog_interval()
         self._last_watchdog = 0.0
 
@@ -113,6 +117,7 @@ class Loop:
         self._publish()
 
     def tick(self, max_wait: float = 1.0) -> None:
+        self._polling_this_tick = 0.0
         now = time.time()
         wait = max(0.0, min(max_wait, self._next_poll - now))
         if self._startable():
@@ -240,8 +245,17 @@ class Loop:
 
     # -- poll and run ----------------------------------------------------------------------
     def _poll(self, now: float, why: str) -> None:
-        self._polled_at = now
+        if self._polling_this_tick > POLL_BUDGET_PER_TICK:
+            # Git was slow (or away) in this tick already: asking again would block the loop
+            # once more, and the watchdog is fed only between ticks. The trigger stays pending.
+            log.debug(
+                "%s: not polling again in this tick (git took %.1fs)", why, self._polling_this_tick
+            )
+            return
+        began = time.monotonic()
         self.state, moved, error = transitions.poll(self.state, self.mirror)
+        self._polling_this_tick += time.monotonic() - began
+        now = self._polled_at = max(now, time.time())  # after a slow git, count from its end
         if error is None:
             self._failures = 0
             self._next_poll = now + self.settings.poll_interval
@@ -383,7 +397,9 @@ class Loop:
         self.snapshot = self._make_snapshot()
         self.notifier.status(transitions.status_line(self.snapshot))
         now = time.monotonic()
-        if self._watchdog and now - self._last_watchdog >= self._watchdog:
+        # At every tick (at most once a second), not only every WatchdogSec/2: then the longest
+        # gap between pings is one tick, and one tick holds at most one slow poll.
+        if self._watchdog and now - self._last_watchdog >= min(self._watchdog, 1.0):
             self._last_watchdog = now
             self.notifier.watchdog()
 

@@ -97,6 +97,16 @@ class Daemon:
             raise AssertionError(f"deployd {' '.join(args)}: {done.stdout}{done.stderr}")
         return done
 
+    def cli_process(self, *args: str) -> subprocess.Popen[bytes]:
+        """``deployd ARGS`` against this daemon, started and not waited for."""
+        return subprocess.Popen(
+            [*deployd_command(), *args, "--socket", str(self.socket)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=REPO_ROOT,
+            env=self.env,
+        )
+
     def status(self) -> dict[str, Any]:
         return dict(json.loads(self.cli("status", "--json").stdout))
 

@@ -8,6 +8,9 @@ The wedge is a real one: the state file is replaced by a directory, so every pol
 from __future__ import annotations
 
 import socket
+import threading
+import time
+from itertools import pairwise
 from pathlib import Path
 
 from daemon_helpers import make_deploy_repo, run_daemon
@@ -23,6 +26,29 @@ class WatchdogListener:
         self.sock.setblocking(False)
         self.path = path
         self.pings = 0
+
+    def watch(self, pings: list[float]) -> None:
+        """From now on, note the time of every WATCHDOG=1 in ``pings`` (in a thread)."""
+        self._watching = True
+
+        def receive() -> None:
+            self.sock.settimeout(0.1)
+            while self._watching:
+                try:
+                    message = self.sock.recv(4096).decode()
+                except (TimeoutError, OSError):
+                    continue
+                if "WATCHDOG=1" in message.split("\n"):
+                    pings.append(time.monotonic())
+
+        self._thread = threading.Thread(target=receive, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if getattr(self, "_thread", None):
+            self._watching = False
+            self._thread.join(5)
+        self.sock.close()
 
     def drain(self) -> int:
         """Read everything sent so far; return the number of WATCHDOG=1 seen in total."""
@@ -59,5 +85,36 @@ def test_a_wedged_loop_stops_the_watchdog_and_a_recovered_one_feeds_it(tmp_path:
             wait_for(lambda: state_file.is_file())
             assert daemon.alive()
     finally:
-        listener.sock.close()
+        listener.stop()
         listener.path.unlink()  # it is beside tmp_path, not in it
+
+
+def test_a_hung_git_server_blocks_a_tick_for_one_poll_not_one_per_trigger(tmp_path: Path) -> None:
+    """Triggers that queue up while git hangs must not each wait for git in the same tick:
+    the watchdog is fed between ticks, so that would be N fetch limits without a ping, and
+    systemd would restart a daemon that is only waiting for its git server."""
+    hung = socket.socket()  # accepts connections (backlog) and never answers: a hung server
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(32)
+    url = f"git://127.0.0.1:{hung.getsockname()[1]}/deploy"
+    listener = WatchdogListener(tmp_path.parent / f"wd-{tmp_path.name}.sock")
+    pings: list[float] = []
+    watchdog_sec = 5.0  # the fetch limit of 1 s fits: 2 * 1 + 2 < 5, no start-up warning
+    env = {"NOTIFY_SOCKET": str(listener.path), "WATCHDOG_USEC": str(int(watchdog_sec * 1e6))}
+    limits = {"fetch": 1}
+    try:
+        with run_daemon(tmp_path, url, env=env, poll_interval=600, limits=limits) as daemon:
+            wait_for(lambda: "fetch: " in daemon.output())  # the start-up poll timed out
+            assert "does not fit systemd's WatchdogSec" not in daemon.output()
+            listener.watch(pings)
+            triggers = [daemon.cli_process("converge") for _ in range(6)]
+            for trigger in triggers:
+                assert trigger.wait(30) == 0
+            seen = len(pings)
+            wait_for(lambda: len(pings) >= seen + 3, timeout=30)
+            gaps = [later - earlier for earlier, later in pairwise(pings)]
+            assert max(gaps) < watchdog_sec, f"{max(gaps):.1f}s without WATCHDOG=1: {gaps}"
+            assert daemon.output().count("fetch: ") >= 2, "the triggers did poll, once per tick"
+    finally:
+        listener.stop()
+        hung.close()
