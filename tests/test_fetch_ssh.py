@@ -81,7 +81,11 @@ class Sshd:
     def stop(self) -> None:
         if self.process:
             self.process.terminate()
-            self.process.wait(10)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
             self.process = None
 
 
@@ -90,9 +94,11 @@ def sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sshd]:
     if not SSHD.exists():
         pytest.fail("no /usr/sbin/sshd: run .ci/install-system (it installs openssh-server)")
     server = Sshd(tmp_path_factory.mktemp("sshd"))
-    server.start()
-    yield server
-    server.stop()
+    try:  # stopped even when it never came up (a start that timed out leaves it running)
+        server.start()
+        yield server
+    finally:
+        server.stop()
 
 
 # -- the ssh command ---------------------------------------------------------------------------
