@@ -13,6 +13,8 @@ import logging
 import os
 import sys
 
+from daemon.records import ErrorRecord, RunRecord
+
 FIELDS = {"run_id": "DEPLOYD_RUN", "commit": "DEPLOYD_COMMIT", "component": "DEPLOYD_COMPONENT"}
 _SYSTEMD_FORMAT = "%(levelname)s %(name)s: %(message)s"  # journald adds the time
 
@@ -137,3 +139,35 @@ def log_worker_event(run_id: str, commit: str, event: dict[str, object]) -> None
             event.get("port"),
             extra=extra,
         )
+
+
+_run_log = logging.getLogger("daemon.run")
+_FAILED = ("failed", "timeout", "crashed")
+
+
+def log_run_outcome(record: RunRecord) -> None:
+    """One line per finished run. A run that failed says why, at error level, with the first
+    error's place and what to do: `journalctl -p err -u deployd` alone must tell an operator
+    what broke (the full report stays in `deployd history ID`)."""
+    extra = {"run_id": record.id, "commit": record.commit.sha if record.commit else None}
+    if record.outcome not in _FAILED and record.outcome != "refused":
+        _run_log.info("run %s: %s", record.id, record.outcome, extra=extra)
+        return
+    first = record.errors[0] if record.errors else None
+    if first is not None:
+        extra["component"] = first.component
+    why = _describe(first) if first else (record.reason or "no error recorded")
+    extra_errors = len(record.errors) - 1
+    more = f" (+{extra_errors} more: deployd history {record.id})" if extra_errors > 0 else ""
+    level = logging.ERROR if record.outcome in _FAILED else logging.WARNING
+    _run_log.log(level, "run %s: %s: %s%s", record.id, record.outcome, why, more, extra=extra)
+
+
+def _describe(error: ErrorRecord) -> str:
+    where = (
+        f"{error.file}:{error.line}" if error.file and error.line else error.file or error.section
+    )
+    text = f"{error.kind}: {error.message}"
+    text += f" at {where}" if where else ""
+    text += f" (component {error.component})" if error.component else ""
+    return text + (f"; hint: {error.hint}" if error.hint else "")

@@ -27,7 +27,7 @@ from daemon import transitions
 from daemon.fetch import Mirror, decide
 from daemon.fetch_ssh import SshOptions
 from daemon.inbox import import_bundle
-from daemon.logs import log_worker_event
+from daemon.logs import log_run_outcome, log_worker_event
 from daemon.messages import Control, RunDone, RunEvent, Trigger
 from daemon.notify import Notifier, watchdog_interval
 from daemon.pipeline import RunPlan
@@ -201,12 +201,7 @@ class Loop:
         self.state = transitions.apply_record(self.state, record)
         self.store.save(self.state)
         self.last_record = record
-        log.info(
-            "run %s: %s",
-            record.id,
-            record.outcome,
-            extra={"run_id": record.id, "commit": record.commit.sha if record.commit else None},
-        )
+        log_run_outcome(record)
 
     def _on_done(self, record: RunRecord) -> None:
         self._running = None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from daemon_helpers import HOST, make_deploy_repo, push_content, run_daemon
-from helpers import commit, git, wait_for
+from helpers import commit, git, make_repo, wait_for
 
 
 def _content(daemon, name: str = "hello") -> str:  # type: ignore[no-untyped-def]
@@ -82,6 +82,7 @@ def test_force_push_is_refused_until_trusted(tmp_path: Path) -> None:
         assert status["state"]["ratchet"] == good
         assert "REFUSED" in daemon.cli("status").stdout
         assert "not a fast-forward" in daemon.output()
+        assert f"WARNING daemon.run: run {refused['id']}: refused: " in daemon.output()
 
         unknown = daemon.cli("trust", "0" * 40)
         assert unknown.returncode == 3 and "unknown commit" in unknown.stderr
@@ -113,6 +114,35 @@ def test_suspend_polls_but_does_not_converge(tmp_path: Path) -> None:
         daemon.cli("resume", check=True)
         daemon.wait_run(outcome="succeeded", commit__sha=sha)
         assert _content(daemon) == "hello version 2\n"
+
+
+FAILING_COMPONENT = """\
+from batou.component import Component
+
+
+class Broken(Component):
+    def verify(self):
+        raise AssertionError("always out of date")
+
+    def update(self):
+        raise RuntimeError("disk full")
+"""
+
+
+def test_a_failed_run_logs_why_at_error_level(tmp_path: Path) -> None:
+    """`journalctl -p err` alone must say what broke: the error, its place, the component."""
+    files = {
+        "environments/test/environment.cfg": f"[host:{HOST}]\ncomponents = broken\n",
+        "components/broken/component.py": FAILING_COMPONENT,
+    }
+    repo = make_repo(tmp_path / "repo", files)
+    with run_daemon(tmp_path, repo, watch_repository=False) as daemon:
+        run = daemon.wait_run(trigger="startup", outcome="failed")
+        wait_for(lambda: f"run {run['id']}: failed" in daemon.output())
+        (line,) = [n for n in daemon.output().splitlines() if f"run {run['id']}: failed" in n]
+        assert " ERROR daemon.run: " in line, line
+        assert "RuntimeError: disk full at components/broken/component.py:9" in line, line
+        assert "component=broken" in line, "the journal field, shown in plain lines"
 
 
 @pytest.mark.parametrize(

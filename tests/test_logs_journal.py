@@ -180,8 +180,8 @@ def test_converge_lines_reach_the_journal_with_run_commit_and_component(
     # The run's own line: its fields, and the place of the log call (not the handler's).
     assert finished["DEPLOYD_RUN"] == run["id"] and finished["DEPLOYD_COMMIT"] == sha
     assert "DEPLOYD_COMPONENT" not in finished
-    assert finished["CODE_FILE"].endswith(os.path.join("daemon", "loop.py"))
-    assert finished["CODE_FUNC"] == "_record" and int(finished["CODE_LINE"]) > 0
+    assert finished["CODE_FILE"].endswith(os.path.join("daemon", "logs.py"))  # log_run_outcome
+    assert finished["CODE_FUNC"] == "log_run_outcome" and int(finished["CODE_LINE"]) > 0
     assert "run_id=" not in output and "Logging error" not in output, output
 
 
