@@ -1,5 +1,6 @@
-"""Real git servers on 127.0.0.1 for tests: ``git daemon`` (git://) and smart HTTP
-(``git http-backend`` as CGI behind a ThreadingHTTPServer, optionally with basic auth)."""
+"""Real git servers on 127.0.0.1 for tests: ``git daemon`` (git://), smart HTTP
+(``git http-backend`` as CGI behind a ThreadingHTTPServer, optionally with basic auth) and
+``sshd`` (ssh://, run as root)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from helpers import wait_for
+
+from daemon.fetch_ssh import SshOptions
+
+SSHD = Path("/usr/sbin/sshd")
 
 
 def free_port() -> int:
@@ -138,3 +143,63 @@ class SmartHttp:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def _keygen(path: Path) -> Path:
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name, "-f", str(path)],
+        check=True,
+    )
+    return path
+
+
+class Sshd:
+    """``sshd -D`` on 127.0.0.1 accepting ``client_key`` for root; stop() and start() again."""
+
+    def __init__(self, base: Path) -> None:
+        base.mkdir(parents=True, exist_ok=True)
+        self.base, self.port = base, free_port()
+        self.host_key = _keygen(base / "host_key")
+        self.client_key = _keygen(base / "client_key")
+        self.other_key = _keygen(base / "other_key")  # a key the server does not know
+        (base / "authorized_keys").write_text((base / "client_key.pub").read_text())
+        public = " ".join((base / "host_key.pub").read_text().split()[:2])
+        self.known_hosts = base / "known_hosts"
+        self.known_hosts.write_text(f"[127.0.0.1]:{self.port} {public}\n")
+        self.config = base / "sshd_config"
+        self.config.write_text(
+            f"ListenAddress 127.0.0.1\nPort {self.port}\nHostKey {self.host_key}\n"
+            f"AuthorizedKeysFile {base / 'authorized_keys'}\nStrictModes no\n"
+            f"PidFile {base / 'sshd.pid'}\nUsePAM no\nPermitRootLogin prohibit-password\n"
+            "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def url(self, repo: Path) -> str:
+        return f"ssh://root@127.0.0.1:{self.port}{repo}"
+
+    def options(self, **changes: Path) -> SshOptions:
+        values = {"key": self.client_key, "known_hosts": self.known_hosts, **changes}
+        return SshOptions(**values)
+
+    def start(self) -> None:
+        # sshd's privilege separation directory (built in). Left in place: it is the one the
+        # openssh-server package uses, and another test run's sshd may need it meanwhile.
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)
+        log = (self.base / "sshd.log").open("ab")
+        self.process = subprocess.Popen(
+            [str(SSHD), "-D", "-e", "-f", str(self.config)], stdout=log, stderr=log
+        )
+        log.close()
+        wait_for(lambda: answers(self.port) or self.process.poll() is not None)
+        assert self.process.poll() is None, (self.base / "sshd.log").read_text()
+
+    def stop(self) -> None:
+        if self.process:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None

@@ -1,4 +1,4 @@
-"""The repository over SSH: a real sshd on 127.0.0.1, started by this module as root.
+"""The repository over SSH: a real sshd on 127.0.0.1 (git_servers.Sshd), started as root.
 
 One sshd (module scope) serves every repository under the test's temporary directories: the
 URL's path is the repository's absolute path. The client key and a known hosts file with the
@@ -18,75 +18,16 @@ from pathlib import Path
 
 import pytest
 from daemon_helpers import make_deploy_repo, push_content, run_daemon
-from git_servers import answers, free_port
+from git_servers import SSHD, Sshd, free_port
 from helpers import git, wait_for
 
 from daemon.fetch import FetchError, Mirror, local_repository_path, normalise_url
 from daemon.fetch_ssh import SshOptions, explain, is_ssh_url, ssh_command, ssh_environment
 from daemon.settings import parse_settings
 
-SSHD = Path("/usr/sbin/sshd")
 DOC = Path(__file__).resolve().parent.parent / "docs" / "daemon.md"
 
 pytestmark = pytest.mark.skipif(os.getuid() != 0, reason="sshd as root (the CI runs as root)")
-
-
-def _keygen(path: Path) -> Path:
-    subprocess.run(
-        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", path.name, "-f", str(path)],
-        check=True,
-    )
-    return path
-
-
-class Sshd:
-    """``sshd -D`` on 127.0.0.1 accepting ``client_key`` for root; stop() and start() again."""
-
-    def __init__(self, base: Path) -> None:
-        base.mkdir(parents=True, exist_ok=True)
-        self.base, self.port = base, free_port()
-        self.host_key = _keygen(base / "host_key")
-        self.client_key = _keygen(base / "client_key")
-        self.other_key = _keygen(base / "other_key")  # a key the server does not know
-        (base / "authorized_keys").write_text((base / "client_key.pub").read_text())
-        public = " ".join((base / "host_key.pub").read_text().split()[:2])
-        self.known_hosts = base / "known_hosts"
-        self.known_hosts.write_text(f"[127.0.0.1]:{self.port} {public}\n")
-        self.config = base / "sshd_config"
-        self.config.write_text(
-            f"ListenAddress 127.0.0.1\nPort {self.port}\nHostKey {self.host_key}\n"
-            f"AuthorizedKeysFile {base / 'authorized_keys'}\nStrictModes no\n"
-            f"PidFile {base / 'sshd.pid'}\nUsePAM no\nPermitRootLogin prohibit-password\n"
-            "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
-        )
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def url(self, repo: Path) -> str:
-        return f"ssh://root@127.0.0.1:{self.port}{repo}"
-
-    def options(self, **changes: Path) -> SshOptions:
-        values = {"key": self.client_key, "known_hosts": self.known_hosts, **changes}
-        return SshOptions(**values)
-
-    def start(self) -> None:
-        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation dir
-        log = (self.base / "sshd.log").open("ab")
-        self.process = subprocess.Popen(
-            [str(SSHD), "-D", "-e", "-f", str(self.config)], stdout=log, stderr=log
-        )
-        log.close()
-        wait_for(lambda: answers(self.port) or self.process.poll() is not None)
-        assert self.process.poll() is None, (self.base / "sshd.log").read_text()
-
-    def stop(self) -> None:
-        if self.process:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            self.process = None
 
 
 @pytest.fixture(scope="module")
