@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import tarfile
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -287,21 +288,42 @@ class Mirror:
         tmp = checkouts / f".{sha}.{os.getpid()}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
-        archive = subprocess.Popen(
-            ["git", *_GIT_CONFIG, "--git-dir", str(self.path), "archive", "--format=tar", sha],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env={**os.environ, **_GIT_ENV},
-        )
-        assert archive.stdout is not None
-        with tarfile.open(fileobj=archive.stdout, mode="r|") as tar:
-            tar.extractall(tmp, filter="tar")
-        if archive.wait() != 0:
-            shutil.rmtree(tmp, ignore_errors=True)
-            stderr = archive.stderr.read().decode() if archive.stderr else ""
-            raise FetchError(f"git archive {sha[:12]}: {stderr.strip()}")
+        with tempfile.TemporaryFile() as stderr:
+            archive = subprocess.Popen(
+                ["git", *_GIT_CONFIG, "--git-dir", str(self.path), "archive", "--format=tar", sha],
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                env={**os.environ, **_GIT_ENV},
+            )
+            problem = _extract(archive, tmp)
+            if archive.wait() != 0 or problem:
+                shutil.rmtree(tmp, ignore_errors=True)
+                stderr.seek(0)
+                why = stderr.read().decode(errors="replace").strip() or problem
+                raise FetchError(f"git archive {sha[:12]}: {why}")
         (tmp / COMMIT_MARKER).write_text(sha + "\n")
         return tmp
+
+
+def _extract(archive: subprocess.Popen[bytes], target: Path) -> str:
+    """Unpack git's tar stream into ``target``; return what went wrong, or "" when nothing did.
+    The stream is always read to its end, so git never blocks on a full pipe."""
+    assert archive.stdout is not None
+    problem = ""
+    try:
+        with tarfile.open(fileobj=archive.stdout, mode="r|") as tar:
+            tar.extractall(target, filter="tar")
+    except tarfile.ReadError:
+        # A commit without files gives an archive of only end-of-archive blocks, which tarfile
+        # reads as "no header". git's own failures show in its exit status instead.
+        pass
+    except (tarfile.TarError, OSError) as error:
+        problem = f"cannot unpack the commit into {target.parent}: {error}"
+    finally:
+        while archive.stdout.read(65536):
+            pass
+        archive.stdout.close()
+    return problem
 
 
 def checkout_commit(work_tree: Path) -> str | None:

@@ -201,3 +201,32 @@ def test_credentials_never_reach_a_command_line(
 )
 def test_split_credentials(url: str, expected: tuple[str, str | None, str | None]) -> None:
     assert split_credentials(url) == expected
+
+
+def test_a_commit_without_files_checks_out_empty_and_fails_the_run_clearly(
+    tmp_path: Path,
+) -> None:
+    """git archive of an empty tree is only end-of-archive blocks: a checkout, not a crash."""
+    repo = tmp_path / "src"
+    repo.mkdir()
+    git("init", "-q", "-b", "main", cwd=repo)
+    git("commit", "-q", "--allow-empty", "-m", "nothing yet", cwd=repo)
+    mirror = Mirror(tmp_path / "repo.git", str(repo), "main")
+    sha = mirror.fetch()
+    checkout = mirror.checkout(sha, tmp_path / "checkouts")
+    assert sorted(p.name for p in checkout.iterdir()) == [".deployd-commit"]
+    assert not list((tmp_path / "checkouts").glob(".*.tmp")), "no half-made checkout left"
+
+    with run_daemon(tmp_path / "daemon", repo, watch_repository=False) as daemon:
+        run = daemon.wait_run(trigger="startup")
+        assert run["outcome"] == "failed", run
+        assert "environment" in run["errors"][0]["message"].lower(), run["errors"]
+        assert "Traceback" not in daemon.output()
+
+
+def test_an_unknown_commit_is_a_fetch_error_not_a_crash(tmp_path: Path) -> None:
+    mirror = Mirror(tmp_path / "repo.git", str(make_deploy_repo(tmp_path / "src")), "main")
+    mirror.fetch()
+    with pytest.raises(FetchError, match="git archive 000000000000: "):
+        mirror.checkout("0" * 40, tmp_path / "checkouts")
+    assert not list((tmp_path / "checkouts").glob(".*.tmp"))
