@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from daemon.fetch_ssh import UNQUOTABLE
 from daemon.limits import Limits, LimitsError
@@ -202,7 +203,18 @@ def _check(path: Path, text: str, table: str, key: str, value: Any, kind: Any) -
         raise SettingsError(path, f"not a valid branch name: {value!r}", name, line)
     if key in ("repository", "environment") and not value.strip():
         raise SettingsError(path, "must not be empty", name, line)
+    if key == "repository" and "://" in value:
+        _check_url(path, value, name, line)
     return value
+
+
+def _check_url(path: Path, url: str, name: str, line: int | None) -> None:
+    """A URL that Python's parser refuses would break every git call (the URL is not echoed:
+    it may hold a token)."""
+    try:
+        _ = urlsplit(url).port  # reading the port checks it too
+    except ValueError as error:
+        raise SettingsError(path, f"not a valid URL: {error}", name, line) from None
 
 
 def _build(path: Path, text: str, values: dict[str, Any]) -> Settings:

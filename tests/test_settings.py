@@ -153,3 +153,21 @@ def test_a_bad_ssh_file_is_named(tmp_path: Path, key: str, value: str, message: 
     text = MINIMAL + f'{key} = "{value.format(tmp=tmp_path)}"\n'
     with pytest.raises(SettingsError, match=message):
         parse_settings(text, Path("x.toml"))
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("ssh://git@[::1/ops/deploy.git", "Invalid IPv6 URL"),
+        ("https://user:s3cret@git.example.com:99999/deploy.git", "Port out of range 0-65535"),
+    ],
+)
+def test_a_repository_url_git_cannot_use_is_named_without_its_secret(
+    url: str, message: str
+) -> None:
+    text = f'repository = "{url}"\nenvironment = "production"\n'
+    with pytest.raises(
+        SettingsError, match=rf"x.toml:1: repository: not a valid URL: {message}"
+    ) as caught:
+        parse_settings(text, Path("x.toml"))
+    assert "s3cret" not in str(caught.value)
