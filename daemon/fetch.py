@@ -37,7 +37,9 @@ CURRENT = "current"  # checkouts/current: the work tree every run converges (see
 COMMIT_MARKER = ".deployd-commit"  # in a checkout: the commit it holds
 _GIT_CONFIG = ("-c", "core.hooksPath=/dev/null", "-c", "protocol.file.allow=always")
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "/bin/false", "SSH_ASKPASS": "/bin/false"}
-_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<info>[^/@\s]+)@")
+# Up to the last "@" of the authority: a password may hold a raw "@" (split_credentials takes
+# it the same way), and no part of it may be left visible.
+_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<info>[^/?#\s]+)@")
 
 
 def redact(text: str) -> str:

@@ -93,6 +93,9 @@ def test_credentials_never_appear_in_errors(tmp_path: Path, served: dict[str, ob
         ("ssh://git:pw@host/r", "ssh://git:***@host/r"),
         ("ssh://git@host/r", "ssh://git@host/r"),
         ("git@host:r.git", "git@host:r.git"),
+        ("http://u:p@ss@h:8/x", "http://***@h:8/x"),  # a raw @ in the password
+        ("ssh://git:p@ss@host/r", "ssh://git:***@host/r"),
+        ("'https://tok@h/x' by a@b.c", "'https://***@h/x' by a@b.c"),
     ],
 )
 def test_redact(text: str, expected: str) -> None:
