@@ -124,6 +124,22 @@ def test_check_passes_for_a_good_environment_on_all_hosts(repo: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("args", "verdict"),
+    [
+        (("-e", "nope"), "check FAILED: environment nope, this machine ("),
+        (("-e", "prod", "--host", "ghost"), "check FAILED: environment prod, ghost ("),
+        (("-e", "prod.cfg", "--host", "web"), "check passed: environment prod, web ("),
+    ],
+)
+def test_the_check_verdict_names_the_environment_and_host(
+    repo: Path, args: tuple[str, ...], verdict: str
+) -> None:
+    """Even when no host was selected (a missing environment, an unknown --host)."""
+    done = deployd("check", str(repo), *args)
+    assert done.stdout.splitlines()[-1].startswith(verdict), done.stdout
+
+
+@pytest.mark.parametrize(
     ("args", "expected"),
     [
         (("check", "{repo}", "-e", "bad", "--all-hosts"), "Missing component: nosuch"),

@@ -291,9 +291,11 @@ def _run(request: WorkerRequest, args: argparse.Namespace) -> int:
         return 2 if any(e.kind == "RequirementsError" for e in errors) else 1
     components = run.components
     if request.mode == "check":
-        hosts = "all hosts" if request.all_hosts else (run.result and run.result.host) or "?"
+        host = (run.result and run.result.host) or request.host or "this machine"
+        hosts = "all hosts" if request.all_hosts else host
         verdict = "passed" if run.outcome == "succeeded" else "FAILED"
-        _say(f"check {verdict}: environment {request.environment}, {hosts} ({run.duration:.2f}s)")
+        name = request.environment.removesuffix(".cfg")
+        _say(f"check {verdict}: environment {name}, {hosts} ({run.duration:.2f}s)")
     else:
         _say(render.summary_line(request.mode, run.outcome, components, run.duration))
     if run.outcome == "succeeded":
