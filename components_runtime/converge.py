@@ -141,7 +141,10 @@ def _update(
     """Name the component, then run ``before-update`` and ``update()`` (not when predicting)."""
     output.announce_held()
     if output.enable_debug:
-        _explain(component, f"needs update: {reason or type(reason).__name__}")
+        # A bare ``assert`` or ``raise AssertionError()`` says nothing: name what was raised.
+        _explain(
+            component, f"needs update: {str(reason) or 'verify() raised ' + type(reason).__name__}"
+        )
     events.trigger(component, "before-update", predict_only, output.annotate)
     if not predict_only:
         update_started = time.perf_counter()

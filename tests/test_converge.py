@@ -163,6 +163,8 @@ def test_debug_explains_each_verify(tmp_path: Path) -> None:
         def verify(self) -> None:
             if self.name == "b":
                 raise UpdateNeeded("mode 644, want 600")
+            if self.name == "c":
+                raise AssertionError()  # as a bare `assert` does: no message
 
         def why_unchanged(self) -> str:
             return "already fine"
@@ -171,6 +173,7 @@ def test_debug_explains_each_verify(tmp_path: Path) -> None:
         def configure(self) -> None:
             self += Explained("a")
             self += Explained("b")
+            self += Explained("c")
 
     env, result = setup(tmp_path, Root)
     messages: list[str] = []
@@ -182,6 +185,7 @@ def test_debug_explains_each_verify(tmp_path: Path) -> None:
     assert messages == [
         "Root > Explained('a'): unchanged: already fine",
         "Root > Explained('b'): needs update: mode 644, want 600",
+        "Root > Explained('c'): needs update: verify() raised AssertionError",
     ]
 
 
