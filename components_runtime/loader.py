@@ -25,7 +25,7 @@ from typing import Any
 
 from components_runtime.component import Component
 from components_runtime.errors import LoadError
-from components_runtime.tracebacks import frame_in_file, relative
+from components_runtime.tracebacks import frame_in_file, relative, user_traceback_lines
 
 
 @dataclass(frozen=True)
@@ -78,11 +78,14 @@ def _execute(path: Path, base_dir: Path) -> tuple[dict[str, Any] | None, LoadErr
         exec(code, module.__dict__)
     except Exception as error:
         line = frame_in_file(error.__traceback__, str(path))
+        # Raised in a helper module of the repository: show the way there, not just the import.
+        chain = user_traceback_lines(error.__traceback__, base_dir)
         return None, LoadError(
             f"Failed loading component file: {type(error).__name__}: {_describe(error)}",
             file=rel,
             line=line,
             hint=_import_hint(error),
+            details=tuple(chain) if len(chain) > 1 else (),
         )
     return module.__dict__, None
 

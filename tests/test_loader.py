@@ -78,6 +78,19 @@ def test_load_errors_name_the_users_file_and_line_and_loading_goes_on(tmp_path: 
     assert list(result.definitions) == ["fine"]
 
 
+def test_an_error_in_a_helper_module_of_the_repository_shows_the_way_there(
+    tmp_path: Path,
+) -> None:
+    write_tree(tmp_path, {"components/ld_lib/shared.py": "def setup():\n    return {}['port']\n"})
+    result = load(tmp_path, {
+        "ld_user": "import os, sys\nsys.path.insert(0, os.path.dirname(__file__) + '/../ld_lib')\n"
+                   "import shared\nshared.setup()\n",
+    })  # fmt: skip
+    (error,) = result.errors
+    assert (error.file, error.line) == ("components/ld_user/component.py", 5)
+    assert error.details == ("components/ld_user/component.py:5", "components/ld_lib/shared.py:2")
+
+
 def test_aliases_win_over_a_real_batou_distribution(tmp_path: Path) -> None:
     """A real `batou` on sys.path (as batou_ext would pull in) must not be used."""
     write_tree(tmp_path, {
