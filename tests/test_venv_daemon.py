@@ -4,16 +4,18 @@ code. Wheelhouses: the repository's ``wheels/`` and the host's ``wheelhouse`` ar
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 
 import pytest
-from daemon_helpers import HOST, run_daemon
+from daemon_helpers import HOST, Daemon, run_daemon
 from helpers import commit, git, make_repo
 from venv_helpers import build_wheels, project
 
 from daemon.fetch import COMMIT_MARKER
 from daemon.requirements import read_requirements
-from daemon.venvs import venv_key, wheelhouses
+from daemon.venvs import READY, venv_key, wheelhouses
 
 pytestmark = pytest.mark.slow
 
@@ -122,3 +124,88 @@ def test_repository_wheels_and_the_host_wheelhouse_are_both_offered(tmp_path: Pa
     assert run["venv"] == venv_key(requirements, offered, True)
     assert run["venv"] != venv_key(requirements, offered[:1], True)
     assert run["venv"] != venv_key(requirements, offered[1:], True)
+
+
+USES_GREETING = """\
+from batou.component import Component
+from batou.lib.file import File
+
+import greeting
+
+
+class Hello(Component):
+    def configure(self):
+        self += File("hello.txt", content=greeting.hello())
+"""
+
+
+def test_a_failing_install_keeps_the_venv_in_use_and_the_last_good_deployment(
+    tmp_path: Path,
+) -> None:
+    """After a good run, a requirement pip cannot install fails the run with pip's reason; the
+    venv in use and the deployed files stay as they were, and a retry runs pip again. Old venvs
+    are collected after a later good build, keeping the last good run's venv."""
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "requirements.txt": "greeting==1.0\n",
+            "environments/test/environment.cfg": f"[environment]\n\n[host:{HOST}]\n"
+            "components = hello\n",
+            "components/hello/component.py": USES_GREETING,
+        },
+    )
+    src = tmp_path / "src"
+    versions = [
+        project(src / v, "greeting", v, {"greeting.py": f"def hello():\n    return 'v{v}'\n"})
+        for v in ("1.0", "2.0")
+    ]
+    build_wheels(versions, repo / "wheels")
+    good_sha = _commit_wheels(repo)
+    written = tmp_path / "root" / "work" / "hello" / "hello.txt"
+    with run_daemon(tmp_path, repo, no_index=True, retry_max=3600) as daemon:
+        good = daemon.wait_run(trigger="startup", timeout=120)
+        assert good["outcome"] == "succeeded" and good["venv_outcome"] == "built", good
+        in_use = daemon.state_dir / "venvs" / good["venv"]
+        ready = (in_use / READY).stat().st_mtime_ns
+
+        bad_sha = commit(repo, {"requirements.txt": "greeting==1.0\nnosuchpackage==1.0\n"})
+        bad = daemon.wait_run(commit__sha=bad_sha, timeout=120)
+        assert (bad["outcome"], bad["venv_outcome"]) == ("failed", "failed"), bad
+        error = bad["errors"][0]
+        assert "pip could not install nosuchpackage==1.0" in error["message"]
+        assert any("No matching distribution found" in line for line in error["details"])
+        assert _venvs(daemon) == [good["venv"]]  # nothing half-built left behind
+        assert (in_use / READY).stat().st_mtime_ns == ready
+        assert _greeting(in_use) == "v1.0"  # the venv in use still works
+        assert written.read_text() == "v1.0"
+        assert daemon.status()["state"]["last_good"]["sha"] == good_sha
+
+        retried = json.loads(daemon.cli("converge", "--wait", "--json").stdout)
+        assert retried["id"] != bad["id"] and retried["commit"]["sha"] == bad_sha
+        assert retried["venv_outcome"] == "failed"  # pip ran again: failures are not cached
+
+        newer_sha = commit(repo, {"requirements.txt": "greeting==2.0\n"})
+        newer = daemon.wait_run(commit__sha=newer_sha, outcome="succeeded", timeout=120)
+        assert written.read_text() == "v2.0"
+        assert _venvs(daemon) == sorted([good["venv"], newer["venv"]])  # the last good kept
+
+        newest_sha = commit(repo, {"requirements.txt": "greeting>=1.0\n"})
+        newest = daemon.wait_run(commit__sha=newest_sha, outcome="succeeded", timeout=120)
+        assert _venvs(daemon) == sorted([newer["venv"], newest["venv"]])  # the first collected
+
+
+def _commit_wheels(repo: Path) -> str:
+    git("add", "wheels", cwd=repo)
+    git("commit", "-q", "-m", "wheels", cwd=repo)
+    return git("rev-parse", "HEAD", cwd=repo)
+
+
+def _venvs(daemon: Daemon) -> list[str]:
+    return sorted(p.name for p in (daemon.state_dir / "venvs").iterdir() if p.name[0] != ".")
+
+
+def _greeting(venv: Path) -> str:
+    code = "import greeting; print(greeting.hello())"
+    return subprocess.run(
+        [venv / "bin/python", "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
