@@ -104,7 +104,7 @@ def deploy_component(component: Any, predict_only: bool = False) -> None:
         if unchanged is not None:
             _explain(component, f"unchanged: {unchanged}")
         _report_slow(component, timings)
-    except Exception as error:
+    except (Exception, SystemExit) as error:
         if mark is not None:
             output.release(mark)
         if getattr(error, "deployd_path", None) is None:
@@ -171,12 +171,17 @@ def _report_slow(component: Any, timings: dict[str, float]) -> None:
         output.annotate(f"{component._breadcrumbs} [{spent}]")
 
 
-def _failure(error: Exception, root: Any, base_dir: Path | None) -> DeploydError:
+def _failure(error: Exception | SystemExit, root: Any, base_dir: Path | None) -> DeploydError:
     path = getattr(error, "deployd_path", None) or root.name
     file, line = user_frame(error.__traceback__, base_dir)
     if isinstance(error, DeploydError):
         failure = error
         failure.message = failure.message or str(error)
+    elif isinstance(error, SystemExit):
+        failure = DeploymentError(
+            f"component code called sys.exit({error.code!r})",
+            hint="raise an exception instead: it fails the component the same way and says why",
+        )
     else:
         failure = DeploymentError(f"{type(error).__name__}: {error}", hint=_os_hint(error))
         failure.__cause__ = error
@@ -251,7 +256,7 @@ def converge_host(
         try:
             with output.context(host.name, root.name):
                 root.component.deploy(predict)
-        except Exception as error:
+        except (Exception, SystemExit) as error:  # sys.exit() in verify/update: this root failed
             outcome.errors.append(_failure(error, root, base_dir))
             outcome.components.append(_finish(emit, root, "failed", started, run))
             break

@@ -65,3 +65,31 @@ def test_a_repository_without_components_dir_says_so(tmp_path: Path) -> None:
     error = run_request(request, lambda event: None).errors[0]
     assert error.kind == "MissingComponent"
     assert error.hint == f"{tmp_path / 'repo'} has no components/ directory: is it the repository?"
+
+
+def test_sys_exit_in_verify_fails_that_component_and_keeps_what_ran_before(
+    tmp_path: Path,
+) -> None:
+    code = (
+        "import sys\nfrom batou.component import Component\nfrom batou.lib.file import File\n\n\n"
+        "class Hello(Component):\n    def configure(self):\n"
+        "        self += File('a', content='a')\n\n    def verify(self):\n        sys.exit(5)\n"
+    )
+    write_tree(tmp_path / "repo", {
+        "components/hello/component.py": code,
+        "environments/env/environment.cfg": ENVIRONMENT,
+    })  # fmt: skip
+    request = WorkerRequest(
+        repository=str(tmp_path / "repo"), environment="env", host="one", mode="apply",
+        root=str(tmp_path / "root"),
+    )  # fmt: skip
+    result = run_request(request, lambda event: None)
+    (error,) = result.errors
+    assert (error.kind, error.message) == ("DeploymentError", "component code called sys.exit(5)")
+    assert (error.file, error.line, error.component) == (
+        "components/hello/component.py",
+        11,
+        "hello",
+    )
+    assert [(c.component, c.outcome) for c in result.components] == [("hello", "failed")]
+    assert (tmp_path / "root/work/hello/a").read_text() == "a"  # the sub-component converged
