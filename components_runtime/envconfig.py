@@ -93,7 +93,8 @@ def find_environment_file(
             return name, flat, "flat"
     existing = list_environments(base_dir)
     raise MissingEnvironment(
-        f"Missing environment {name!r}: no environments/{name}/environment.cfg",
+        f"Missing environment {name!r}: no environments/{name}/environment.cfg "
+        f"(nor the old flat environments/{name}.cfg)",
         file=f"environments/{name}/environment.cfg",
         hint=(
             f"Existing environments: {', '.join(existing)}."
@@ -111,10 +112,11 @@ def load_environment_config(base_dir: Path, name: str) -> EnvironmentConfig:
     raw = parse_ini(_read_text(path, out), relative)
     if layout == "flat":
         out.warn(
-            "This is batou's old flat layout (environments/NAME.cfg, batou 2.2 and earlier)",
+            "batou's old flat layout (environments/NAME.cfg, batou 2.2 and earlier): deployd "
+            "reads it, batou 2.7 does not",
             None,
             None,
-            hint=f"Move it to environments/{name}/environment.cfg.",
+            hint=f"move it to environments/{name}/environment.cfg",
         )
     if layout == "directory":
         _warn_about_secrets(path.parent, out)

@@ -207,3 +207,27 @@ def test_the_documented_example_converges_twice(tmp_path: Path) -> None:
     )
     second = deployd(*args)
     assert second.stdout.splitlines()[-1].endswith("- no changes")
+
+
+def test_the_old_flat_layout_converges_with_a_warning(tmp_path: Path) -> None:
+    flat = make_repo(tmp_path / "repo", {
+        "components/hello/component.py": COMPONENT,
+        "environments/old.cfg": ENVIRONMENT,
+    })  # fmt: skip
+    root = tmp_path / "root"
+    args = ("apply", str(flat), "-e", "old", "--host", "web", "--root", str(root))
+    done = deployd(*args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (root / "work/hello/hello.txt").read_text() == "Moin, world!\n"
+    assert (
+        "WARNING: environments/old.cfg: batou's old flat layout (environments/NAME.cfg, batou 2.2 "
+        "and earlier): deployd reads it, batou 2.7 does not (move it to "
+        "environments/old/environment.cfg)"
+    ) in done.stdout.splitlines()
+    assert deployd(*args).stdout.splitlines()[-1].endswith("- no changes")
+    missing = deployd("check", str(flat), "-e", "new", "--all-hosts")
+    assert (
+        "Missing environment 'new': no environments/new/environment.cfg (nor the old flat "
+        "environments/new.cfg)"
+    ) in missing.stdout
+    assert "hint:      Existing environments: old." in missing.stdout
