@@ -231,6 +231,26 @@ def test_run_over_its_limit_names_the_running_component(tmp_path: Path) -> None:
     wait_for(lambda: dead(sleep_pid), timeout=5)
 
 
+def test_sigterm_ignored_by_worker_and_grandchild_ends_in_sigkill_after_the_grace(
+    tmp_path: Path,
+) -> None:
+    """A worker and a grandchild that both ignore SIGTERM: SIGKILL to the whole process group
+    once the grace has passed ends them both; the run is a timeout naming the component."""
+    pidfile = tmp_path / "grandchild.pid"
+    body = (
+        "    def verify(self):\n"
+        "        signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        f"        self.cmd(\"(trap '' TERM; sleep 1000 & echo $! > {pidfile}; wait); true\")\n"
+    )
+    checkout = repo(tmp_path / "repo", {"stubborn": component("Stubborn", body)})
+    done = run(checkout, tmp_path, limits=Limits(run=1.0, grace=1.0))
+    assert (done.outcome, done.timed_out_component) == ("timeout", "stubborn")
+    assert done.signal == 9  # SIGTERM was ignored: the group's SIGKILL ended the worker
+    assert done.duration >= 2.0  # the grace was granted before the SIGKILL
+    grandchild = int(pidfile.read_text())
+    wait_for(lambda: dead(grandchild), timeout=5)
+
+
 WAIT_FOR_USR1 = """\
     def verify(self):
         seen = []
