@@ -231,3 +231,20 @@ def test_the_old_flat_layout_converges_with_a_warning(tmp_path: Path) -> None:
         "environments/new.cfg)"
     ) in missing.stdout
     assert "hint:      Existing environments: old." in missing.stdout
+
+
+def test_without_host_this_machine_is_found_by_short_name_then_fqdn(tmp_path: Path) -> None:
+    import socket
+
+    short, fqdn = socket.gethostname().split(".")[0], socket.getfqdn()
+    both = "".join(f"[host:{name}]\ncomponents = plain\n" for name in dict.fromkeys([fqdn, short]))
+    machine = make_repo(tmp_path / "repo", {
+        "components/plain/component.py": "from batou.component import Component\n"
+                                          "class Plain(Component):\n    pass\n",
+        "environments/both/environment.cfg": both,
+        "environments/fqdn/environment.cfg": f"[host:{fqdn}]\ncomponents = plain\n",
+    })  # fmt: skip
+    picked = deployd("check", str(machine), "-e", "both").stdout.splitlines()[-1]
+    assert picked.startswith(f"check passed: environment both, {short} ("), picked
+    picked = deployd("check", str(machine), "-e", "fqdn").stdout.splitlines()[-1]
+    assert picked.startswith(f"check passed: environment fqdn, {fqdn} ("), picked
