@@ -32,6 +32,24 @@ TRACKED_INSTANCES: contextvars.ContextVar[list[Component] | None] = contextvars.
 _MISSING: Any = object()
 
 
+def _keyword_hint(cls: type, unacceptable: list[str]) -> str:
+    """What to write instead of a misspelled keyword (``File(..., contnet=...)``)."""
+    import difflib
+
+    known = [
+        name
+        for name in dir(cls)
+        if not name.startswith("_") and not callable(getattr(cls, name, None))
+    ]
+    guesses = [
+        f"{close[0]} instead of {wrong}"
+        for wrong in unacceptable
+        if (close := difflib.get_close_matches(wrong, known, n=1))
+    ]
+    hint = f"keyword arguments of {cls.__name__}(...) must be its attributes"
+    return hint + (f"; did you mean: {', '.join(guesses)}?" if guesses else "")
+
+
 class Component(ComponentHelpers):
     """Base class of every component. Subclass it and implement configure/verify/update."""
 
@@ -52,10 +70,12 @@ class Component(ComponentHelpers):
             key for key in kw if (attr := getattr(cls, key, _MISSING)) is _MISSING or callable(attr)
         )
         if unacceptable:
-            raise ValueError(
+            error = ValueError(
                 "The following arguments are unacceptable for this component because they "
                 "are either undefined or would override methods: " + ", ".join(unacceptable)
             )
+            error.deployd_hint = _keyword_hint(cls, unacceptable)  # type: ignore[attr-defined]
+            raise error
         if self.namevar:
             if namevar is None:
                 raise ValueError(f"Namevar {self.namevar} required")

@@ -80,7 +80,8 @@ def _unknown(error: Exception, root: Any, base_dir: Path | None) -> UnknownConfi
         line=line,
         component=root.name,
         host=root.host.name,
-        hint="an unexpected exception in configure(); see the file and line",
+        hint=getattr(error, "deployd_hint", None)
+        or "an unexpected exception in configure(); see the file and line",
         details=tuple(
             user_traceback_lines(error.__traceback__, base_dir)
             or traceback.format_exception_only(type(error), error)[-1:]

@@ -132,6 +132,23 @@ def test_broken_configure_is_reported_with_the_user_frame(tmp_path: Path) -> Non
     assert (error.component, error.host) == ("broken", "localhost")
 
 
+def test_a_misspelled_keyword_gets_a_suggestion(tmp_path: Path) -> None:
+    from components_runtime.lib.file import File
+
+    class Typo(Component):
+        def configure(self) -> None:
+            self += File("x", contnet="x", moed=0o644, zzz=1)
+
+    env = make_environment(tmp_path)
+    add_root(env, Typo)
+    error = configured(env).errors[0]
+    assert error.message.endswith("would override methods: contnet, moed, zzz")
+    assert error.hint == (
+        "keyword arguments of File(...) must be its attributes; "
+        "did you mean: content instead of contnet, mode instead of moed?"
+    )
+
+
 class Chicken(Component):
     def configure(self) -> None:
         self.require("egg")
