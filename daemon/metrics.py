@@ -302,10 +302,12 @@ def live_families(state: HostState, live: LiveStatus) -> Iterator[Metric]:
     yield _gauge(
         "run_in_progress", "1 while a run is in flight.", int(live.running_run_id is not None)
     )
+    # While suspended no converge will start, whatever the loop's timer says (it stays at the
+    # due time the suspension overtook): a past "next run" would read as an overdue one.
     yield _gauge(
         "next_run_timestamp_seconds",
-        "When the next scheduled converge is due; 0 when none is scheduled.",
-        live.next_converge_at or 0,
+        "When the next scheduled converge is due; 0 when none is scheduled (or suspended).",
+        0 if suspended else live.next_converge_at or 0,
     )
     yield _gauge(
         "next_poll_timestamp_seconds",

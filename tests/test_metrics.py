@@ -177,7 +177,8 @@ def test_live_status_suspension_debugger_and_schedule(exporter, store, provider)
     assert value(samples, "deployd_suspended_since_timestamp_seconds") == now - 60
     assert value(samples, "deployd_debugger_waiting") == 1
     assert value(samples, "deployd_debugger_waiting_since_timestamp_seconds") == now - 5
-    assert value(samples, "deployd_next_run_timestamp_seconds") == now + 1800
+    # the loop's timer says a converge is due, but none starts while suspended
+    assert value(samples, "deployd_next_run_timestamp_seconds") == 0
     assert value(samples, "deployd_run_in_progress") == 1
 
     update_state(store, suspended_reason=None, suspended_at=None)
@@ -185,6 +186,7 @@ def test_live_status_suspension_debugger_and_schedule(exporter, store, provider)
     samples = parse(scrape(exporter))
     assert value(samples, "deployd_suspended") == 0
     assert value(samples, "deployd_debugger_waiting") == 0
+    assert value(samples, "deployd_next_run_timestamp_seconds") == now + 1800
     assert series(samples, "deployd_suspended_since_timestamp_seconds") == {}
     assert series(samples, "deployd_debugger_waiting_since_timestamp_seconds") == {}
 
