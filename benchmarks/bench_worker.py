@@ -7,7 +7,10 @@
    ``deployd apply`` command.
 2. "venv unchanged" detection: ``ensure_venv`` on a repository whose venv exists, without and
    with requirements (20 lines and a local ``-e`` package). No pip runs (tests prove it).
-3. For the record: building a venv with and without its own pip.
+3. Time limits: how long after *limit + grace* a run over its limit is recorded as ``timeout``,
+   for a worker that ignores SIGTERM and a grandchild that ignores it too (both must be gone).
+   Target: at most 500 ms late.
+4. For the record: building a venv with and without its own pip.
 
     .venv/bin/python benchmarks/bench_worker.py [--repeat 15]
 """
@@ -15,6 +18,8 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import statistics
 import subprocess
 import sys
@@ -30,10 +35,13 @@ from helpers import make_repo  # noqa: E402
 
 from components_runtime.protocol import WorkerRequest  # noqa: E402
 from daemon.isolated import run_isolated  # noqa: E402
+from daemon.limits import Limits  # noqa: E402
 from daemon.requirements import read_requirements  # noqa: E402
+from daemon.runner import run_worker  # noqa: E402
 from daemon.venvs import READY, ensure_venv, venv_key  # noqa: E402
 
 TARGET_OVERHEAD = 0.300
+TARGET_KILL_LATE = 0.500
 COMPONENT = """\
 from batou.component import Component
 from batou.lib.file import File
@@ -143,6 +151,56 @@ def unchanged_detection(base: Path, repeat: int) -> tuple[float, float]:
     )
 
 
+STUBBORN = """\
+import signal
+from batou.component import Component
+
+
+class App(Component):
+    def verify(self):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        self.cmd("(trap '' TERM; sleep 1000 & echo $! > {pidfile}; wait); true")
+"""
+
+
+def kill_lateness(base: Path, repeat: int) -> float:
+    """Median seconds between *limit + grace* and the end of the run (``timeout``)."""
+    limits = Limits(run=1.0, grace=1.0)
+    logging.getLogger("daemon.runner").setLevel(logging.ERROR)  # the expected overrun warnings
+    samples = []
+    for number in range(repeat):
+        pidfile = base / f"grandchild{number}.pid"
+        checkout = make_repo(
+            base / f"repo{number}",
+            {
+                ".batou.json": '{"migration": {"version": 2400}}\n',
+                "environments/bench/environment.cfg": "[host:localhost]\ncomponents = app\n",
+                "components/app/component.py": STUBBORN.format(pidfile=pidfile),
+            },
+        )
+        request = WorkerRequest(
+            repository=str(checkout), environment="bench", host="localhost", root=str(base)
+        )
+        started = time.perf_counter()
+        done = run_worker(request, limits=limits)
+        samples.append(time.perf_counter() - started - limits.run - limits.grace)
+        assert (done.outcome, done.timed_out_component) == ("timeout", "app"), done.errors
+        grandchild = int(pidfile.read_text())
+        assert not _alive(grandchild), "the grandchild survived the SIGKILL"
+    return statistics.median(samples)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    if state in ("Z", "X"):
+        return False
+    os.kill(pid, 9)  # do not leave it behind
+    return True
+
+
 def venv_creation(base: Path) -> tuple[float, float]:
     def create(*flags: str) -> Callable[[], object]:
         counter = iter(range(1000))
@@ -155,7 +213,7 @@ def venv_creation(base: Path) -> tuple[float, float]:
     return median_ms(3, create("--without-pip")), median_ms(3, create())
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
@@ -179,9 +237,17 @@ def main() -> None:
             f"venv unchanged detected: no requirements {empty:.3f} ms, "
             f"20 requirements + a local package {full:.3f} ms"
         )
+        late = kill_lateness(base / "kill", max(3, args.repeat // 5))
+        kill_verdict = "ok" if late <= TARGET_KILL_LATE else "MISSED"
+        print(
+            f"run over its limit (1 s, grace 1 s; SIGTERM ignored by worker and grandchild): "
+            f"timeout recorded {late * 1000:.0f} ms after limit + grace "
+            f"(target <= {TARGET_KILL_LATE * 1000:.0f} ms: {kill_verdict})"
+        )
         without_pip, with_pip = venv_creation(base / "create")
         print(f"venv creation: --without-pip {without_pip:.0f} ms, with pip {with_pip:.0f} ms")
+    return 0 if verdict == kill_verdict == "ok" else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
