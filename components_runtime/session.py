@@ -19,6 +19,7 @@ from typing import Any
 from components_runtime import aliases, envconfig, hosts, resolver, vfs
 from components_runtime.configure import configure_environment
 from components_runtime.converge import converge_host
+from components_runtime.envconfig_sections import did_you_mean
 from components_runtime.environment import Environment
 from components_runtime.errors import (
     ConfigurationError,
@@ -227,10 +228,12 @@ def _name_errors(config: Any, loaded: LoadResult, base_dir: Path) -> list[Config
         elif not (base_dir / "components").is_dir():
             error.hint = f"{base_dir} has no components/ directory: is it the repository?"
         elif not file.is_file():
+            # Keep the parser's suggestion ("Did you mean 'hello'?"), after the explanation.
+            suggestion = did_you_mean(str(error.component), sorted(loaded.definitions))
             error.hint = (
                 "components are the classes in components/*/component.py, lower-cased; none "
                 f"is called {error.component}, and there is no components/{error.component}/"
-            )
+            ) + (f". {suggestion}" if suggestion else "")
     return errors
 
 

@@ -93,3 +93,18 @@ def test_sys_exit_in_verify_fails_that_component_and_keeps_what_ran_before(
     )
     assert [(c.component, c.outcome) for c in result.components] == [("hello", "failed")]
     assert (tmp_path / "root/work/hello/a").read_text() == "a"  # the sub-component converged
+
+
+def test_a_misspelled_component_name_gets_a_suggestion(tmp_path: Path) -> None:
+    write_tree(tmp_path / "repo", {
+        "components/hello/component.py": "from batou.component import Component\n"
+                                         "class Hello(Component):\n    pass\n",
+        "environments/env/environment.cfg": "[host:one]\ncomponents = helo\n"
+                                            "[component:hallo]\nport = 1\n",
+    })  # fmt: skip
+    request = WorkerRequest(
+        repository=str(tmp_path / "repo"), environment="env", host="one", mode="check"
+    )
+    hints = {e.component: e.hint for e in run_request(request, lambda event: None).errors}
+    assert hints["helo"] is not None and hints["helo"].endswith("/helo/. Did you mean 'hello'?")
+    assert hints["hallo"] is not None and hints["hallo"].endswith("/hallo/. Did you mean 'hello'?")
