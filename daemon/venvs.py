@@ -262,7 +262,10 @@ def _write_batou_stub(site_packages: Path) -> None:
         "Summary: provided by deployd's runtime (components_runtime); no modules here\n"
     )
     (info / "INSTALLER").write_text("deployd\n")
-    (info / "RECORD").write_text("")
+    # RECORD lists the stub's own files, so that pip can remove it when a dependency insists
+    # on a newer batou (an empty RECORD leaves two batou dist-infos side by side).
+    files = ("METADATA", "INSTALLER", "RECORD")
+    (info / "RECORD").write_text("".join(f"{info.name}/{name},,\n" for name in files))
 
 
 def _site_packages(target: Path) -> Path:

@@ -251,6 +251,11 @@ def test_a_real_batou_in_the_venv_cannot_shadow_the_runtimes_names(
     assert result.outcome == "built", result.error
     assert result.python
     assert venv_python(result.python, "import batou; print(batou.SHADOW)") == "True"
+    versions = (
+        "import importlib.metadata as m\n"
+        "print([d.version for d in m.distributions() if d.name == 'batou'])"
+    )
+    assert venv_python(result.python, versions) == "['9.9']"  # pip replaced the stub cleanly
     names = venv_python(
         result.python,
         (
