@@ -32,8 +32,8 @@ TRACKED_INSTANCES: contextvars.ContextVar[list[Component] | None] = contextvars.
 _MISSING: Any = object()
 
 
-def _keyword_hint(cls: type, unacceptable: list[str]) -> str:
-    """What to write instead of a misspelled keyword (``File(..., contnet=...)``)."""
+def _close_attributes(cls: type, words: list[str]) -> str:
+    """``; did you mean: port instead of prot?`` for misspelled attribute names, or ``""``."""
     import difflib
 
     known = [
@@ -41,13 +41,21 @@ def _keyword_hint(cls: type, unacceptable: list[str]) -> str:
         for name in dir(cls)
         if not name.startswith("_") and not callable(getattr(cls, name, None))
     ]
+    # The class's own attributes first: `prot` means `port`, not Component's `root`.
+    own = [name for name in known if not hasattr(Component, name)]
     guesses = [
         f"{close[0]} instead of {wrong}"
-        for wrong in unacceptable
-        if (close := difflib.get_close_matches(wrong, known, n=1))
+        for wrong in words
+        if (close := difflib.get_close_matches(wrong, own, n=1))
+        or (close := difflib.get_close_matches(wrong, known, n=1))
     ]
+    return f"; did you mean: {', '.join(guesses)}?" if guesses else ""
+
+
+def _keyword_hint(cls: type, unacceptable: list[str]) -> str:
+    """What to write instead of a misspelled keyword (``File(..., contnet=...)``)."""
     hint = f"keyword arguments of {cls.__name__}(...) must be its attributes"
-    return hint + (f"; did you mean: {', '.join(guesses)}?" if guesses else "")
+    return hint + _close_attributes(cls, unacceptable)
 
 
 class Component(ComponentHelpers):
@@ -162,7 +170,7 @@ class Component(ComponentHelpers):
             f"Overrides for undefined attributes: {', '.join(missing)}",
             component=self.root.name,
             hint=f"{type(self).__name__} has no attribute(s) of that name: remove the "
-            "override or declare an Attribute",
+            "override or declare an Attribute" + _close_attributes(type(self), missing),
             details=(f"Attributes: {', '.join(missing)}",),
         )
         error.sort_rank = 3

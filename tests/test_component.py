@@ -222,7 +222,18 @@ def test_bad_overrides_are_all_reported(tmp_path: Path) -> None:
     errors = [caught.value, *caught.value.also]
     assert "cannot convert 'three' with int()" in errors[0].message
     assert errors[1].message == "Overrides for undefined attributes: nosuch"
+    assert errors[1].hint is not None and errors[1].hint.endswith("declare an Attribute")
     assert all(e.component == "settings" for e in errors)
+
+
+def test_a_misspelled_override_gets_a_suggestion_from_the_class_itself(tmp_path: Path) -> None:
+    root = make_root(Settings, tmp_path, overrides={"prot": "1", "requierd": "2"})
+    with pytest.raises(OverrideError) as caught:
+        root.prepare()
+    assert caught.value.hint is not None  # `prot` is as close to Component's `root` as to `port`
+    assert caught.value.hint.endswith(
+        "; did you mean: port instead of prot, required instead of requierd?"
+    )
 
 
 # -- helpers ----------------------------------------------------------------------------------
