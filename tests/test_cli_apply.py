@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -248,3 +249,17 @@ def test_without_host_this_machine_is_found_by_short_name_then_fqdn(tmp_path: Pa
     assert picked.startswith(f"check passed: environment both, {short} ("), picked
     picked = deployd("check", str(machine), "-e", "fqdn").stdout.splitlines()[-1]
     assert picked.startswith(f"check passed: environment fqdn, {fqdn} ("), picked
+
+
+def test_the_demo_apply_script_runs(tmp_path: Path) -> None:
+    """`make demo-apply`: check, predict, apply, and a second apply that changes nothing."""
+    script = Path(__file__).resolve().parent.parent / "docs" / "examples" / "demo.sh"
+    env = {**os.environ, "DEPLOYD": str(Path(sys.executable).parent / "deployd"),
+           "DEPLOYD_DEMO_DIR": str(tmp_path / "demo")}  # fmt: skip
+    done = subprocess.run(["bash", str(script)], capture_output=True, text=True, env=env,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "check passed: environment demo, all hosts" in done.stdout
+    assert "predict: 2 would change, 0 unchanged, 0 failed" in done.stdout
+    assert "apply: 0 changed, 2 unchanged, 0 failed" in done.stdout
+    assert (tmp_path / "demo/root/work/_/etc/motd-demo").read_text() == "hello listens on 9090\n"

@@ -7,9 +7,9 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo_root="$(cd "$here/../.." && pwd)"
-deployd="$repo_root/.venv/bin/deployd"
+deployd="${DEPLOYD:-$repo_root/.venv/bin/deployd}"
 example="$here/hello"
-demo="$here/.demo"
+demo="${DEPLOYD_DEMO_DIR:-$here/.demo}"   # (the tests run it in a temporary directory)
 root="$demo/root"     # deployment root: work dirs are $root/work/<component>
 state="$demo/state"   # the repository's venv and the run lock (the daemon uses /var/lib/deployd)
 
