@@ -119,10 +119,20 @@ def _error(identifier: str, error: Exception, source: str) -> TemplatingError:
     failure = TemplatingError(
         f"An error occurred while rendering a template ({identifier}{location}): "
         f"{type(error).__name__}: {error}",
-        hint="check the names used in the template: every variable must be defined",
+        hint=_hint(error),
     )
     failure.template_line = line  # a File with a source file reports it as file:line
     return failure
+
+
+def _hint(error: Exception) -> str:
+    import jinja2
+
+    if isinstance(error, jinja2.TemplateSyntaxError):
+        return "fix the Jinja2 syntax at that line (batou's line statements start with @@)"
+    if isinstance(error, jinja2.UndefinedError):
+        return "check the names used in the template: every variable must be defined"
+    return "the template raised this while rendering; see its line"
 
 
 def _template_line(error: Exception) -> int | None:

@@ -53,6 +53,19 @@ def test_errors_are_templating_errors(source: str) -> None:
         template.expand(source, ARGS, "Thing")
 
 
+@pytest.mark.parametrize(
+    ("source", "hint"),
+    [
+        ("{{component.nosuch}}", "check the names used in the template"),
+        ("a\n{% if %}\n", "fix the Jinja2 syntax at that line"),
+    ],
+)
+def test_the_hint_fits_the_kind_of_template_error(source: str, hint: str) -> None:
+    with pytest.raises(TemplatingError) as caught:
+        template.expand(source, ARGS, "Thing")
+    assert caught.value.hint is not None and caught.value.hint.startswith(hint)
+
+
 def test_render_file_adds_batous_extra_newline(tmp_path: Path) -> None:
     path = tmp_path / "t"
     path.write_text("{{n}}\n")
