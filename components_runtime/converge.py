@@ -109,7 +109,7 @@ def deploy_component(component: Any, predict_only: bool = False) -> None:
             output.release(mark)
         if getattr(error, "deployd_path", None) is None:
             try:
-                error.deployd_path = component._breadcrumbs_safe()  # type: ignore[attr-defined]
+                error.deployd_path = component._breadcrumbs_safe()  # type: ignore[union-attr]
             except AttributeError:
                 pass
         raise
