@@ -69,8 +69,9 @@ class BreakpointHook:
         if not (is_loopback(request.debug_host) or request.debug_allow_remote):
             self._warn(
                 f"breakpoint() at {where} skipped: REMOTE_PDB_HOST={request.debug_host} is not a "
-                "loopback address; debug through `ssh -L` instead (or allow remote debugging "
-                "explicitly, see docs/debugging.md)"
+                "loopback address; debug through `ssh -L` instead (or allow it explicitly: "
+                "`debug_allow_remote = true` in the daemon's settings, `--debug-allow-remote` "
+                "for deployd apply; see docs/debugging.md)"
             )
             return
         self._debug(frame)

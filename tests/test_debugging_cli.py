@@ -7,6 +7,7 @@ import re
 import socket
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 from helpers import commit
@@ -20,11 +21,8 @@ ENVIRONMENT = (
 )
 
 
-def test_apply_debug_prints_where_to_attach_and_continues(tmp_path: Path) -> None:
-    checkout = repo(tmp_path / "repo", {"paused": BREAKS})
-    commit(checkout, {"environments/test/environment.cfg": ENVIRONMENT})
-    env = {**os.environ, "REMOTE_PDB_HOST": "127.0.0.1", "REMOTE_PDB_PORT": "0"}
-    command = [
+def apply_command(checkout: Path, tmp_path: Path, *extra: str) -> list[str]:
+    return [
         sys.executable,
         "-m",
         "daemon.cli",
@@ -38,8 +36,13 @@ def test_apply_debug_prints_where_to_attach_and_continues(tmp_path: Path) -> Non
         str(tmp_path / "root"),
         "--state-dir",
         str(tmp_path / "state"),
-        "--debug",
+        *extra,
     ]
+
+
+def attach_and_continue(command: list[str], env: dict[str, str], listens: str) -> str:
+    """Run ``command``; when it says where remote-pdb waits, attach over 127.0.0.1, print a
+    variable, continue; return the rest of its output (the command must exit 0)."""
     apply = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
     )
@@ -51,12 +54,12 @@ def test_apply_debug_prints_where_to_attach_and_continues(tmp_path: Path) -> Non
             assert line, f"apply ended before saying where to attach: {printed}"
             printed.append(line)
         text = "".join(printed)
-        found = re.search(r"remote-pdb is waiting on 127\.0\.0\.1:(\d+)", text)
+        found = re.search(rf"remote-pdb is waiting on {re.escape(listens)}:(\d+)", text)
         assert found, text
         port = int(found.group(1))
         assert "breakpoint() at components/paused/component.py:7" in text
         assert f"ssh -L {port}:localhost:{port} " in text
-        assert f"nc -C 127.0.0.1 {port}" in text
+        assert f"nc -C {listens} {port}" in text
         with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
             read_until(connection, b"(Pdb) ")
             connection.sendall(b"p secret\r\n")
@@ -68,4 +71,49 @@ def test_apply_debug_prints_where_to_attach_and_continues(tmp_path: Path) -> Non
             apply.kill()
             apply.communicate()
     assert apply.returncode == 0, rest + errors
+    return rest
+
+
+def test_apply_debug_prints_where_to_attach_and_continues(tmp_path: Path) -> None:
+    checkout = repo(tmp_path / "repo", {"paused": BREAKS})
+    commit(checkout, {"environments/test/environment.cfg": ENVIRONMENT})
+    env = {**os.environ, "REMOTE_PDB_HOST": "127.0.0.1", "REMOTE_PDB_PORT": "0"}
+    rest = attach_and_continue(apply_command(checkout, tmp_path, "--debug"), env, "127.0.0.1")
     assert "apply:" in rest and "0 failed" in rest
+
+
+def test_apply_debug_refuses_a_remote_debugger_unless_allowed(tmp_path: Path) -> None:
+    checkout = repo(tmp_path / "repo", {"paused": BREAKS})
+    commit(checkout, {"environments/test/environment.cfg": ENVIRONMENT})
+    env = {**os.environ, "REMOTE_PDB_HOST": "0.0.0.0", "REMOTE_PDB_PORT": "0"}
+    refused = subprocess.run(
+        apply_command(checkout, tmp_path, "--debug"), capture_output=True, text=True, env=env
+    )
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert refused.stderr.startswith(
+        "deployd: REMOTE_PDB_HOST=0.0.0.0 is not a loopback address: refused"
+    )
+    assert "--debug-allow-remote" in refused.stderr
+    assert not (tmp_path / "root").exists()  # refused before anything ran
+    page = (Path(__file__).parent.parent / "docs/debugging.md").read_text()
+    shown = page.split("0.0.0.0 deployd apply", 1)[1].split("\n", 1)[1].split("```", 1)[0]
+    assert textwrap.dedent(shown) == refused.stderr
+
+    command = apply_command(checkout, tmp_path, "--debug", "--debug-allow-remote")
+    rest = attach_and_continue(command, env, "0.0.0.0")
+    assert "apply:" in rest and "0 failed" in rest
+
+
+def test_remote_pdb_variables_do_not_matter_without_debug(tmp_path: Path) -> None:
+    checkout = repo(tmp_path / "repo", {"paused": BREAKS})
+    env = {**os.environ, "REMOTE_PDB_HOST": "0.0.0.0", "REMOTE_PDB_PORT": "not-a-port"}
+    done = subprocess.run(
+        apply_command(checkout, tmp_path), capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "skipped: not in debug mode" in done.stdout
+    bad_port = subprocess.run(
+        apply_command(checkout, tmp_path, "--debug"), capture_output=True, text=True, env=env
+    )
+    assert bad_port.returncode == 2
+    assert bad_port.stderr == "deployd: REMOTE_PDB_PORT='not-a-port' is not a port number\n"

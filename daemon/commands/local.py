@@ -119,13 +119,17 @@ def _request(args: argparse.Namespace, **kw: Any) -> WorkerRequest | None:
             file=sys.stderr,
         )
         return None
-    from daemon.isolated import debug_endpoint
+    from daemon.isolated import DEFAULT_DEBUG_HOST, DEFAULT_DEBUG_PORT, debug_endpoint
 
-    try:
-        debug_host, debug_port = debug_endpoint()
-    except ValueError as error:
-        print(f"deployd: {error}", file=sys.stderr)
-        return None
+    debug_host, debug_port = DEFAULT_DEBUG_HOST, DEFAULT_DEBUG_PORT
+    if args.debug:  # REMOTE_PDB_* matter only in debug mode
+        try:
+            debug_host, debug_port = debug_endpoint()
+        except ValueError as error:
+            print(f"deployd: {error}", file=sys.stderr)
+            return None
+        if not args.debug_allow_remote and _refuse_remote_debugger(debug_host, debug_port):
+            return None
     from components_runtime.protocol import WorkerRequest
 
     return WorkerRequest(
@@ -138,6 +142,23 @@ def _request(args: argparse.Namespace, **kw: Any) -> WorkerRequest | None:
         debug_allow_remote=args.debug_allow_remote,
         **kw,
     )
+
+
+def _refuse_remote_debugger(host: str, port: int) -> bool:
+    """A debugger on a non-loopback address gives anyone who reaches it a Python prompt as
+    root: refuse before anything runs, rather than converge past every breakpoint."""
+    from components_runtime.debugging import is_loopback
+
+    if is_loopback(host):
+        return False
+    print(
+        f"deployd: REMOTE_PDB_HOST={host} is not a loopback address: refused (anyone who "
+        "reaches the port gets a Python prompt as root)\n"
+        f"  unset REMOTE_PDB_HOST and attach through `ssh -L {port or 4444}:localhost:"
+        f"{port or 4444} HOST`, or pass --debug-allow-remote to listen there anyway",
+        file=sys.stderr,
+    )
+    return True
 
 
 def _limits(request: WorkerRequest) -> Any:
