@@ -183,7 +183,8 @@ def _failure(error: Exception | SystemExit, root: Any, base_dir: Path | None) ->
             hint="raise an exception instead: it fails the component the same way and says why",
         )
     else:
-        failure = DeploymentError(f"{type(error).__name__}: {error}", hint=_os_hint(error))
+        hint = getattr(error, "deployd_hint", None) or _os_hint(error)
+        failure = DeploymentError(f"{type(error).__name__}: {error}", hint=hint)
         failure.__cause__ = error
     if failure.file is None and file is None and root.filename:
         # Raised inside the library (e.g. File.update): point at the root's component.py.

@@ -60,13 +60,14 @@ class RootComponent:
 
     def log(self, message: str, *args: Any) -> None:
         """Buffered while configuring (only the last pass is shown), immediate otherwise."""
+        text = _format_log(message, args)  # here, so that a bad format names the log() line
         if self._logs is None:
-            output.log(message % args if args else message, host=self.host.name, root=self.name)
+            output.log(text, host=self.host.name, root=self.name)
         else:
             self._logs.append((message, args))
 
     def configure_logs(self) -> list[str]:
-        return [message % args if args else message for message, args in self._logs or ()]
+        return [_format_log(message, args, strict=False) for message, args in self._logs or ()]
 
     def finish_configure(self) -> None:
         self._logs = None
@@ -86,6 +87,25 @@ class RootComponent:
 
     def __repr__(self) -> str:
         return f'<RootComponent "{self.name}" on {getattr(self.host, "name", "?")}>'
+
+
+def _format_log(message: Any, args: tuple[Any, ...], strict: bool = True) -> str:
+    """``message % args`` as batou does; a format that does not fit its arguments is the
+    caller's error (raised at the ``log()`` call), or, when ``strict`` is off, shown as is."""
+    if not args:
+        return str(message)
+    try:
+        return str(message) % args
+    except (TypeError, ValueError, KeyError) as error:
+        if not strict:
+            return f"{message} {args!r}"
+        mismatch = ValueError(
+            f"log message {message!r} does not fit its {len(args)} argument(s): {error}"
+        )
+        mismatch.deployd_hint = (  # type: ignore[attr-defined]
+            "self.log() formats as message % args: make the %-placeholders match the arguments"
+        )
+        raise mismatch from None
 
 
 __all__ = ["RootComponent"]

@@ -182,6 +182,29 @@ def test_configure_logs_are_buffered(tmp_path: Path) -> None:
     assert root.configure_logs() == ["value 42"]
 
 
+def test_a_log_format_that_does_not_fit_fails_at_the_log_call(tmp_path: Path) -> None:
+    class Root(Component):
+        fail_in_configure = True
+
+        def configure(self) -> None:
+            self.log("no arguments, no formatting: %s")
+            if self.fail_in_configure:
+                self.log("port %d", "eighty")
+
+        def verify(self) -> None:
+            self.log("%(x)s", 1)
+
+    with pytest.raises(ValueError, match="log message 'port %d' does not fit its 1") as caught:
+        make_root(Root, tmp_path).prepare()
+    assert "make the %-placeholders match" in caught.value.deployd_hint  # type: ignore[attr-defined]
+    Root.fail_in_configure = False
+    root = make_root(Root, tmp_path)
+    root.prepare()
+    assert root.configure_logs() == ["no arguments, no formatting: %s"]
+    with pytest.raises(ValueError, match="log message '%\\(x\\)s' does not fit"):
+        root.component.deploy()
+
+
 # -- attributes and overrides -----------------------------------------------------------------
 
 
