@@ -20,7 +20,7 @@ from daemon.loop import Loop
 from daemon.notify import Notifier, watchdog_interval
 from daemon.settings import Settings, SettingsError, load_settings
 from daemon.state import StateError, StateStore
-from daemon.transitions import status_line
+from daemon.transitions import splay_offset, status_line
 from daemon.triggers import start_watchers
 from daemon.webhook import WebhookError, WebhookServer
 
@@ -111,7 +111,9 @@ def _metrics(settings: Settings, loop: Loop) -> tuple[dict[Any, Any], Any]:
         return {}, None
     registry = build_registry(
         lambda: loop.snapshot,
-        converge_interval=settings.converge_interval,
+        # what this host really waits between scheduled converges: its splay share included
+        converge_interval=settings.converge_interval
+        + splay_offset(settings.host_name, settings.splay),
         poll_interval=settings.poll_interval,
     )
     try:

@@ -152,7 +152,11 @@ class DeploydCollector(Collector):
 
     def _config(self) -> Iterator[Metric]:
         converge, poll = self._intervals
-        yield _gauge("converge_interval_seconds", "Configured drift-correction interval.", converge)
+        yield _gauge(
+            "converge_interval_seconds",
+            "Time between scheduled converges: converge_interval plus this host's splay share.",
+            converge,
+        )
         yield _gauge("poll_interval_seconds", "Configured interval between polls.", poll)
 
 

@@ -1,7 +1,7 @@
 """The metrics of a real ``deployd run``: runs the test causes, a restart, a real Prometheus.
 
-One daemon (module scope) is driven through a succeeded, a failed, a timed-out and a refused
-run; after each, its TCP listener is scraped over HTTP and parsed with prometheus_client's
+One daemon (module scope) is driven through a succeeded, a failed, a crashed, a timed-out and
+a refused run; after each, its TCP listener is scraped over HTTP and parsed with prometheus_client's
 parser. Then a real Prometheus scrapes the daemon and evaluates the alert rules, and finally the
 daemon restarts on the same state directory.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from daemon_helpers import Daemon, make_deploy_repo, push_content, run_daemon
+from daemon_helpers import HOST, Daemon, make_deploy_repo, push_content, run_daemon
 from helpers import commit, git, wait_for
 from test_metrics_support import (
     Samples,
@@ -31,6 +31,8 @@ from test_metrics_support import (
     value,
 )
 
+from daemon.transitions import splay_offset
+
 pytestmark = pytest.mark.slow
 
 FAILING = """\
@@ -41,8 +43,20 @@ class Hello(Component):
     def verify(self):
         raise RuntimeError("this component is broken on purpose")
 """
+CRASHING = """\
+import os
+import signal
+
+from batou.component import Component
+
+
+class Hello(Component):
+    def verify(self):
+        os.kill(os.getpid(), signal.SIGKILL)  # the worker dies in the middle of a component
+"""
 # The good component of daemon_helpers, as committed by make_deploy_repo.
 LIMITS = {"component": 2, "grace": 1}
+SPLAY = 120.0
 
 
 @dataclass
@@ -106,7 +120,7 @@ def story(tmp_path_factory) -> Iterator[Story]:
     repo = make_deploy_repo(base / "repo")
     block = base / "block"
     listen = f"127.0.0.1:{free_port()}"
-    options = dict(metrics_listen=listen, poll_interval=0.3, limits=LIMITS)
+    options = dict(metrics_listen=listen, poll_interval=0.3, limits=LIMITS, splay=SPLAY)
     env = {"DEPLOYD_TEST_BLOCK": str(block)}
     with run_daemon(base / "daemon", repo, env=env, **options) as daemon:
         told = Story(daemon, repo, f"http://{listen}/metrics")
@@ -119,6 +133,9 @@ def story(tmp_path_factory) -> Iterator[Story]:
 
         told.commits["failed"] = commit(repo, {"components/hello/component.py": FAILING})
         told.scrapes["failed"] = scrape_when(told.url, lambda s: runs(s, "failed") >= 1, state)
+
+        told.commits["crashed"] = commit(repo, {"components/hello/component.py": CRASHING})
+        told.scrapes["crashed"] = scrape_when(told.url, lambda s: runs(s, "crashed") >= 1, state)
 
         block.touch()  # the good component's verify() waits while this file exists
         git("checkout", told.commits["succeeded"], "--", "components", cwd=repo)
@@ -168,6 +185,12 @@ def test_a_succeeded_run(story):
     assert value(samples, "deployd_venv_builds_total", outcome="built") == 1
     assert value(samples, "deployd_fetch_total", outcome="fetched") >= 1
     assert value(samples, "deployd_last_fetch_success_timestamp_seconds") > 0
+    # the host's own schedule: converge_interval (default 1800) plus its share of the splay
+    interval = 1800 + splay_offset(HOST, SPLAY)
+    assert value(samples, "deployd_converge_interval_seconds") == pytest.approx(interval)
+    # the next drift correction: one interval after the run ended
+    next_run = value(samples, "deployd_next_run_timestamp_seconds")
+    assert next_run - last_success == pytest.approx(interval, abs=5)
 
 
 def test_a_failed_run(story):
@@ -176,6 +199,7 @@ def test_a_failed_run(story):
     # the poll and the push watcher may both converge the new commit: compare with the records
     assert runs(samples, "failed") >= 1
     assert value(samples, "deployd_components", state="failed") == 1
+    assert value(samples, "deployd_components", state="changed") == 0
     assert value(samples, "deployd_upstream_commit_info", commit=story.commits["failed"]) == 1
     deployed = story.commits["succeeded"]
     assert value(samples, "deployd_deployed_commit_info", commit=deployed, branch="main") == 1
@@ -184,14 +208,33 @@ def test_a_failed_run(story):
     assert value(samples, "deployd_last_success_timestamp_seconds") == before
 
 
+def test_a_crashed_run(story):
+    samples = story.scrapes["crashed"]
+    assert value(samples, "deployd_last_run_outcome", outcome="crashed") == 1
+    assert runs(samples, "crashed") >= 1
+    # the component the worker died in counts as failed
+    assert value(samples, "deployd_components", state="failed") == 1
+    assert sum(series(samples, "deployd_components").values()) == 1
+    assert series(samples, "deployd_component_duration_seconds").keys() == {
+        (("component", "hello"),)
+    }
+    assert value(samples, "deployd_behind") == 1
+    assert value(samples, "deployd_upstream_commit_info", commit=story.commits["crashed"]) == 1
+
+
 def test_a_timed_out_run(story):
     samples = story.scrapes["timeout"]
     assert value(samples, "deployd_last_run_outcome", outcome="timeout") == 1
     assert runs(samples, "timeout") >= 1
     assert value(samples, "deployd_behind") == 1
     assert value(samples, "deployd_last_run_duration_seconds") >= LIMITS["component"]
+    # the component that overran its limit is the newest run's failed one, with its time
+    assert value(samples, "deployd_components", state="failed") == 1
+    assert sum(series(samples, "deployd_components").values()) == 1
+    hello = value(samples, "deployd_component_duration_seconds", component="hello")
+    assert hello >= LIMITS["component"]
     total = sum(series(samples, "deployd_runs_total").values())
-    assert value(samples, "deployd_run_duration_seconds_count") == total >= 3
+    assert value(samples, "deployd_run_duration_seconds_count") == total >= 4
 
 
 def test_a_refused_commit(story):
@@ -220,7 +263,7 @@ def test_prometheus_scrapes_the_daemon_and_evaluates_the_rules(story):
 
 def test_a_restart_keeps_the_values(story):
     before, after = story.scrapes["refused"], story.scrapes["restarted"]
-    for outcome in ("succeeded", "failed", "timeout"):
+    for outcome in ("succeeded", "failed", "crashed", "timeout"):
         assert runs(after, outcome) == runs(before, outcome), outcome
     assert runs(after, "refused") >= runs(before, "refused")  # start-up may refuse again
     for name in (
