@@ -52,6 +52,13 @@ def _close_attributes(cls: type, words: list[str]) -> str:
     return f"; did you mean: {', '.join(guesses)}?" if guesses else ""
 
 
+def _must_be_component(value: Any) -> None:
+    if value is not None and not isinstance(value, Component):
+        raise TypeError(
+            f"only components can be added with += or |=, not {type(value).__name__} {value!r:.60}"
+        )
+
+
 def _keyword_hint(cls: type, unacceptable: list[str]) -> str:
     """What to write instead of a misspelled keyword (``File(..., contnet=...)``)."""
     hint = f"keyword arguments of {cls.__name__}(...) must be its attributes"
@@ -205,6 +212,7 @@ class Component(ComponentHelpers):
     # -- sub-components -----------------------------------------------------------------------
 
     def __add__(self, component: Component | None) -> Self:
+        _must_be_component(component)
         if component is not None:
             self.sub_components.append(component)
             self |= component
@@ -212,6 +220,7 @@ class Component(ComponentHelpers):
         return self
 
     def __or__(self, component: Component | None) -> Self:
+        _must_be_component(component)
         if component is not None and not component._prepared:
             component.prepare(self)
         self._ = component

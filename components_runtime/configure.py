@@ -74,6 +74,8 @@ def _unknown(error: Exception, root: Any, base_dir: Path | None) -> UnknownConfi
     import traceback
 
     file, line = user_frame(error.__traceback__, base_dir)
+    if file is None and root.filename:  # raised by the runtime (a root declaring a namevar)
+        file = relative(root.filename, base_dir) if base_dir else root.filename
     wrapped = UnknownConfigureError(
         f"{type(error).__name__}: {error}",
         file=file,
@@ -84,7 +86,7 @@ def _unknown(error: Exception, root: Any, base_dir: Path | None) -> UnknownConfi
         or "an unexpected exception in configure(); see the file and line",
         details=tuple(
             user_traceback_lines(error.__traceback__, base_dir)
-            or traceback.format_exception_only(type(error), error)[-1:]
+            or [traceback.format_exception_only(type(error), error)[-1].rstrip()]
         ),
     )
     wrapped.__cause__ = error

@@ -149,6 +149,32 @@ def test_a_misspelled_keyword_gets_a_suggestion(tmp_path: Path) -> None:
     )
 
 
+def test_adding_something_else_than_a_component_says_so(tmp_path: Path) -> None:
+    class Adder(Component):
+        def configure(self) -> None:
+            self += "a string"  # type: ignore[operator]
+
+    env = make_environment(tmp_path)
+    add_root(env, Adder)
+    error = configured(env).errors[0]
+    assert error.message == (
+        "TypeError: only components can be added with += or |=, not str 'a string'"
+    )
+    assert error.file == __file__ and error.line is not None
+
+
+def test_a_runtime_error_without_a_user_frame_names_the_components_file(tmp_path: Path) -> None:
+    class WithNamevar(Component):
+        namevar = "name"
+
+    env = make_environment(tmp_path)
+    add_root(env, WithNamevar).filename = __file__  # as the loader records it
+    error = configured(env).errors[0]
+    assert error.message == "ValueError: Namevar name required"
+    assert error.file == __file__
+    assert error.details == ("ValueError: Namevar name required",)
+
+
 class Chicken(Component):
     def configure(self) -> None:
         self.require("egg")
