@@ -58,6 +58,14 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
             {"needsnewbatou.py": ""},
             dependencies=("batou>=9",),
         ),
+        # its dependency is in no wheelhouse: installable only with --no-deps (a lock)
+        project(
+            src / "needsmissing",
+            "needsmissing",
+            "1.0",
+            {"needsmissing.py": "VALUE = 'locked'\n"},
+            dependencies=("missingdep",),
+        ),
     ]
     build_wheels(projects, house)
     return house
@@ -312,6 +320,30 @@ def test_lock_is_used_without_deps_when_its_hash_matches(tmp_path: Path) -> None
     (checkout / "requirements.txt").write_text("greeting\n")
     stale = read_requirements(checkout)
     assert (stale.lines, stale.no_deps) == (("greeting",), False)
+    assert "requirements.lock does not match requirements.txt" in stale.notices[0]
+
+
+def test_a_matching_lock_is_installed_with_no_deps_a_stale_one_is_not(
+    tmp_path: Path, wheelhouse: Path
+) -> None:
+    import hashlib
+
+    checkout = repo_with(tmp_path / "repo", "needsmissing\n")
+    digest = hashlib.sha256((checkout / "requirements.txt").read_bytes()).hexdigest()
+    (checkout / "requirements.lock").write_text(
+        f"# appenv-requirements-hash: {digest}\nneedsmissing==1.0\n"
+    )
+    venvs = tmp_path / "venvs"
+    locked = ensure_venv(checkout, venvs, wheelhouse=wheelhouse, no_index=True, timeout=120)
+    assert locked.outcome == "built", locked.error
+    assert locked.python
+    assert venv_python(locked.python, "import needsmissing as m; print(m.VALUE)") == "locked"
+    (checkout / "requirements.txt").write_text("needsmissing  # changed\n")  # the lock is stale
+    stale = ensure_venv(checkout, venvs, wheelhouse=wheelhouse, no_index=True, timeout=120)
+    assert stale.outcome == "failed" and stale.error is not None
+    assert stale.error.message.startswith(
+        "pip could not install missingdep (from requirements.txt)"
+    )
     assert "requirements.lock does not match requirements.txt" in stale.notices[0]
 
 
