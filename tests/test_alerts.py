@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 from test_metrics_support import (
     StoreProvider,
     commit_info,
@@ -66,8 +67,8 @@ def test_rule_thresholds_are_documented():
 
 
 @pytest.fixture(scope="module")
-def busy_scrape(tmp_path_factory) -> set[str]:
-    """Sample names of a scrape where every optional series is present."""
+def busy_body(tmp_path_factory) -> str:
+    """A scrape where every optional series is present."""
     store = StateStore(tmp_path_factory.mktemp("state"))
     store.ensure()
     old, new = commit_info("c3", 1_700_000_000.0), commit_info("d4", 1_700_000_100.0)
@@ -86,7 +87,13 @@ def busy_scrape(tmp_path_factory) -> set[str]:
     finally:
         exporter.stop()
     promtool("check", "metrics", stdin=body)  # clean with every optional series present
-    return {name for name, _ in parse(body)}
+    return body
+
+
+@pytest.fixture(scope="module")
+def busy_scrape(busy_body) -> set[str]:
+    """Sample names of a scrape where every optional series is present."""
+    return {name for name, _ in parse(busy_body)}
 
 
 def test_alerts_name_only_exported_metrics(busy_scrape):
@@ -112,6 +119,28 @@ def test_every_exported_metric_is_documented(busy_scrape):
     families = {n for n in families if n.startswith("deployd_")}
     missing = sorted(n for n in families if n not in text)
     assert not missing, f"not in docs/metrics.md: {missing}"
+
+
+def test_the_docs_show_every_metric_in_an_example_scrape(busy_body):
+    """docs/metrics.md's example scrapes: valid expositions that show a sample of every family
+    deployd exports, with the help text and type the daemon really gives it."""
+    text = (MONITORING.parent / "metrics.md").read_text()
+    blocks = [b for b in re.findall(r"```text\n(.*?)```", text, re.S) if b.startswith("# HELP")]
+    assert len(blocks) == 2
+    shown: dict[str, tuple[str, str]] = {}
+    for block in blocks:
+        promtool("check", "metrics", stdin=block)
+        for family in text_string_to_metric_families(block):
+            if family.samples:
+                shown[family.name] = (family.documentation, family.type)
+    exported = {
+        family.name: (family.documentation, family.type)
+        for family in text_string_to_metric_families(busy_body)
+        if family.name.startswith("deployd_")
+    }
+    assert sorted(exported.keys() - shown.keys()) == [], "no example in docs/metrics.md"
+    for name, (help_text, kind) in exported.items():
+        assert shown[name] == (help_text, kind), f"{name}: docs/metrics.md shows another HELP/TYPE"
 
 
 def test_alerts_and_docs_name_only_real_commands():
