@@ -20,7 +20,11 @@ from typing import Any, Self
 
 from components_runtime import events, platforms
 from components_runtime.attribute import Attribute, settle_attributes
-from components_runtime.component_helpers import ComponentHelpers, working_directory
+from components_runtime.component_helpers import (
+    ComponentHelpers,
+    calling_site,
+    working_directory,
+)
 from components_runtime.errors import OverrideError
 
 #: Instances created while a root is being configured (for the "created but never added"
@@ -74,6 +78,7 @@ class Component(ComponentHelpers):
     _: Any = None
     changed = False
     _prepared = False
+    _added_at: tuple[str, int] | None = None
     sub_components: list[Component]  # set by prepare()
 
     def __init__(self, namevar: Any = None, **kw: Any) -> None:
@@ -214,6 +219,8 @@ class Component(ComponentHelpers):
     def __add__(self, component: Component | None) -> Self:
         _must_be_component(component)
         if component is not None:
+            # Where the user added it: a failure inside the library (File's verify) points here.
+            component._added_at = calling_site()
             self.sub_components.append(component)
             self |= component
             component.parent = self

@@ -112,7 +112,18 @@ def deploy_component(component: Any, predict_only: bool = False) -> None:
                 error.deployd_path = component._breadcrumbs_safe()  # type: ignore[union-attr]
             except AttributeError:
                 pass
+            error.deployd_site = _added_at(component)  # type: ignore[union-attr]
         raise
+
+
+def _added_at(component: Any) -> tuple[str, int] | None:
+    """The ``self += ...`` line that added ``component`` (or its nearest parent)."""
+    while component is not None:
+        site = getattr(component, "_added_at", None)
+        if site is not None:
+            return site  # type: ignore[no-any-return]
+        component = getattr(component, "parent", None)
+    return None
 
 
 def _verify(component: Any, predict_only: bool) -> AssertionError | None:
@@ -186,8 +197,11 @@ def _failure(error: Exception | SystemExit, root: Any, base_dir: Path | None) ->
         hint = getattr(error, "deployd_hint", None) or _os_hint(error)
         failure = DeploymentError(f"{type(error).__name__}: {error}", hint=hint)
         failure.__cause__ = error
+    site = getattr(error, "deployd_site", None)
+    if failure.file is None and file is None and site is not None:
+        # Raised inside the library (e.g. File's verify): point at the user's `self += File(...)`.
+        file, line = (relative(site[0], base_dir) if base_dir else site[0]), site[1]
     if failure.file is None and file is None and root.filename:
-        # Raised inside the library (e.g. File.update): point at the root's component.py.
         file = relative(root.filename, base_dir) if base_dir else root.filename
     failure.file = failure.file or file
     if failure.file and base_dir is not None and os.path.isabs(failure.file):
