@@ -1,7 +1,7 @@
 """The metrics of a real ``deployd run``: runs the test causes, a restart, a real Prometheus.
 
-One daemon (module scope) is driven through a succeeded, a failed, a crashed, a timed-out and
-a refused run; after each, its TCP listener is scraped over HTTP and parsed with prometheus_client's
+One daemon (module scope) is driven through a succeeded, a failed, a crashed, a timed-out run,
+a new commit that converges, and a refused one; after each, its TCP listener is scraped over HTTP and parsed with prometheus_client's
 parser. Then a real Prometheus scrapes the daemon and evaluates the alert rules, and finally the
 daemon restarts on the same state directory.
 """
@@ -143,6 +143,11 @@ def story(tmp_path_factory) -> Iterator[Story]:
         told.scrapes["timeout"] = scrape_when(told.url, lambda s: runs(s, "timeout") >= 1, state)
         block.unlink()
 
+        told.commits["recovered"] = push_content(repo, "version 4")
+        told.scrapes["recovered"] = scrape_when(
+            told.url, lambda s: runs(s, "succeeded") >= 2, state
+        )
+
         rewritten = git("commit-tree", "HEAD^{tree}", "-m", "history rewritten", cwd=repo)
         git("update-ref", "refs/heads/main", rewritten, cwd=repo)
         told.commits["refused"] = rewritten
@@ -237,6 +242,27 @@ def test_a_timed_out_run(story):
     assert value(samples, "deployd_run_duration_seconds_count") == total >= 4
 
 
+def test_a_new_commit_converged_after_failures(story):
+    samples, before = story.scrapes["recovered"], story.scrapes["succeeded"]
+    sha = story.commits["recovered"]
+    assert value(samples, "deployd_last_run_outcome", outcome="succeeded") == 1
+    assert value(samples, "deployd_behind") == 0
+    assert value(samples, "deployd_deployed_commit_info", commit=sha, branch="main") == 1
+    assert len(series(samples, "deployd_deployed_commit_info")) == 1
+    assert value(samples, "deployd_upstream_commit_info", commit=sha) == 1
+    # the commit's own (committer) time, and push-to-converged measured from it
+    committed = float(git("log", "-1", "--format=%ct", sha, cwd=story.repo))
+    assert value(samples, "deployd_deployed_commit_timestamp_seconds") == committed
+    converged = value(samples, "deployd_last_success_timestamp_seconds")
+    assert value(samples, "deployd_push_to_converged_seconds_count") == 2
+    delay = (
+        samples["deployd_push_to_converged_seconds_sum", ()]
+        - (before["deployd_push_to_converged_seconds_sum", ()])
+    )
+    assert delay == pytest.approx(converged - committed, abs=1e-3)
+    assert value(samples, "deployd_components", state="changed") == 1
+
+
 def test_a_refused_commit(story):
     samples = story.scrapes["refused"]
     promtool("check", "metrics", stdin=story.bodies["refused"])
@@ -244,8 +270,8 @@ def test_a_refused_commit(story):
     assert value(samples, "deployd_refused_total", reason="not-fast-forward") >= 1
     assert value(samples, "deployd_refused_commit_info", commit=story.commits["refused"]) == 1
     assert value(samples, "deployd_behind") == 1
-    # counters only grow (the daemon may retry the timed-out commit before the rewrite)
-    earlier = story.scrapes["timeout"]
+    # counters only grow
+    earlier = story.scrapes["recovered"]
     for key, count in series(earlier, "deployd_runs_total").items():
         assert series(samples, "deployd_runs_total")[key] >= count, key
 
