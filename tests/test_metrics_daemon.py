@@ -1,9 +1,9 @@
 """The metrics of a real ``deployd run``: runs the test causes, a restart, a real Prometheus.
 
 One daemon (module scope) is driven through a succeeded, a failed, a crashed, a timed-out run,
-a new commit that converges, and a refused one; after each, its TCP listener is scraped over HTTP and parsed with prometheus_client's
-parser. Then a real Prometheus scrapes the daemon and evaluates the alert rules, and finally the
-daemon restarts on the same state directory.
+a new commit that converges, and a refused one; after each, its TCP listener is scraped over
+HTTP and parsed with prometheus_client's parser. Then a real Prometheus scrapes the daemon and
+evaluates the alert rules, and finally the daemon restarts on the same state directory.
 """
 
 from __future__ import annotations
