@@ -25,7 +25,7 @@ TAIL_LINES = 25
 _FAILED_REQUIREMENT = re.compile(
     r"(?:satisfies the requirement|distribution found for|Failed building wheel for|"
     r"Failed to build|Cannot install|Could not install packages due to an \w+:?|"
-    r"ResolutionImpossible.*?for) ([^\s(]+)"
+    r"ResolutionImpossible.*?for|package metadata\.\s*╰─> from) ([^\s(]+)"
 )
 PIP_ENV = {"PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1"}
 KILL_GRACE = 5.0  # seconds between SIGTERM and SIGKILL of a pip that overran
@@ -94,15 +94,14 @@ def pip_error(output: str, code: int, requirements: Requirements) -> ErrorInfo:
     """pip failed: name the requirement and quote pip's first ERROR line."""
     source = "requirements.lock" if requirements.no_deps else "requirements.txt"
     match = _FAILED_REQUIREMENT.search(output)
-    first_error = next(
-        (line.strip() for line in output.splitlines() if line.startswith("ERROR:")), ""
-    )
     if match:
-        message = f"pip could not install {match.group(1).rstrip('.:,')} (from {source})"
+        failed = _as_written(match.group(1).strip("'\"").rstrip(".:,"), requirements)
+        message = f"pip could not install {failed} (from {source})"
     else:
         message = f"pip install of {source} failed (exit status {code})"
+    first_error = _first_error(output)
     if first_error:
-        message += f": {first_error.removeprefix('ERROR:').strip()}"
+        message += f": {first_error}"
     return ErrorInfo(
         kind="VenvBuildError",
         message=message,
@@ -111,6 +110,31 @@ def pip_error(output: str, code: int, requirements: Requirements) -> ErrorInfo:
         "stays on its last good deployment and the next run retries",
         details=_tail(output),
     )
+
+
+def _first_error(output: str) -> str:
+    """pip's first ``ERROR:`` line; else the ``×`` line of its boxed errors (a local package
+    whose build failed: "Encountered error while generating package metadata.")."""
+    lines = [line.strip() for line in output.splitlines()]
+    for prefix in ("ERROR:", "×"):
+        found = next((line for line in lines if line.startswith(prefix)), "")
+        if found:
+            return found.removeprefix(prefix).strip()
+    return ""
+
+
+def _as_written(name: str, requirements: Requirements) -> str:
+    """A local package as pip names it (``file:///srv/.../myext``) as the requirement file
+    names it (``./myext``, relative to the checkout), when it is one of the local packages."""
+    path = name.removeprefix("file://")
+    for package in requirements.local_packages:
+        if path == str(package) and requirements.files:
+            checkout = requirements.files[0].parent
+            try:
+                return f"./{package.relative_to(checkout.resolve())}"
+            except ValueError:
+                return path
+    return name
 
 
 def _run(command: list[str], *, cwd: Path | None, deadline: float) -> tuple[int | None, str]:

@@ -224,6 +224,31 @@ def test_failing_install_names_the_requirement_and_quotes_pip(
     assert ensure_venv(checkout, venvs, wheelhouse=wheelhouse, no_index=True).outcome == "built"
 
 
+def test_a_local_package_that_fails_to_build_is_named_as_the_repository_writes_it(
+    tmp_path: Path,
+) -> None:
+    checkout = repo_with(
+        tmp_path / "repo",
+        "-e ./myext\n",
+        **{
+            "myext/pyproject.toml": (
+                '[build-system]\nrequires = []\nbuild-backend = "backend"\n'
+                'backend-path = ["."]\n[project]\nname = "myext"\nversion = "1"\n'
+            ),
+            "myext/backend.py": (
+                "def build_editable(*args, **kwargs):\n"
+                "    raise RuntimeError('the build of myext is broken')\n"
+            ),
+        },
+    )
+    result = ensure_venv(checkout, tmp_path / "venvs", no_index=True, timeout=120)
+    assert result.error is not None
+    assert result.error.message.startswith(
+        "pip could not install ./myext (from requirements.txt): "
+    ), result.error.message
+    assert any("RuntimeError: the build of myext is broken" in x for x in result.error.details)
+
+
 def test_conflicting_requirements_fail_with_pips_reason(tmp_path: Path, wheelhouse: Path) -> None:
     checkout = repo_with(tmp_path / "repo", "greeting==1.0\ngreeting==2.0\n")
     result = ensure_venv(
