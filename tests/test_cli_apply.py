@@ -164,14 +164,33 @@ def test_apply_refuses_to_run_next_to_another_run(repo: Path, tmp_path: Path) ->
     assert not (tmp_path / "work").exists()
 
 
-def test_environment_time_limits_are_checked(tmp_path: Path) -> None:
+def test_environment_time_limits_are_checked_with_every_other_error(tmp_path: Path) -> None:
+    section = "\n[deployd]\nrun_timeout = soon\nconverge_timeout = 1\ncomponent_timeout = 5m\n"
     bad = make_repo(tmp_path / "repo", {
         "components/hello/component.py": COMPONENT,
-        "environments/prod/environment.cfg": ENVIRONMENT + "\n[deployd]\nrun_timeout = soon\n",
+        "environments/prod/environment.cfg": ENVIRONMENT + section + "[weird]\n",
     })  # fmt: skip
     done = deployd("check", str(bad), "-e", "prod", "--all-hosts")
     assert done.returncode == 2
-    assert "run_timeout" in done.stderr and "environment.cfg" in done.stderr
+    errors = [line for line in done.stdout.splitlines() if line.startswith("Error: ")]
+    assert errors == [
+        "Error: LimitsError: run_timeout: 'soon' is not a duration (write seconds, or e.g. 90s, "
+        "15m, 2h)",
+        "Error: LimitsError: converge_timeout: unknown time limit (known: component, "
+        "component_timeout, debug, debug_timeout, fetch, fetch_timeout, grace, grace_period, run, "
+        "run_timeout, venv_build, venv_build_timeout)",
+        "Error: SuperfluousSection: Superfluous section in environment configuration: [weird]",
+    ]
+    assert "    location:  environments/prod/environment.cfg:12\n    section:   [deployd]" in (
+        done.stdout
+    )
+    assert done.stdout.splitlines()[-1].startswith("check FAILED: environment prod, all hosts")
+    root = tmp_path / "root"
+    applied = deployd("apply", str(bad), "-e", "prod", "--host", "web", "--root", str(root))
+    assert applied.returncode == 2
+    assert applied.stdout.count("Error: LimitsError") == 2
+    assert "apply: nothing was converged: fix [deployd] first - FAILED" in applied.stdout
+    assert not root.exists()
 
 
 def test_an_unusable_state_dir_is_a_clear_error(repo: Path, tmp_path: Path) -> None:

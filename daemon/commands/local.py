@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported where used: `deployd status` builds this parser too
-    from components_runtime.protocol import WorkerRequest
+    from components_runtime.protocol import ErrorInfo, WorkerRequest
 
 DEFAULT_ROOT = "/srv/deployd"
 DEFAULT_STATE_DIR = "/var/lib/deployd"
@@ -161,23 +161,43 @@ def _refuse_remote_debugger(host: str, port: int) -> bool:
     return True
 
 
-def _limits(request: WorkerRequest) -> Any:
-    """The default limits with the environment's [deployd] section (LimitsError if wrong)."""
-    from daemon.limits import Limits
+def _limits(request: WorkerRequest) -> tuple[Any, list[ErrorInfo]]:
+    """The default limits with the environment's [deployd] section, and an error for each of
+    its keys that is wrong (that key keeps its default)."""
+    from daemon.limits import Limits, LimitsError
 
     environments = Path(request.repository) / "environments"
     name = request.environment.removesuffix(".cfg")
     files = [environments / name / "environment.cfg", environments / f"{name}.cfg"]
     if not any("[deployd]" in _read(file) for file in files):
-        return Limits()  # nothing to overlay: skip parsing the config in this process
+        return Limits(), []  # nothing to overlay: skip parsing the config in this process
     from components_runtime.envconfig import load_environment_config
     from components_runtime.errors import DeploydError
 
     try:
         config = load_environment_config(Path(request.repository), request.environment)
     except DeploydError:
-        return Limits()  # the worker reports the missing environment with everything else
-    return Limits().overlay_environment(getattr(config, "deployd", {}))
+        return Limits(), []  # the worker reports the missing environment with everything else
+    limits, problems = Limits(), []
+    for key, value in getattr(config, "deployd", {}).items():
+        try:
+            limits = limits.overlay_environment({key: value})
+        except LimitsError as error:
+            problems.append(_limits_error(error, getattr(value, "origin", None)))
+    return limits, problems
+
+
+def _limits_error(error: Any, origin: Any) -> ErrorInfo:
+    from components_runtime.protocol import ErrorInfo
+
+    return ErrorInfo(
+        kind="LimitsError",
+        message=str(error).removeprefix(f"{error.source}: "),
+        file=getattr(origin, "file", None),
+        line=getattr(origin, "line", None),
+        section="deployd",
+        hint="deployd's time limits for this environment; see docs/timeouts.md",
+    )
 
 
 def _say(line: str) -> None:
@@ -268,12 +288,11 @@ def _read(path: Path) -> str:
 def _run(request: WorkerRequest, args: argparse.Namespace) -> int:
     from daemon import render
     from daemon.isolated import attach_instructions, run_isolated
-    from daemon.limits import LimitsError
 
-    try:
-        limits = _limits(request)
-    except LimitsError as error:
-        print(f"deployd: {error}", file=sys.stderr)
+    limits, limit_errors = _limits(request)
+    if limit_errors and request.mode != "check":  # never converge with limits nobody meant
+        _say("\n" + "\n".join(render.error_report(limit_errors)))
+        _say(f"{request.mode}: nothing was converged: fix [deployd] first - FAILED")
         return 2
 
     def on_event(event: dict[str, Any]) -> None:
@@ -302,7 +321,7 @@ def _run(request: WorkerRequest, args: argparse.Namespace) -> int:
         return _interrupted(request, isolated)
     for notice in isolated.venv.notices:
         _say(f"note: {notice}")
-    errors = isolated.errors
+    errors = [*limit_errors, *isolated.errors]  # check goes on with the default limits
     if errors:
         _say("\n" + "\n".join(render.error_report(errors)))
     run = isolated.run
@@ -314,13 +333,13 @@ def _run(request: WorkerRequest, args: argparse.Namespace) -> int:
     if request.mode == "check":
         host = (run.result and run.result.host) or request.host or "this machine"
         hosts = "all hosts" if request.all_hosts else host
-        verdict = "passed" if run.outcome == "succeeded" else "FAILED"
+        verdict = "passed" if run.outcome == "succeeded" and not limit_errors else "FAILED"
         name = request.environment.removesuffix(".cfg")
         _say(f"check {verdict}: environment {name}, {hosts} ({run.duration:.2f}s)")
     else:
         _say(render.summary_line(request.mode, run.outcome, components, run.duration))
     if run.outcome == "succeeded":
-        return 0
+        return 2 if limit_errors else 0
     converged_something = any(c.outcome != "skipped" for c in components)
     if not converged_something and errors and not any(e.kind in RUN_FAILURE_KINDS for e in errors):
         return 2
