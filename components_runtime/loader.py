@@ -65,7 +65,15 @@ def _execute(path: Path, base_dir: Path) -> tuple[dict[str, Any] | None, LoadErr
     setattr(_batou_c(), name, module)
     rel = relative(path, base_dir)
     try:
-        code = compile(path.read_bytes(), str(path), "exec")
+        source = path.read_bytes()
+    except OSError as error:  # a directory called component.py, a file we may not read
+        return None, LoadError(
+            f"Cannot read the component file: {error.strerror or error}",
+            file=rel,
+            hint="components/<name>/component.py must be a readable Python file",
+        )
+    try:
+        code = compile(source, str(path), "exec")
     except SyntaxError as error:
         return None, LoadError(
             f"Syntax error: {error.msg}",

@@ -78,6 +78,17 @@ def test_load_errors_name_the_users_file_and_line_and_loading_goes_on(tmp_path: 
     assert list(result.definitions) == ["fine"]
 
 
+def test_a_component_file_that_cannot_be_read_is_a_load_error(tmp_path: Path) -> None:
+    (tmp_path / "components" / "ld_dir" / "component.py").mkdir(parents=True)
+    result = load(tmp_path, {"ld_ok": "class Ok(Component): pass\n"})
+    [error] = result.errors
+    assert (error.file, error.message) == (
+        "components/ld_dir/component.py",
+        "Cannot read the component file: Is a directory",
+    )
+    assert list(result.definitions) == ["ok"]
+
+
 def test_an_error_in_a_helper_module_of_the_repository_shows_the_way_there(
     tmp_path: Path,
 ) -> None:
