@@ -72,7 +72,7 @@ _NO_DEFAULTS = ("hosts", "resolver")
 def list_environments(base_dir: Path) -> list[str]:
     """Names of the environments in ``base_dir/environments``, both layouts, sorted."""
     environments = Path(base_dir) / "environments"
-    names = {p.parent.name for p in environments.glob("*/environment.cfg")}
+    names = {p.parent.name for p in environments.glob("*/environment.cfg") if p.is_file()}
     names.update(p.stem for p in environments.glob("*.cfg") if p.is_file())
     return sorted(names)
 

@@ -48,6 +48,8 @@ def test_missing_environment_lists_the_existing_ones(tmp_path: Path) -> None:
     assert "staging" in caught.value.message
     assert caught.value.hint == "Existing environments: old, prod."
     assert list_environments(tmp_path) == ["old", "prod"]
+    (tmp_path / "environments" / "odd" / "environment.cfg").mkdir(parents=True)
+    assert list_environments(tmp_path) == ["old", "prod"]  # a directory is not an environment
 
 
 def test_no_environments_at_all(tmp_path: Path) -> None:
