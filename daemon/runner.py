@@ -137,7 +137,11 @@ def run_worker(
     watch = _Watch(process, Clock(limits, started), cancel, on_event, abort)
     watch.follow(lines)
     returncode = process.wait()
-    stderr.join(timeout=EXIT_WITHOUT_EOF)
+    # Both readers see EOF once the worker's group is gone (after a kill they may not have
+    # yet); a process the worker left behind keeps a pipe, and its reader, for at most this.
+    until = time.monotonic() + EXIT_WITHOUT_EOF
+    for thread in (stderr.thread, reader):
+        thread.join(timeout=max(0.0, until - time.monotonic()))
     done = watch.outcome(returncode, stderr.text(), time.monotonic() - started)
     _close_pipes(process, reader, stderr.thread)
     return _name_the_oom_killer(done, oom_kills)
@@ -395,9 +399,6 @@ class _StderrTail:
                 except Exception:  # a broken consumer must not stop the draining (the worker
                     log.exception("runner: stderr consumer failed")  # would block on a full pipe)
                     self.on_stderr = None
-
-    def join(self, timeout: float) -> None:
-        self.thread.join(timeout)
 
     def text(self) -> str:
         return b"".join(list(self.chunks)).decode(errors="replace")[-STDERR_TAIL_BYTES:]
