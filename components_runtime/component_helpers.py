@@ -147,13 +147,19 @@ class ComponentHelpers:
         if isinstance(requirements, ComponentHelpers):
             requirements = [requirements]
         reference = self.last_updated(**kw)  # type: ignore[attr-defined]
+        # The messages are batou's debug annotations: `--debug` shows them as the reason.
         if reference is None:
-            raise UpdateNeeded()
+            raise UpdateNeeded(
+                f"assert_component_is_current({self._breadcrumb}, ...): No reference"  # type: ignore[attr-defined]
+            )
         for requirement in requirements:
             self |= requirement  # type: ignore[operator]
             required = requirement.last_updated(**kw)
             if required is not None and reference < required:
-                raise UpdateNeeded()
+                raise UpdateNeeded(
+                    f"assert_component_is_current({self._breadcrumb}, "  # type: ignore[attr-defined]
+                    f"{requirement._breadcrumb}): {reference} < {required}"
+                )
 
     def assert_no_subcomponent_changes(self) -> None:
         if any(component.changed for component in self.sub_components):
