@@ -199,7 +199,19 @@ def status_latency(base: Path, repeat: int) -> tuple[float, float]:
     return quiet, loaded
 
 
-def main() -> None:
+MISSED: list[str] = []
+
+
+def verdict(name: str, value: float, limit: float) -> str:
+    """ "ok" or "MISSED" for ``value`` against its upper ``limit``; a miss is remembered so
+    the script exits non-zero (``make bench`` then fails)."""
+    if value <= limit:
+        return "ok"
+    MISSED.append(name)
+    return "MISSED"
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--idle-seconds", type=float, default=60.0)
     parser.add_argument("--stress-seconds", type=float, default=30.0)
@@ -207,29 +219,40 @@ def main() -> None:
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="bench-daemon-"))
     try:
-        poll_results = poll_cost(base / "poll", 30)
-        for kind, (ours, bare) in poll_results.items():
+        for kind, (ours, bare) in poll_cost(base / "poll", 30).items():
+            ratio = ours / bare
             print(
                 f"no-change poll {kind}: {ours * 1000:.1f} ms vs git ls-remote "
-                f"{bare * 1000:.1f} ms = {ours / bare:.2f}x (target <= 1.5x)"
+                f"{bare * 1000:.1f} ms = {ratio:.2f}x (target <= 1.5x: "
+                f"{verdict(f'poll {kind}', ratio, 1.5)})"
             )
         quiet, loaded = status_latency(base / "status", args.repeat)
         print(
-            f"deployd status: {quiet * 1000:.0f} ms median, {loaded * 1000:.0f} ms with two "
-            "busy processes (target < 150 ms)"
+            f"deployd status: {quiet * 1000:.0f} ms median (target < 150 ms: "
+            f"{verdict('status', quiet, 0.150)}), {loaded * 1000:.0f} ms with two busy processes"
         )
         for kind, latency in triggers(base / "triggers", args.repeat).items():
-            print(f"trigger {kind}: {latency * 1000:.0f} ms median to run start (target <= 200)")
+            print(
+                f"trigger {kind}: {latency * 1000:.0f} ms median to run start "
+                f"(target <= 200 ms: {verdict(f'trigger {kind}', latency, 0.200)})"
+            )
         rss, cpu = idle(base / "idle", 60, args.idle_seconds)
         print(
-            f"idle, 60 s poll, {args.idle_seconds:.0f} s: RSS {rss:.1f} MB, CPU {cpu:.3f} % "
-            "(targets 50 MB, 0.2 %)"
+            f"idle, 60 s poll, {args.idle_seconds:.0f} s: RSS {rss:.1f} MB "
+            f"(target <= 50 MB: {verdict('idle RSS', rss, 50.0)}), CPU {cpu:.3f} % "
+            f"(target <= 0.2 %: {verdict('idle CPU', cpu, 0.2)})"
         )
         rss, cpu = idle(base / "stress", 1, args.stress_seconds)
-        print(f"stress, 1 s poll, {args.stress_seconds:.0f} s: RSS {rss:.1f} MB, CPU {cpu:.2f} %")
+        print(
+            f"stress, 1 s poll, {args.stress_seconds:.0f} s: RSS {rss:.1f} MB "
+            f"(target <= 50 MB: {verdict('stress RSS', rss, 50.0)}), CPU {cpu:.2f} %"
+        )
     finally:
         shutil.rmtree(base, ignore_errors=True)
+    if MISSED:
+        print(f"missed: {', '.join(MISSED)}")
+    return 1 if MISSED else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
