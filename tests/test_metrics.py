@@ -141,6 +141,20 @@ def test_components_of_the_last_run_and_when_each_last_changed(exporter, store):
     }
 
 
+def test_push_to_converged_counts_each_commit_once_from_its_own_time(exporter, store):
+    record_run(store, "succeeded", OLD, finished_at=OLD.timestamp + 40)
+    record_run(store, "succeeded", OLD, trigger="schedule", finished_at=OLD.timestamp + 1900)
+    record_run(store, "failed", NEW, finished_at=NEW.timestamp + 30)
+    record_run(store, "succeeded", NEW, trigger="schedule", finished_at=NEW.timestamp + 2000)
+    samples = parse(scrape(exporter))
+    # the drift correction of OLD is not a push; NEW counts from its commit, failures included
+    assert value(samples, "deployd_push_to_converged_seconds_count") == 2
+    assert value(samples, "deployd_push_to_converged_seconds_sum") == 40 + 2000
+    assert value(samples, "deployd_push_to_converged_seconds_bucket", le="60.0") == 1
+    assert value(samples, "deployd_push_to_converged_seconds_bucket", le="1800.0") == 1
+    assert value(samples, "deployd_deployed_commit_timestamp_seconds") == NEW.timestamp
+
+
 def test_behind_is_computed_at_scrape_time_never_sticky(exporter, store):
     record_run(store, "succeeded", OLD)
     update_state(store, upstream=OLD)

@@ -32,6 +32,7 @@ from daemon.records import (
     StatusSnapshot,
 )
 from daemon.state import StateStore
+from daemon.transitions import apply_record
 
 MONITORING = Path(__file__).parent.parent / "docs" / "monitoring"
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -78,7 +79,7 @@ def record_run(
     duration: float = 3.0,
     finished_at: float | None = None,
 ) -> RunRecord:
-    """Write a run record and book it into ``state.json`` as the daemon loop does."""
+    """Write a run record and book it into ``state.json`` with the loop's own transition."""
     finished = time.time() if finished_at is None else finished_at
     run = RunRecord(
         id=store.new_run_id(finished),
@@ -93,16 +94,7 @@ def record_run(
         components=components,
     )
     store.write_run(run)
-    state = store.load().count("runs_total", outcome=outcome, trigger=trigger)
-    state = state.observe("run_duration_seconds", run.duration)
-    state = replace(state.note_changed_components(run), last_run=run.id)
-    if outcome == "refused":
-        state = state.count("refused_total", reason=reason or "")
-    if outcome == "succeeded":
-        state = state.observe("push_to_converged_seconds", finished - commit.timestamp)
-        state = replace(
-            state, last_good=commit, last_good_run=run.id, last_good_at=finished, ratchet=commit.sha
-        )
+    state = apply_record(store.load(), run)  # the loop's own bookkeeping
     store.save(state)
     return run
 
