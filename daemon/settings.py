@@ -186,8 +186,7 @@ def _check(path: Path, text: str, table: str, key: str, value: Any, kind: Any) -
     line = _line_of(text, key, table)
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
-        wanted = " or ".join(k.__name__ for k in kinds).replace("float", "number")
-        raise SettingsError(path, f"must be a {wanted}, not {value!r}", name, line)
+        raise SettingsError(path, f"must be {_kind_names(kinds)}, not {value!r}", name, line)
     if isinstance(value, int | float) and not isinstance(value, bool):
         if not math.isfinite(value):
             raise SettingsError(path, f"must be a finite number, not {value!r}", name, line)
@@ -206,6 +205,15 @@ def _check(path: Path, text: str, table: str, key: str, value: Any, kind: Any) -
     if key == "repository" and "://" in value:
         _check_url(path, value, name, line)
     return value
+
+
+_KIND_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+
+
+def _kind_names(kinds: tuple[type, ...]) -> str:
+    """``(int, float)`` -> "a number"; ``(str,)`` -> "a string" (TOML's words, not Python's)."""
+    names = [_KIND_NAMES[kind] for kind in kinds if not (kind is int and float in kinds)]
+    return " or ".join(names)
 
 
 def _check_url(path: Path, url: str, name: str, line: int | None) -> None:
@@ -233,7 +241,9 @@ def _build(path: Path, text: str, values: dict[str, Any]) -> Settings:
         raise SettingsError(path, message, f"limits.{error.key}", line) from None
     hook = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("webhook.")}
     if hook.get("enabled") and not hook.get("secret_file"):
-        raise SettingsError(path, "an enabled webhook needs a secret_file", "webhook.secret_file")
+        line = _line_of(text, "enabled", "webhook")
+        message = "an enabled webhook needs a secret_file (add one, or set enabled = false)"
+        raise SettingsError(path, message, "webhook.secret_file", line)
     for key in ("root", "socket"):
         if key in top:
             top[key] = Path(top[key])
@@ -307,9 +317,12 @@ def _check_listen(path: Path, text: str, value: str) -> None:
 
 
 def _line_of(text: str, key: str, table: str) -> int | None:
-    """The line where ``key`` is set inside ``[table]`` (tomllib keeps no positions)."""
+    """The line where ``key`` is set inside ``[table]``, or as ``table.key`` at the top
+    (tomllib keeps no positions)."""
     current = ""
-    pattern = re.compile(rf"^\s*(\"{re.escape(key)}\"|'{re.escape(key)}'|{re.escape(key)})\s*=")
+    name = rf"(\"{re.escape(key)}\"|'{re.escape(key)}'|{re.escape(key)})"
+    pattern = re.compile(rf"^\s*{name}\s*=")
+    dotted = re.compile(rf"^\s*{re.escape(table)}\s*\.\s*{name}\s*=") if table else None
     header = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]")
     for number, line in enumerate(text.splitlines(), start=1):
         match = header.match(line)
@@ -319,6 +332,8 @@ def _line_of(text: str, key: str, table: str) -> int | None:
                 return number
             continue
         if current == table and pattern.match(line):
+            return number
+        if current == "" and dotted and dotted.match(line):
             return number
     return None
 
