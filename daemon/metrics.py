@@ -44,6 +44,7 @@ from daemon.records import (
     LiveStatus,
     RunRecord,
     StatusSnapshot,
+    empty_histogram,
     parse_labels,
 )
 
@@ -347,7 +348,7 @@ def counter_family(
 
 def histogram_family(name: str, text: str, hist: Histogram | None) -> HistogramMetricFamily:
     """Per-bucket counts from ``HostState`` made cumulative, with the ``+Inf`` bucket."""
-    hist = hist or Histogram()
+    hist = hist or empty_histogram(name)
     cumulative = list(accumulate(hist.counts))
     total = max(hist.count, cumulative[-1] if cumulative else 0)
     pairs = zip(hist.buckets, cumulative, strict=False)

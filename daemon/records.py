@@ -39,6 +39,9 @@ FETCH_OUTCOMES = ("unchanged", "fetched", "failed")
 VENV_OUTCOMES = ("reused", "built", "failed")
 # Histogram buckets (seconds) for run durations, venv builds and push-to-converged.
 DURATION_BUCKETS = (1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
+# A poll is one ls-remote (tens of milliseconds to seconds); a slow fetch hits the fetch limit.
+FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+HISTOGRAM_BUCKETS = {"fetch_duration_seconds": FETCH_BUCKETS}
 
 Outcome = Literal["succeeded", "failed", "timeout", "crashed", "refused", "skipped", "cancelled"]
 
@@ -166,7 +169,7 @@ class HostState:
 
     def observe(self, name: str, value: float) -> HostState:
         histograms = dict(self.histograms)
-        histograms[name] = histograms.get(name, Histogram()).observe(value)
+        histograms[name] = histograms.get(name, empty_histogram(name)).observe(value)
         return replace(self, histograms=histograms)
 
     def to_dict(self) -> dict[str, Any]:
@@ -188,6 +191,12 @@ class HostState:
             for name, h in (data.get("histograms") or {}).items()
         }
         return check_types(cls(**data))
+
+
+def empty_histogram(name: str) -> Histogram:
+    """A new histogram with the buckets of ``name`` (a stored one keeps the buckets it has)."""
+    buckets = HISTOGRAM_BUCKETS.get(name, DURATION_BUCKETS)
+    return Histogram(buckets=buckets, counts=(0,) * len(buckets))
 
 
 def parse_labels(key: str) -> dict[str, str]:

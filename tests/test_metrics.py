@@ -34,10 +34,12 @@ from daemon.exporter import (
 )
 from daemon.records import (
     DURATION_BUCKETS,
+    FETCH_BUCKETS,
     OUTCOMES,
     TRIGGERS,
     ComponentRecord,
     DebuggerInfo,
+    Histogram,
     HostState,
 )
 from daemon.state import StateStore
@@ -229,6 +231,22 @@ def test_histogram_buckets_are_cumulative(exporter, store):
         assert buckets[(("le", f"{float(le)}"),)] == expected, le
     assert buckets[(("le", "+Inf"),)] == 5
     assert value(samples, "deployd_venv_build_duration_seconds_sum") == sum(observations)
+
+
+def test_fetch_durations_have_sub_second_buckets(exporter, store):
+    le = [f"{float(b)}" for b in FETCH_BUCKETS] + ["+Inf"]
+    fresh = series(parse(scrape(exporter)), "deployd_fetch_duration_seconds_bucket")
+    assert fresh == {(("le", b),): 0 for b in le}  # the same buckets before the first fetch
+    state = HostState()
+    for seconds in (0.03, 0.2, 0.7):
+        state = state.observe("fetch_duration_seconds", seconds)
+    store.save(state)
+    buckets = series(parse(scrape(exporter)), "deployd_fetch_duration_seconds_bucket")
+    assert [buckets[(("le", b),)] for b in le[:5]] == [1, 1, 2, 2, 3]
+    # a state file from before keeps its own buckets: the series never change under a counter
+    store.save(HostState(histograms={"fetch_duration_seconds": Histogram().observe(0.2)}))
+    buckets = series(parse(scrape(exporter)), "deployd_fetch_duration_seconds_bucket")
+    assert buckets[(("le", "1.0"),)] == 1 and len(buckets) == len(DURATION_BUCKETS) + 1
 
 
 def test_unreadable_state_still_answers(exporter, store):
