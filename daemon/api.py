@@ -155,7 +155,7 @@ class ApiServer:
         extra_routes: dict[tuple[str, str], Route] | None = None,
     ) -> None:
         self.path = path
-        _prepare_socket_path(path)
+        created = _prepare_socket_path(path)
         old_umask = os.umask(0o117)  # the socket is born 0660: no window where others connect
         try:
             self._server = _Server(str(path), _Handler)
@@ -165,7 +165,9 @@ class ApiServer:
             os.umask(old_umask)
         self._server.loop = loop
         self._server.extra_routes = dict(extra_routes or {})
-        _set_group(path, group)
+        # The group must reach the socket too: systemd makes RuntimeDirectory= root:root 0750.
+        ours = created or str(path.parent) in _runtime_directories()
+        _set_group([path, path.parent] if ours else [path], group)
         self._thread = threading.Thread(target=self._server.serve_forever, name="api", daemon=True)
 
     def start(self) -> ApiServer:
@@ -178,7 +180,9 @@ class ApiServer:
         self.path.unlink(missing_ok=True)
 
 
-def _prepare_socket_path(path: Path) -> None:
+def _prepare_socket_path(path: Path) -> bool:
+    """Check (and make) the socket's directory; True when it was made here."""
+    created = not path.parent.exists()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
     mode = path.parent.stat().st_mode
     if mode & stat.S_IWOTH:
@@ -196,12 +200,19 @@ def _prepare_socket_path(path: Path) -> None:
             raise ApiError(f"another deployd is already answering on {path}")
         finally:
             probe.close()
+    return created
 
 
-def _set_group(path: Path, group: str) -> None:
+def _runtime_directories() -> list[str]:
+    """The service's RuntimeDirectory= paths, which systemd passes in $RUNTIME_DIRECTORY."""
+    return [p.rstrip("/") for p in os.environ.get("RUNTIME_DIRECTORY", "").split(":") if p]
+
+
+def _set_group(paths: list[Path], group: str) -> None:
     try:
         gid = grp.getgrnam(group).gr_gid
     except KeyError:
-        log.warning("api: group %r does not exist; %s stays owned by root's group", group, path)
+        log.warning("api: group %r does not exist; %s stays owned by root's group", group, paths[0])
         return
-    os.chown(path, -1, gid)
+    for path in paths:
+        os.chown(path, -1, gid)

@@ -72,7 +72,7 @@ class Client:
     ) -> dict[str, Any]:
         if timeout is not None:
             kwargs["timeout"] = timeout
-        if not self.socket_path.exists():  # say so without a connect attempt
+        if not self._socket_exists():  # say so without a connect attempt
             raise self._unreachable(FileNotFoundError(str(self.socket_path)))
         try:
             response = self._http.request(method, path, **kwargs)
@@ -86,8 +86,23 @@ class Client:
             raise ClientError(str(body.get("error") or f"HTTP {response.status_code}"))
         return dict(body)
 
+    def _socket_exists(self) -> bool:
+        try:
+            return self.socket_path.exists()
+        except PermissionError:  # a directory on the way is closed to this user
+            raise self._denied() from None
+
+    def _denied(self) -> ClientError:
+        return ClientError(
+            f"permission denied on {self.socket_path}: run as root, or as a member of the "
+            "socket's group (setting socket_group, default deployd: `usermod -aG deployd USER`, "
+            "then log in again)"
+        )
+
     def _unreachable(self, error: Exception) -> ClientError:
-        if not self.socket_path.exists():
+        if "Permission denied" in str(error):
+            return self._denied()
+        if not self._socket_exists():
             return ClientError(
                 f"the daemon is not running: no socket at {self.socket_path} "
                 "(start it with `systemctl start deployd` or `deployd run`)"

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import grp
+import os
+import shutil
+import subprocess
+import tempfile
 from pathlib import Path
 
 import httpx
 import pytest
-from daemon_helpers import make_deploy_repo, run_daemon
+from daemon_helpers import deployd_command, make_deploy_repo, run_daemon
 
 from daemon.client import Client, ClientError
 from daemon.records import StatusSnapshot
@@ -46,3 +51,40 @@ def test_routes_and_errors(tmp_path: Path) -> None:
             assert client.resume()["message"] == "resumed"
     with Client(daemon.socket) as client, pytest.raises(ClientError, match="is not running"):
         client.status()
+
+
+def _as_nobody(groups: list[int], *args: str) -> subprocess.CompletedProcess[str]:
+    """``deployd ARGS`` as user nobody with only ``groups`` (real credentials, via setpriv)."""
+    extra = ["--groups", ",".join(map(str, groups))] if groups else ["--clear-groups"]
+    command = ["setpriv", "--reuid", "65534", "--regid", "65534", *extra, *deployd_command()]
+    return subprocess.run([*command, *args], capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.skipif(os.getuid() != 0 or not shutil.which("setpriv"), reason="needs root")
+@pytest.mark.parametrize("runtime_directory", [False, True])
+def test_members_of_the_socket_group_reach_the_socket(
+    tmp_path: Path, runtime_directory: bool
+) -> None:
+    """The socket's directory gets the group too, when the daemon made it or systemd did
+    (RuntimeDirectory= is root:root 0750): else the group could not reach the socket."""
+    group = grp.getgrgid(1)  # "daemon" on Debian: any group but root's will do
+    top = Path(tempfile.mkdtemp(dir="/tmp"))  # nobody cannot enter pytest's tmp_path
+    try:
+        top.chmod(0o711)
+        run_dir = top / "run"
+        env = {}
+        if runtime_directory:
+            run_dir.mkdir(mode=0o750)
+            env["RUNTIME_DIRECTORY"] = str(run_dir)
+        sock = run_dir / "api.sock"
+        repo = make_deploy_repo(tmp_path / "repo")
+        with run_daemon(tmp_path, repo, socket=str(sock), socket_group=group.gr_name, env=env):
+            assert run_dir.stat().st_gid == sock.stat().st_gid == group.gr_gid
+            member = _as_nobody([group.gr_gid], "status", "--oneline", "--socket", str(sock))
+            assert member.returncode in (0, 1) and "testhost" in member.stdout, member.stderr
+            other = _as_nobody([], "status", "--socket", str(sock))
+            assert other.returncode == 3 and "Traceback" not in other.stderr
+            assert f"permission denied on {sock}" in other.stderr, other.stderr
+            assert "member of the socket's group" in other.stderr
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
