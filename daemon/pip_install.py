@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from components_runtime.protocol import ErrorInfo
-from daemon.requirements import Requirements
+from daemon.requirements import Requirements, find_requirement
 
 TAIL_LINES = 25
 _FAILED_REQUIREMENT = re.compile(
@@ -94,9 +94,13 @@ def pip_error(output: str, code: int, requirements: Requirements) -> ErrorInfo:
     """pip failed: name the requirement and quote pip's first ERROR line."""
     source = "requirements.lock" if requirements.no_deps else "requirements.txt"
     match = _FAILED_REQUIREMENT.search(output)
+    file, line = source, None
     if match:
         failed = _as_written(match.group(1).strip("'\"").rstrip(".:,"), requirements)
         message = f"pip could not install {failed} (from {source})"
+        found = find_requirement(requirements, re.split(r"[\[<>=!~;@\s]", failed)[0])
+        if found and requirements.files:
+            file, line = _relative(found[0], requirements.files[0].parent), found[1]
     else:
         message = f"pip install of {source} failed (exit status {code})"
     first_error = _first_error(output)
@@ -105,7 +109,8 @@ def pip_error(output: str, code: int, requirements: Requirements) -> ErrorInfo:
     return ErrorInfo(
         kind="VenvBuildError",
         message=message,
-        file=source,
+        file=file,
+        line=line,
         hint="fix the requirement (or provide it in the wheelhouse on offline hosts); the host "
         "stays on its last good deployment and the next run retries",
         details=_tail(output),
@@ -135,6 +140,13 @@ def _as_written(name: str, requirements: Requirements) -> str:
             except ValueError:
                 return path
     return name
+
+
+def _relative(path: Path, checkout: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(checkout.resolve()))
+    except ValueError:
+        return str(path)
 
 
 def _run(command: list[str], *, cwd: Path | None, deadline: float) -> tuple[int | None, str]:

@@ -107,6 +107,21 @@ def requirement_name(line: str) -> str | None:
     return normalise(match.group(1)) if match else None
 
 
+def find_requirement(requirements: Requirements, name: str) -> tuple[Path, int] | None:
+    """The file and line that name distribution ``name`` (any spelling), or None: a
+    dependency pulled in by another package is in no file."""
+    wanted = normalise(name)
+    for path in requirements.files:
+        try:
+            lines = _logical_lines(path)
+        except (OSError, RequirementsError):
+            continue
+        for number, line in lines:
+            if requirement_name(line) == wanted:
+                return path, number
+    return None
+
+
 def _is_local(line: str) -> bool:
     target = line
     editable = _EDITABLE.match(line)
@@ -221,6 +236,7 @@ def _logical_lines(path: Path) -> list[tuple[int, str]]:
 __all__ = [
     "Requirements",
     "RequirementsError",
+    "find_requirement",
     "lock_matches",
     "normalise",
     "read_requirements",

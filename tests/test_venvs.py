@@ -215,7 +215,7 @@ def test_failing_install_names_the_requirement_and_quotes_pip(
     assert result.outcome == "failed" and result.python is None and result.error is not None
     assert result.error.kind == "VenvBuildError"
     assert "nosuchpackage==1.0" in result.error.message
-    assert result.error.file == "requirements.txt"
+    assert (result.error.file, result.error.line) == ("requirements.txt", 2)
     assert any(
         "No matching distribution found for nosuchpackage" in line for line in result.error.details
     )
@@ -369,6 +369,7 @@ def test_a_matching_lock_is_installed_with_no_deps_a_stale_one_is_not(
     assert stale.error.message.startswith(
         "pip could not install missingdep (from requirements.txt)"
     )
+    assert stale.error.line is None  # a dependency: no line of the file names it
     assert "requirements.lock does not match requirements.txt" in stale.notices[0]
 
 
