@@ -108,18 +108,29 @@ def requirement_name(line: str) -> str | None:
 
 
 def find_requirement(requirements: Requirements, name: str) -> tuple[Path, int] | None:
-    """The file and line that name distribution ``name`` (any spelling), or None: a
-    dependency pulled in by another package is in no file."""
-    wanted = normalise(name)
+    """The file and line that name distribution ``name`` (any spelling) or local package
+    ``./path``, or None: a dependency pulled in by another package is in no file."""
+    if not requirements.files:
+        return None
+    checkout = requirements.files[0].parent.resolve()  # local paths resolve against it
+    local = (checkout / name).resolve() if _is_local(name) else None
     for path in requirements.files:
         try:
             lines = _logical_lines(path)
         except (OSError, RequirementsError):
             continue
         for number, line in lines:
-            if requirement_name(line) == wanted:
+            if local is not None and _is_local(line):
+                if (checkout / _local_target(line)).resolve() == local:
+                    return path, number
+            elif local is None and requirement_name(line) == normalise(name):
                 return path, number
     return None
+
+
+def _local_target(line: str) -> str:
+    editable = _EDITABLE.match(line)
+    return (editable.group(2).strip() if editable else line).removeprefix("file:")
 
 
 def _is_local(line: str) -> bool:
@@ -177,8 +188,7 @@ class _Reader:
 
     def _local(self, path: Path, number: int, line: str) -> str:
         editable = _EDITABLE.match(line)
-        target = editable.group(2).strip() if editable else line
-        target = target.removeprefix("file:")
+        target = _local_target(line)
         directory = (self.checkout / target).resolve()
         if not directory.is_dir():
             raise RequirementsError(

@@ -246,6 +246,7 @@ def test_a_local_package_that_fails_to_build_is_named_as_the_repository_writes_i
     assert result.error.message.startswith(
         "pip could not install ./myext (from requirements.txt): "
     ), result.error.message
+    assert (result.error.file, result.error.line) == ("requirements.txt", 1)
     assert any("RuntimeError: the build of myext is broken" in x for x in result.error.details)
 
 
