@@ -260,10 +260,13 @@ class Loop:
                 self._cancel_if_superseded()
         else:
             self._failures += 1
-            delay = self.settings.poll_interval
-            if error.transient:
-                backoff = min(self.settings.retry_max, 2.0 ** min(self._failures, 20))
-                delay = min(delay, backoff * random.uniform(0.5, 1.0))
+            delay = transitions.retry_delay(
+                self._failures,
+                error.transient,
+                self.settings.poll_interval,
+                self.settings.retry_max,
+                jitter=random.uniform(0.5, 1.0),
+            )
             self._next_poll = now + delay
             log.warning("fetch: %s (retry in %.0fs)", error, delay)
         self.store.save(self.state)

@@ -341,3 +341,17 @@ def splay_offset(host: str, splay: float) -> float:
     """A fixed fraction of ``splay`` for this host (the same after every restart)."""
     digest = hashlib.sha256(host.encode()).digest()
     return int.from_bytes(digest[:4], "big") / 2**32 * splay
+
+
+def retry_delay(
+    failures: int, transient: bool, poll_interval: float, retry_max: float, jitter: float
+) -> float:
+    """Seconds until the next poll after ``failures`` failed polls in a row.
+
+    A transient failure (server away, timeout, 5xx) backs off exponentially (2, 4, 8 … s),
+    capped by ``retry_max`` and by the poll interval, scaled by ``jitter`` (0.5-1.0, random)
+    so a fleet does not come back at once; any other failure waits one poll interval."""
+    if not transient:
+        return poll_interval
+    backoff = min(retry_max, 2.0 ** min(failures, 20))
+    return min(poll_interval, backoff * jitter)

@@ -1,5 +1,6 @@
 """The schedule: drift correction every ``converge_interval`` even when nothing moved, plus a
-fixed per-host splay so a fleet does not converge at once."""
+fixed per-host splay so a fleet does not converge at once; and the retry schedule of a poll
+that failed."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 from daemon_helpers import HOST, make_deploy_repo, run_daemon
 from helpers import wait_for
 
-from daemon.transitions import splay_offset
+from daemon.transitions import retry_delay, splay_offset
 
 
 def test_the_splay_is_fixed_per_host_and_within_the_setting() -> None:
@@ -42,3 +43,13 @@ def test_the_next_converge_adds_this_host_s_splay(tmp_path: Path) -> None:
         status = wait_for(lambda: (s := daemon.status())["last_run"]["id"] == run["id"] and s)
         # set as the run ended: its end plus the interval plus this host's splay
         assert 0 <= status["live"]["next_converge_at"] - (run["finished_at"] + delay) < 30
+
+
+def test_transient_failures_back_off_exponentially_capped_with_jitter() -> None:
+    def delays(jitter: float, transient: bool = True) -> list[float]:
+        return [retry_delay(n, transient, 60.0, 30.0, jitter) for n in range(1, 8)]
+
+    assert delays(1.0) == [2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0], "doubling, capped by retry_max"
+    assert delays(0.5) == [1.0, 2.0, 4.0, 8.0, 15.0, 15.0, 15.0], "jitter spreads a fleet"
+    assert delays(1.0, transient=False) == [60.0] * 7, "other failures: the poll interval"
+    assert retry_delay(9, True, 5.0, 300.0, 1.0) == 5.0, "never longer than a poll interval"
