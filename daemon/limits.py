@@ -71,8 +71,15 @@ class Limits:
         result = self
         for key, value in section.items():
             text = getattr(value, "text", value)
-            origin = getattr(value, "origin", None)
-            result = result.overlay({key: text}, source=str(origin or "[deployd]"))
+            origin = str(getattr(value, "origin", None) or "[deployd]")
+            if _ALIASES.get(key, key) == "fetch":  # would be silently ignored otherwise
+                raise LimitsError(
+                    "the fetch limit cannot be set per environment (the daemon fetches before "
+                    "it reads a commit); set fetch in [limits] of the daemon's settings",
+                    key=key,
+                    source=origin,
+                )
+            result = result.overlay({key: text}, source=origin)
         return result
 
     def component_limit(self, declared: float | None) -> float:

@@ -67,6 +67,11 @@ def test_environment_section_overlays_with_file_and_line(tmp_path: Path) -> None
     assert Limits(run=60).overlay_environment(good).run == 7200
 
 
+def test_the_fetch_limit_is_refused_in_an_environment() -> None:
+    with pytest.raises(LimitsError, match="fetch_timeout: the fetch limit cannot be set per env"):
+        Limits().overlay_environment({"fetch_timeout": "5m"})
+
+
 def test_a_component_declared_limit() -> None:
     assert Limits(component=5).component_limit(None) == 5
     assert Limits(component=5).component_limit(300) == 300
