@@ -39,6 +39,10 @@ def event_line(event: dict[str, Any], debug: bool = False) -> str | None:
         )
     if debug and kind == "component-started":
         return f"{event.get('host')}: {event.get('component')}: started"
+    if debug and kind == "component-finished":  # --debug's timing of each root component
+        duration = float(event.get("duration") or 0.0)
+        outcome = event.get("outcome")
+        return f"{event.get('host')}: {event.get('component')}: {outcome} ({duration:.2f}s)"
     return None
 
 

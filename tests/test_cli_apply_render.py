@@ -25,6 +25,8 @@ from daemon import render
          True, "web: d"),
         ({"event": "component-started", "host": "web", "component": "app"}, False, None),
         ({"event": "component-finished", "host": "web", "component": "app"}, False, None),
+        ({"event": "component-finished", "host": "web", "component": "app", "outcome": "changed",
+          "duration": 1.234}, True, "web: app: changed (1.23s)"),
     ],
 )  # fmt: skip
 def test_event_lines(event: dict[str, object], debug: bool, line: str | None) -> None:
