@@ -152,12 +152,17 @@ class HostState:
     schema: int = SCHEMA_VERSION
 
     def note_changed_components(self, run: RunRecord) -> HostState:
-        """Remember when each component of ``run`` that changed last changed."""
-        changed = [c.component for c in run.components if c.outcome == "changed"]
-        if not changed:
-            return self
+        """Remember when each component of ``run`` that changed last changed. A succeeded run
+        lists every root component of the host: one it does not list was taken off the host,
+        and its series ends (the component label stays bounded by the host's components)."""
         stamps = dict(self.component_last_changed)
+        if run.outcome == "succeeded":
+            present = {c.component for c in run.components}
+            stamps = {name: stamp for name, stamp in stamps.items() if name in present}
+        changed = [c.component for c in run.components if c.outcome == "changed"]
         stamps.update(dict.fromkeys(changed, run.finished_at))
+        if stamps == self.component_last_changed:
+            return self
         return replace(self, component_last_changed=stamps)
 
     def count(self, name: str, amount: float = 1.0, **labels: str) -> HostState:

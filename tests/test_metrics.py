@@ -157,6 +157,16 @@ def test_push_to_converged_counts_each_commit_once_from_its_own_time(exporter, s
     assert value(samples, "deployd_deployed_commit_timestamp_seconds") == NEW.timestamp
 
 
+def test_a_component_taken_off_the_host_loses_its_last_changed_series(exporter, store):
+    first = record_run(store, "succeeded", OLD, components=components("changed", "changed"))
+    record_run(store, "failed", NEW, components=components("failed"))  # c1 not reached
+    changed = series(parse(scrape(exporter)), "deployd_component_last_changed_timestamp_seconds")
+    assert set(changed) == {(("component", "c0"),), (("component", "c1"),)}
+    record_run(store, "succeeded", NEW, components=components("unchanged"))  # c1 removed
+    changed = series(parse(scrape(exporter)), "deployd_component_last_changed_timestamp_seconds")
+    assert changed == {(("component", "c0"),): first.finished_at}
+
+
 def test_behind_is_computed_at_scrape_time_never_sticky(exporter, store):
     record_run(store, "succeeded", OLD)
     update_state(store, upstream=OLD)
