@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tarfile
 import tempfile
@@ -151,6 +152,7 @@ class Mirror:
         self.timeout = timeout
         self._repo: git.Repo | None = None
         self._upstream: str | None = None  # cached UPSTREAM_REF: a no-change poll is one command
+        self._stopping = False
 
     @property
     def repo(self) -> git.Repo:
@@ -170,14 +172,19 @@ class Mirror:
 
     def _git(self, *args: str, timeout: float | None = None) -> str:
         """Run one git command in the mirror; translate failures into FetchError."""
+        if self._stopping:  # abort() came before this command: it would not end it
+            raise FetchError(f"git {args[0]}: not started, the daemon is stopping", True)
         try:
             return self.repo.git.execute(
                 ["git", *_GIT_CONFIG, *args],
                 env=self._env,
                 kill_after_timeout=timeout or self.timeout,
                 stdout_as_string=True,
+                process_group=0,  # its own group, with its helpers: see abort()
             )
         except git.GitCommandError as error:
+            if self._stopping:
+                raise FetchError(f"git {args[0]}: stopped, the daemon is stopping", True) from None
             text = (error.stderr or str(error)).strip().removeprefix("stderr:").strip(" '")
             if error.status == -9 or "did not complete in" in text:  # GitPython's kill
                 text = f"timed out after {timeout or self.timeout:.0f}s (the [limits] fetch limit)"
@@ -185,6 +192,18 @@ class Mirror:
             raise FetchError(f"git {args[0]}: {why.summary}", why.transient, why.hint) from None
         except OSError as error:
             raise FetchError(f"git {args[0]}: {error}") from None
+
+    def abort(self) -> None:
+        """Stop the mirror's git commands in flight (the daemon is stopping): a poll of a hung
+        server would hold the loop for up to the fetch limit, longer than systemd waits.
+        Each runs in its own process group (git, its remote helper, ssh); a checkout's
+        ``git archive`` stays in ours and is left alone. Safe in a signal handler."""
+        self._stopping = True
+        for group in _own_git_groups():
+            try:
+                os.killpg(group, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
 
     # -- poll and fetch --------------------------------------------------------------------
     def remote_head(self) -> str:
@@ -326,6 +345,22 @@ def _extract(archive: subprocess.Popen[bytes], target: Path) -> str:
             pass
         archive.stdout.close()
     return problem
+
+
+def _own_git_groups() -> list[int]:
+    """Our child git processes that lead their own process group (see Mirror._git)."""
+    me, groups = os.getpid(), []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            comm, _, rest = Path(f"/proc/{entry}/stat").read_text().rpartition(") ")
+        except OSError:
+            continue
+        fields = rest.split()
+        if comm.endswith("(git") and int(fields[1]) == me and int(fields[2]) == int(entry):
+            groups.append(int(entry))
+    return groups
 
 
 def checkout_commit(work_tree: Path) -> str | None:

@@ -103,8 +103,10 @@ class Loop:
 
     def request_stop(self, wake: bool = True) -> None:
         """Ask the loop to stop. From a signal handler pass ``wake=False``: only a flag is set
-        (taking the queue's lock there could deadlock); the loop sees it within a second."""
+        (taking the queue's lock there could deadlock) and a git command of a poll is ended;
+        the loop sees it within a second."""
         self._stop.set()
+        self.mirror.abort()  # a poll stuck on a hung git server ends now
         if wake:
             self.queue.put(None)
 

@@ -7,6 +7,7 @@ The wedge is a real one: the state file is replaced by a directory, so every pol
 
 from __future__ import annotations
 
+import signal
 import socket
 import threading
 import time
@@ -117,4 +118,33 @@ def test_a_hung_git_server_blocks_a_tick_for_one_poll_not_one_per_trigger(tmp_pa
             assert daemon.output().count("fetch: ") >= 2, "the triggers did poll, once per tick"
     finally:
         listener.stop()
+        hung.close()
+
+
+def _polling(pid: int) -> bool:
+    """Whether the daemon ``pid`` runs its ``git ls-remote`` now."""
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        try:
+            if b"ls-remote" in Path(f"/proc/{child}/cmdline").read_bytes():
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def test_sigterm_ends_a_poll_of_a_hung_git_server_at_once(tmp_path: Path) -> None:
+    """A poll blocks the loop for up to the fetch limit (120 s by default), longer than
+    systemd's TimeoutStopSec: on SIGTERM the git command is stopped, not waited for."""
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(32)
+    url = f"git://127.0.0.1:{hung.getsockname()[1]}/deploy"
+    try:
+        with run_daemon(tmp_path, url, poll_interval=600) as daemon:
+            wait_for(lambda: _polling(daemon.process.pid))  # the start-up poll waits
+            daemon.process.send_signal(signal.SIGTERM)
+            assert daemon.process.wait(30) == 0, "stopped well before the 120 s fetch limit"
+        assert "git ls-remote: stopped, the daemon is stopping" in daemon.output()
+        assert "Traceback" not in daemon.output()
+    finally:
         hung.close()
