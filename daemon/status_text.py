@@ -144,12 +144,14 @@ def render_oneline(status: dict[str, Any]) -> str:
 
 def render_runs(runs: list[dict[str, Any]], now: float | None = None) -> str:
     now = time.time() if now is None else now
-    lines = [f"{'ID':<22} {'OUTCOME':<10} {'TRIGGER':<9} {'COMMIT':<8} {'DURATION':>8}  WHEN"]
-    for run in runs:
+    outcomes = [r["outcome"] + (f" ({r['reason']})" if r.get("reason") else "") for r in runs]
+    width = max([10, *map(len, outcomes)])  # "refused (not-fast-forward)" keeps the columns
+    header = f"{'ID':<22} {'OUTCOME':<{width}} {'TRIGGER':<9} {'COMMIT':<8} {'DURATION':>8}  WHEN"
+    lines = [header]
+    for run, outcome in zip(runs, outcomes, strict=True):
         sha = (run.get("commit") or {}).get("sha", "")[:7] or "-"
-        outcome = run["outcome"] + (f" ({run['reason']})" if run.get("reason") else "")
         lines.append(
-            f"{run['id']:<22} {outcome:<10} {run['trigger']:<9} {sha:<8} "
+            f"{run['id']:<22} {outcome:<{width}} {run['trigger']:<9} {sha:<8} "
             f"{run['duration']:>7.1f}s  {_when(run['started_at'], now)}"
         )
     return "\n".join(lines)

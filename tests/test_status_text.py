@@ -84,6 +84,10 @@ def test_oneline_and_systemd_status_line() -> None:
 def test_history_list_and_detail() -> None:
     table = render_runs([FAILED.to_dict()], now=NOW)
     assert "20270115T080000-000007 failed     push      bbbbbbb     10.0s  2m ago" in table
+    refused = {**FAILED.to_dict(), "outcome": "refused", "reason": "not-fast-forward"}
+    lines = render_runs([refused, FAILED.to_dict()], now=NOW).splitlines()
+    assert len({line.index(" push ") for line in lines[1:]}) == 1, "columns stay aligned"
+    assert lines[0].index("TRIGGER") == lines[1].index("push"), lines
     detail = render_run(FAILED.to_dict(), now=NOW)
     assert "failed    nginx (1.50s)" in detail
     assert "error     CmdExecutionError: exit 1 at components/nginx/component.py:12" in detail
