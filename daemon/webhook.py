@@ -38,21 +38,28 @@ class WebhookError(Exception):
     pass
 
 
+def _same(given: str, expected: str | bytes) -> bool:
+    """Constant-time equality as bytes: compare_digest refuses non-ASCII *strings*, and a
+    header is whatever a client sends (it must get a 401, not a traceback)."""
+    wanted = expected if isinstance(expected, bytes) else expected.encode()
+    return hmac.compare_digest(given.strip().encode("utf-8", "surrogateescape"), wanted)
+
+
 def verify_signature(secret: bytes, body: bytes, headers: Any) -> bool:
     """True when one of the supported header forms carries a valid signature."""
     digest = hmac.new(secret, body, hashlib.sha256).hexdigest()
     github = headers.get("X-Hub-Signature-256")
     if github:
-        return hmac.compare_digest(github.strip(), f"sha256={digest}")
+        return _same(github, f"sha256={digest}")
     gitea = headers.get("X-Gitea-Signature") or headers.get("X-Forgejo-Signature")
     if gitea:
-        return hmac.compare_digest(gitea.strip(), digest)
+        return _same(gitea, digest)
     standard = headers.get("webhook-signature")
     if standard:
         return _verify_standard(secret, body, headers, standard)
     gitlab = headers.get("X-Gitlab-Token")
     if gitlab:
-        return hmac.compare_digest(gitlab.strip().encode(), secret)
+        return _same(gitlab, secret)
     return False
 
 
@@ -72,7 +79,7 @@ def _verify_standard(secret: bytes, body: bytes, headers: Any, signatures: str) 
     signed = f"{msg_id}.{stamp}.".encode() + body
     expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
     return any(
-        hmac.compare_digest(part.removeprefix("v1,"), expected)
+        _same(part.removeprefix("v1,"), expected)
         for part in signatures.split()
         if part.startswith("v1,")
     )

@@ -33,6 +33,10 @@ def _sign(secret: bytes, body: bytes) -> str:
         ({"X-Gitlab-Token": "k"}, True),
         ({"X-Gitlab-Token": "kk"}, False),
         ({}, False),
+        # whatever bytes a client sends: refused, never a TypeError from compare_digest
+        ({"X-Hub-Signature-256": "sha256=\xe9"}, False),
+        ({"X-Gitea-Signature": "\xe9\udcff"}, False),
+        ({"X-Gitlab-Token": "\u20ac"}, False),
     ],
 )
 def test_webhook_signature_forms(headers: dict[str, str], valid: bool) -> None:
@@ -56,6 +60,8 @@ def test_gitlab_signing_token_standard_webhooks() -> None:
     assert verify_signature(secret, b"{}", _standard(key, "msg_1", now, b"{}"))
     assert verify_signature(b"plain", b"{}", _standard(b"plain", "msg_1", now, b"{}"))
     assert not verify_signature(secret, b"{ }", _standard(key, "msg_1", now, b"{}"))
+    odd = {**_standard(key, "msg_1", now, b"{}"), "webhook-signature": "v1,\xe9"}
+    assert not verify_signature(secret, b"{}", odd)
     assert not verify_signature(secret, b"{}", _standard(key, "msg_1", now - 3600, b"{}"))
     assert not verify_signature(secret, b"{}", _standard(b"other", "msg_1", now, b"{}"))
 
