@@ -8,6 +8,7 @@ defaults that both the parser and the documentation test read.
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import re
@@ -173,12 +174,19 @@ def parse_settings(text: str, path: Path) -> Settings:
                 continue
             name = f"{table}.{key}" if table else key
             if key not in options:
-                known = ", ".join(sorted(options))
-                raise SettingsError(
-                    path, f"unknown key (known: {known})", name, _line_of(text, key, table)
-                )
+                message = _unknown(key, table, options)
+                raise SettingsError(path, message, name, _line_of(text, key, table))
             values[name] = _check(path, text, table, key, value, options[key][0])
     return _build(path, text, values)
+
+
+def _unknown(key: str, table: str, options: Mapping[str, Any]) -> str:
+    """ "unknown key", the closest known name if one is close, and every known name (at the
+    top level the tables too: `[webhok]` is a misspelt table)."""
+    known = sorted(options) + ([f"[{t}]" for t in OPTIONS if t] if not table else [])
+    close = difflib.get_close_matches(key, [k.strip("[]") for k in known], n=1)
+    guess = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown key{guess} (known: {', '.join(known)})"
 
 
 def _check(path: Path, text: str, table: str, key: str, value: Any, kind: Any) -> Any:

@@ -35,7 +35,9 @@ def test_all_tables_are_read() -> None:
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        ("pol_interval = 5\n", r"x.toml:3: pol_interval: unknown key"),
+        ("pol_interval = 5\n", r"x.toml:3: pol_interval: unknown key; did you mean 'poll_i"),
+        ("[webhok]\nport = 1\n", r"x.toml:3: webhok: unknown key; did you mean 'webhook'\?"),
+        ("zzz = 1\n", r"x.toml:3: zzz: unknown key \(known: branch, .*, \[limits\], \[webhook\]\)"),
         ("poll_interval = -1\n", r"x.toml:3: poll_interval: must be a positive number"),
         ("debug = 'yes'\n", r"x.toml:3: debug: must be true or false, not 'yes'"),
         ("poll_interval = '60s'\n", r"x.toml:3: poll_interval: must be a number, not '60s'"),
