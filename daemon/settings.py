@@ -228,9 +228,14 @@ def _check_url(path: Path, url: str, name: str, line: int | None) -> None:
     """A URL that Python's parser refuses would break every git call (the URL is not echoed:
     it may hold a token)."""
     try:
-        _ = urlsplit(url).port  # reading the port checks it too
+        parts = urlsplit(url)
+        _ = parts.port  # reading the port checks it too
     except ValueError as error:
         raise SettingsError(path, f"not a valid URL: {error}", name, line) from None
+    if parts.password is not None and parts.scheme.lower() not in ("http", "https"):
+        # ssh takes no password from a URL, and git would put it on ssh's command line (`ps`)
+        message = f"a password in a {parts.scheme}:// URL is not used (for ssh: ssh_key)"
+        raise SettingsError(path, message, name, line)
 
 
 def _build(path: Path, text: str, values: dict[str, Any]) -> Settings:

@@ -176,3 +176,12 @@ def test_a_repository_url_git_cannot_use_is_named_without_its_secret(
     ) as caught:
         parse_settings(text, Path("x.toml"))
     assert "s3cret" not in str(caught.value)
+
+
+def test_a_password_in_an_ssh_url_is_refused_unechoed() -> None:
+    text = 'repository = "ssh://git:s3cret@host/r.git"\nenvironment = "production"\n'
+    with pytest.raises(
+        SettingsError, match=r"x.toml:1: repository: a password in a ssh://"
+    ) as caught:
+        parse_settings(text, Path("x.toml"))
+    assert "s3cret" not in str(caught.value)
