@@ -187,7 +187,7 @@ _TRANSIENT = re.compile(
     r"returned error: 5\d\d|unable to access|early eof|network is unreachable|"
     r"no route to host|could not read from remote|temporary failure|unexpected disconnect|"
     r"remote end hung up|unable to connect|service unavailable|connection closed by|"
-    r"kex_exchange_identification|broken pipe",
+    r"kex_exchange_identification|broken pipe|unable to look up|name or service not known",
     re.IGNORECASE,
 )
 # git's closing words after any ssh failure: they say nothing the lines above did not.

@@ -233,3 +233,12 @@ def test_an_unknown_commit_is_a_fetch_error_not_a_crash(tmp_path: Path) -> None:
     with pytest.raises(FetchError, match="git archive 000000000000: "):
         mirror.checkout("0" * 40, tmp_path / "checkouts")
     assert not list((tmp_path / "checkouts").glob(".*.tmp"))
+
+
+def test_a_name_that_does_not_resolve_is_transient(tmp_path: Path) -> None:
+    """DNS is away as often as the server: retried with backoff, on every transport."""
+    for url in ("git://nonexistent.invalid/x", "http://nonexistent.invalid/x"):
+        mirror = Mirror(tmp_path / f"m{len(url)}.git", url, "main", timeout=20)
+        with pytest.raises(FetchError) as caught:
+            mirror.remote_head()
+        assert caught.value.transient, str(caught.value)

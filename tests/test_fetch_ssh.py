@@ -106,6 +106,7 @@ ACCESS = "fatal: Could not read from remote repository.\n\nPlease make sure you 
         ("ssh: connect to host h port 22: Connection timed out", True, None),
         ("ssh: connect to host h port 22: No route to host", True, None),
         ("ssh: Could not resolve hostname h: Name or service not known", True, None),
+        ("fatal: unable to look up h (port 9418) (Name or service not known)", True, None),
         ("kex_exchange_identification: read: Connection reset by peer", True, None),
         ("git@h: Permission denied (publickey).", False, "ssh-keygen -y -f KEY"),
         ("Host key verification failed.", False, "ssh-keyscan -p 2222 h >>"),
