@@ -164,6 +164,28 @@ def test_apply_refuses_to_run_next_to_another_run(repo: Path, tmp_path: Path) ->
     assert not (tmp_path / "work").exists()
 
 
+def test_without_state_dir_apply_locks_the_daemons_state_dir(repo: Path, tmp_path: Path) -> None:
+    """A daemon whose settings name another state_dir is still locked against: apply reads it."""
+    from daemon.lock import host_lock
+
+    settings = tmp_path / "deployd.toml"
+    settings.write_text(f'repository = "/x"\nenvironment = "prod"\nstate_dir = "{STATE["dir"]}"\n')
+    env = {**os.environ, "DEPLOYD_CONFIG": str(settings)}
+    command = [sys.executable, "-m", "daemon.cli", "apply", str(repo), "-e", "prod",
+               "--host", "web", "--root", str(tmp_path / "root")]  # fmt: skip
+    with host_lock(STATE["dir"], who="the daemon"):
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 2 and "the daemon" in done.stderr, done.stderr
+    assert not (tmp_path / "root" / "work").exists()
+
+    settings.write_text("state_dir = [unclosed\n")
+    env["DEPLOYD_CONFIG"] = str(settings)
+    done = subprocess.run([*command, "--state-dir", str(STATE["dir"])], capture_output=True,
+                          text=True, timeout=120, env=env)  # fmt: skip
+    assert done.returncode == 0, "--state-dir wins; the settings file is not even read"
+    assert "cannot read" not in done.stderr
+
+
 def test_environment_time_limits_are_checked_with_every_other_error(tmp_path: Path) -> None:
     section = "\n[deployd]\nrun_timeout = soon\nconverge_timeout = 1\ncomponent_timeout = 5m\n"
     bad = make_repo(tmp_path / "repo", {

@@ -19,6 +19,7 @@ import argparse
 import contextlib
 import os
 import sys
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ if TYPE_CHECKING:  # imported where used: `deployd status` builds this parser to
 
 DEFAULT_ROOT = "/srv/deployd"
 DEFAULT_STATE_DIR = "/var/lib/deployd"
+SETTINGS_FILE = "/etc/deployd/deployd.toml"  # the daemon's, as `deployd run` finds it
 # Errors that mean "the runtime itself broke", not "your configuration is wrong".
 RUN_FAILURE_KINDS = {"WorkerCrashed", "InternalError", "ProtocolError", "Timeout"}
 
@@ -66,13 +68,33 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug-allow-remote", action="store_true",
                         help="let REMOTE_PDB_HOST be a non-loopback address")  # fmt: skip
     parser.add_argument(
-        "--state-dir", default=DEFAULT_STATE_DIR,
-        help=f"the repository's venvs live in STATE_DIR/venvs; apply takes STATE_DIR/lock "
-        f"(default {DEFAULT_STATE_DIR})",
+        "--state-dir",
+        help="the repository's venvs live in STATE_DIR/venvs; apply takes STATE_DIR/lock "
+        f"(default: the daemon's state_dir from $DEPLOYD_CONFIG or {SETTINGS_FILE}, "
+        f"else {DEFAULT_STATE_DIR})",
     )  # fmt: skip
 
 
+def _resolve_state_dir(args: argparse.Namespace) -> None:
+    """Without --state-dir, use the daemon's own state dir, so apply takes the same lock as a
+    daemon on this host whatever its settings say (a daemon elsewhere would converge at once)."""
+    if args.state_dir:
+        return
+    path = Path(os.environ.get("DEPLOYD_CONFIG") or SETTINGS_FILE)
+    args.state_dir = DEFAULT_STATE_DIR
+    try:
+        value = tomllib.loads(path.read_text()).get("state_dir")
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError) as error:  # TOMLDecodeError and UnicodeDecodeError are both
+        print(f"note: cannot read {path} ({error}); using {DEFAULT_STATE_DIR}", file=sys.stderr)
+        return
+    if isinstance(value, str) and value:
+        args.state_dir = value
+
+
 def run_apply(args: argparse.Namespace) -> int:
+    _resolve_state_dir(args)
     mode = "predict" if args.predict else "apply"
     request = _request(args, mode=mode, root=os.path.abspath(args.root))
     if request is None:
@@ -90,6 +112,7 @@ def run_apply(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
+    _resolve_state_dir(args)
     request = _request(args, mode="check", all_hosts=args.all_hosts)
     if request is None:
         return 2
