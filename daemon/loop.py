@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import random
 import threading
 import time
 from concurrent.futures import Future
@@ -31,6 +30,7 @@ from daemon.logs import log_run_outcome, log_worker_event
 from daemon.messages import Control, RunDone, RunEvent, Trigger
 from daemon.notify import Notifier, watchdog_interval
 from daemon.pipeline import RunPlan
+from daemon.poll_schedule import PollSchedule
 from daemon.records import LiveStatus, RunRecord, StatusSnapshot
 from daemon.run_thread import RunThread
 from daemon.settings import Settings
@@ -41,9 +41,6 @@ log = logging.getLogger(__name__)
 # commit (so a push seen by both the watcher and a poll converges once). The others
 # (startup, schedule, api, manual) always converge.
 POLL_ONLY = ("poll", "push", "webhook", "inbox")
-# Once this tick's polls took longer than this, further triggers in the same tick do not poll:
-# a hung git server then blocks a tick for one poll (two git commands), not one per trigger.
-POLL_BUDGET_PER_TICK = 1.0
 
 
 class Loop:
@@ -67,11 +64,8 @@ class Loop:
         self._running: RunThread | None = None
         self._pending: str | None = None
         self._waiters: list[Future[dict[str, Any]]] = []
-        self._failures = 0
-        self._next_poll = 0.0
+        self._polls = PollSchedule(settings.poll_interval, settings.retry_max)
         self._next_converge = 0.0
-        self._polled_at = 0.0
-        self._polling_this_tick = 0.0  # seconds spent in git by this tick's polls
         self._watchdog = watchdog_interval()
         self._last_watchdog = 0.0
 
@@ -119,9 +113,9 @@ class Loop:
         self._publish()
 
     def tick(self, max_wait: float = 1.0) -> None:
-        self._polling_this_tick = 0.0
+        self._polls.new_tick()
         now = time.time()
-        wait = max(0.0, min(max_wait, self._next_poll - now))
+        wait = max(0.0, min(max_wait, self._polls.next_at - now))
         if self._startable():
             wait = 0.0
         try:
@@ -131,7 +125,7 @@ class Loop:
         except queue.Empty:
             pass
         now = time.time()
-        if now >= self._next_poll:
+        if now >= self._polls.next_at:
             self._poll(now, "poll")
         if now >= self._next_converge and not self._pending:
             self._pending = "schedule"
@@ -242,34 +236,18 @@ class Loop:
 
     # -- poll and run ----------------------------------------------------------------------
     def _poll(self, now: float, why: str) -> None:
-        if self._polling_this_tick > POLL_BUDGET_PER_TICK:
-            # Git was slow (or away) in this tick already: asking again would block the loop
-            # once more, and the watchdog is fed only between ticks. The trigger stays pending.
-            log.debug(
-                "%s: not polling again in this tick (git took %.1fs)", why, self._polling_this_tick
-            )
+        if not self._polls.may_poll():  # git was slow in this tick already (poll_schedule)
+            log.debug("%s: no second slow poll in this tick; it stays pending", why)
             return
         began = time.monotonic()
         self.state, moved, error = transitions.poll(self.state, self.mirror)
-        self._polling_this_tick += time.monotonic() - began
-        now = self._polled_at = max(now, time.time())  # after a slow git, count from its end
+        delay = self._polls.polled(began, now, error)
         if error is None:
-            self._failures = 0
-            self._next_poll = now + self.settings.poll_interval
             if moved and why == "poll" and not self._pending:
                 self._pending = "poll"
             if moved:
                 self._cancel_if_superseded()
         else:
-            self._failures += 1
-            delay = transitions.retry_delay(
-                self._failures,
-                error.transient,
-                self.settings.poll_interval,
-                self.settings.retry_max,
-                jitter=random.uniform(0.5, 1.0),
-            )
-            self._next_poll = now + delay
             log.warning("fetch: %s (retry in %.0fs)", error, delay)
         self.store.save(self.state)
 
@@ -294,7 +272,7 @@ class Loop:
         return self.state.upstream is not None or bool(self.state.suspended_reason)
 
     def _start(self, trigger: str) -> None:
-        if time.time() - self._polled_at > 1.0 and trigger not in ("poll", "schedule"):
+        if time.time() - self._polls.polled_at > 1.0 and trigger not in ("poll", "schedule"):
             self._poll(time.time(), trigger)  # a trigger that waited behind a run: look again
         upstream = self.state.upstream
         if self.state.suspended_reason:
@@ -390,7 +368,7 @@ class Loop:
     def _publish(self) -> None:
         self.live = replace(
             self.live,
-            next_poll_at=self._next_poll or None,
+            next_poll_at=self._polls.next_at or None,
             next_converge_at=self._next_converge or None,
             pending_trigger=self._pending,
         )

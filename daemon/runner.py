@@ -44,6 +44,7 @@ from components_runtime.protocol import (
 from daemon.limits import DEFAULT_LIMITS, Limits
 from daemon.oom import oom_kill_count
 from daemon.worker_clock import Clock
+from daemon.worker_progress import WorkerProgress
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +200,7 @@ class _Watch:
         self.timed_out: str | None = None  # which limit: "run", "component" or "debug"
         self.timed_out_component: str | None = None
         self.garbage: list[str] = []  # stdout lines that were not events
-        self.progress = _Progress()
+        self.progress = WorkerProgress()
 
     def follow(self, lines: queue.Queue[object]) -> None:
         exited_at: float | None = None
@@ -298,39 +299,6 @@ class _Watch:
             error=error,
             finished=self.progress.components(time.monotonic()) if self.result is None else (),
         )
-
-
-class _Progress:
-    """Which root components the worker reported finished, and which one it is in."""
-
-    def __init__(self) -> None:
-        self.finished: list[ComponentResult] = []
-        self.changed: dict[str, list[str]] = {}
-        self.current: tuple[str, float] | None = None
-
-    def observe(self, event: dict[str, Any], now: float) -> None:
-        kind, component = event["event"], str(event.get("component") or "")
-        if kind == "component-started":
-            self.current = (component, now)
-        elif kind == "component-changed":
-            self.changed.setdefault(component, []).append(str(event.get("path") or component))
-        elif kind == "component-finished":
-            self.current = None
-            self.finished.append(
-                ComponentResult(
-                    component=component,
-                    outcome=event.get("outcome") or "failed",
-                    duration=float(event.get("duration") or 0.0),
-                    changed_paths=tuple(self.changed.pop(component, ())),
-                )
-            )
-
-    def components(self, now: float) -> tuple[ComponentResult, ...]:
-        if self.current is None:
-            return tuple(self.finished)
-        component, since = self.current
-        interrupted = ComponentResult(component=component, outcome="failed", duration=now - since)
-        return (*self.finished, interrupted)
 
 
 def terminate_group(process: subprocess.Popen[bytes], grace: float) -> None:
