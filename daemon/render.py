@@ -31,7 +31,9 @@ def event_line(event: dict[str, Any], debug: bool = False) -> str | None:
         prefix = "".join(f"{part}: " for part in (event.get("host"), event.get("component"))
                          if part)  # fmt: skip
         marker = {"warning": "WARNING: ", "error": "ERROR: "}.get(level, "")
-        return f"{prefix}{marker}{event.get('message', '')}"
+        # Every line of a multi-line message keeps the prefix: `grep 'web: app:'` finds it all.
+        first, *more = str(event.get("message", "")).split("\n")
+        return "\n".join([f"{prefix}{marker}{first}", *(f"{prefix}{line}" for line in more)])
     if kind == "debugger-waiting":
         return (
             f"{event.get('host')}: breakpoint at {event.get('file')}:{event.get('line')}: "

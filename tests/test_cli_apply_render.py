@@ -19,6 +19,8 @@ from daemon import render
          False, "web: app: hi"),
         ({"event": "log", "level": "warning", "host": None, "component": None, "message": "w"},
          False, "WARNING: w"),
+        ({"event": "log", "level": "warning", "host": "web", "component": "app",
+          "message": "two\nlines"}, False, "web: app: WARNING: two\nweb: app: lines"),
         ({"event": "log", "level": "debug", "host": "web", "component": None, "message": "d"},
          False, None),
         ({"event": "log", "level": "debug", "host": "web", "component": None, "message": "d"},
