@@ -1,10 +1,11 @@
 """One place that configures logging: journald with fields under systemd, plain lines otherwise.
 
-Under systemd (``$JOURNAL_STREAM`` set) and with systemd-python installed, records go to the
-journal with structured fields: ``DEPLOYD_RUN``, ``DEPLOYD_COMMIT``, ``DEPLOYD_COMPONENT`` taken
-from the ``extra`` of a log call (``log.info(..., extra={"run_id": ..., "commit": ...})``).
-Otherwise one plain line per record goes to stderr (journald still captures it under systemd);
-so does a record the journal refuses (journald gone, its socket left behind).
+Under systemd (``$JOURNAL_STREAM`` naming the stream that is our stderr) and with
+systemd-python installed, records go to the journal with structured fields: ``DEPLOYD_RUN``,
+``DEPLOYD_COMMIT``, ``DEPLOYD_COMPONENT`` taken from the ``extra`` of a log call
+(``log.info(..., extra={"run_id": ..., "commit": ...})``). Otherwise one plain line per record
+goes to stderr (journald still captures it under systemd); so does a record the journal refuses
+(journald gone, its socket left behind).
 """
 
 from __future__ import annotations
@@ -85,20 +86,31 @@ def setup_logging(debug: bool = False) -> str:
     for old in list(root.handlers):
         root.removeHandler(old)
     root.setLevel(logging.DEBUG if debug else logging.INFO)
-    handler: logging.Handler | None = None
-    if os.environ.get("JOURNAL_STREAM"):
-        handler = _journal_handler()
+    under_systemd = stderr_is_the_journal()
+    handler = _journal_handler() if under_systemd else None
     sink = "journal"
     if handler is None:
         sink = "plain"
         handler = logging.StreamHandler(sys.stderr)
-        under_systemd = bool(os.environ.get("JOURNAL_STREAM"))
         fmt = _SYSTEMD_FORMAT if under_systemd else "%(asctime)s " + _SYSTEMD_FORMAT
         handler.setFormatter(_PlainFormatter(fmt))
     root.addHandler(handler)
     for noisy in ("git", "httpx", "httpcore", "watchfiles"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     return sink
+
+
+def stderr_is_the_journal() -> bool:
+    """systemd puts the device and inode of the stream it connects to stderr in
+    ``$JOURNAL_STREAM``. Only when they match is stderr really the journal: a shell started from
+    a service (or a terminal that inherited the variable) gets plain, time-stamped lines on its
+    own stderr, as systemd.exec(5) advises."""
+    try:
+        device, inode = (int(part) for part in os.environ.get("JOURNAL_STREAM", "").split(":"))
+        stream = os.fstat(2)
+    except (ValueError, OSError):
+        return False
+    return (stream.st_dev, stream.st_ino) == (device, inode)
 
 
 _LEVELS = {

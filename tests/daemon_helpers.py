@@ -173,14 +173,17 @@ def run_daemon(
     env: dict[str, str] | None = None,
     state_dir: Path | None = None,
     may_fail: bool = False,
+    stderr_is_journal: bool = False,
     **settings: Any,
 ) -> Iterator[Daemon]:
     """A real ``deployd run`` on ``repository`` (environment ``test``, host ``testhost``).
 
     ``settings`` override the config keys (e.g. ``poll_interval=0.5``, ``webhook={...}``).
     ``state_dir`` lets a test restart a daemon on the same state; ``may_fail=True`` yields
-    even when the daemon exits at start-up (to test refusals). The socket lives in a short
-    private directory under /tmp (unix socket paths are limited to 108 bytes).
+    even when the daemon exits at start-up (to test refusals); ``stderr_is_journal=True`` sets
+    ``$JOURNAL_STREAM`` to the daemon's stderr, as systemd does with ``StandardError=journal``.
+    The socket lives in a short private directory under /tmp (unix socket paths are limited to
+    108 bytes).
     """
     base.mkdir(parents=True, exist_ok=True)
     sock_dir = Path(tempfile.mkdtemp(prefix="deployd-", dir="/tmp"))
@@ -201,6 +204,9 @@ def run_daemon(
     full_env = {**os.environ, **(env or {})}
     full_env.pop("NOTIFY_SOCKET", None) if "NOTIFY_SOCKET" not in (env or {}) else None
     with log.open("wb") as log_file:
+        if stderr_is_journal:  # as systemd does: $JOURNAL_STREAM names the stream on stderr
+            stream = os.fstat(log_file.fileno())
+            full_env["JOURNAL_STREAM"] = f"{stream.st_dev}:{stream.st_ino}"
         process = subprocess.Popen(
             [*deployd_command(), "run", "--config", str(config)],
             stdout=log_file,

@@ -27,7 +27,7 @@ from helpers import wait_for
 JOURNAL_DIR = Path("/run/systemd/journal")
 SOCKET = JOURNAL_DIR / "socket"
 PRIVATE_MARK = "DEPLOYD_TEST_PRIVATE_JOURNAL"
-UNDER_SYSTEMD = {"JOURNAL_STREAM": "8:12345"}
+
 Entry = dict[str, str]
 
 
@@ -149,13 +149,19 @@ def listening() -> Iterator[JournalListener]:
 
 
 def run_under_systemd(code: str) -> subprocess.CompletedProcess[str]:
-    """``python -c code`` in the project's root, with ``$JOURNAL_STREAM`` set as systemd would."""
+    """``python -c code`` in the project's root, with ``$JOURNAL_STREAM`` naming its stderr, as
+    systemd sets it (the pipe's device and inode are only known inside the child)."""
+    as_systemd = (
+        "import os\n"
+        "stream = os.fstat(2)\n"
+        "os.environ['JOURNAL_STREAM'] = f'{stream.st_dev}:{stream.st_ino}'\n"
+    )
     return subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", as_systemd + code],
         capture_output=True,
         text=True,
         cwd=Path(__file__).resolve().parent.parent,
-        env={**os.environ, **UNDER_SYSTEMD},
+        env=dict(os.environ),
         timeout=60,
     )
 
@@ -166,7 +172,7 @@ def test_converge_lines_reach_the_journal_with_run_commit_and_component(
     if journal_dir is None:
         return  # ran and passed inside a private mount namespace
     repo = make_deploy_repo(tmp_path / "repo")
-    with listening() as journal, run_daemon(tmp_path, repo, env=UNDER_SYSTEMD) as daemon:
+    with listening() as journal, run_daemon(tmp_path, repo, stderr_is_journal=True) as daemon:
         run = daemon.wait_run(outcome="succeeded")
         sha = run["commit"]["sha"]
         converge = wait_for(
@@ -206,7 +212,9 @@ def test_journal_entries_carry_multiline_messages_and_warnings(
     assert warning["PRIORITY"] == "4" and warning["DEPLOYD_RUN"] == "R1"
     assert warning["DEPLOYD_COMMIT"] == "c0ffee" and "DEPLOYD_COMPONENT" not in warning
     assert error["PRIORITY"] == "3" and error["DEPLOYD_COMPONENT"] == "nginx"
-    assert error["CODE_FILE"] == "<string>" and error["CODE_LINE"] == "6"
+    assert (
+        error["CODE_FILE"] == "<string>" and error["CODE_LINE"] == "9"
+    )  # 3 lines of run_under_systemd first
 
 
 def test_unreachable_journal_keeps_plain_lines_on_stderr(
@@ -231,8 +239,8 @@ def test_unreachable_journal_keeps_plain_lines_on_stderr(
 
 def test_without_systemd_python_the_fields_are_in_plain_lines(tmp_path: Path) -> None:
     repo = make_deploy_repo(tmp_path / "repo")
-    env = {**UNDER_SYSTEMD, "DEPLOYD_NO_SYSTEMD_PYTHON": "1"}
-    with run_daemon(tmp_path, repo, env=env) as daemon:
+    env = {"DEPLOYD_NO_SYSTEMD_PYTHON": "1"}
+    with run_daemon(tmp_path, repo, env=env, stderr_is_journal=True) as daemon:
         run = daemon.wait_run(outcome="succeeded")
         fields = f"[run_id={run['id']} commit={run['commit']['sha']} component=hello]"
         line = wait_for(lambda: next((li for li in lines(daemon.output()) if fields in li), None))

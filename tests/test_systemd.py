@@ -5,6 +5,7 @@ picks the journal or plain lines."""
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import socket
 import subprocess
@@ -87,7 +88,10 @@ def test_logging_sinks(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFi
         assert setup_logging() == "plain"
         logging.getLogger("daemon.test").info("run done", extra={"run_id": "R1", "commit": "abc"})
         assert "INFO daemon.test: run done [run_id=R1 commit=abc]" in capsys.readouterr().err
-        monkeypatch.setenv("JOURNAL_STREAM", "8:1234")
+        monkeypatch.setenv("JOURNAL_STREAM", "8:1234")  # inherited: stderr is not that stream
+        assert setup_logging() == "plain"
+        stderr = os.fstat(2)
+        monkeypatch.setenv("JOURNAL_STREAM", f"{stderr.st_dev}:{stderr.st_ino}")
         assert setup_logging() == "journal"  # systemd-python is installed here
         logging.getLogger("daemon.test").info("to the journal", extra={"run_id": "R2"})
         monkeypatch.setenv("DEPLOYD_NO_SYSTEMD_PYTHON", "1")
