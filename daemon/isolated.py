@@ -2,7 +2,9 @@
 ``daemon.venvs`` and ``daemon.runner`` itself, with its own bookkeeping).
 
 ``run_isolated(request, state_dir, on_event)`` prepares the repository's venv under
-``STATE_DIR/venvs/`` and runs the worker in it. Both steps report failures as data.
+``STATE_DIR/venvs/`` and runs the worker in it. Both steps report failures as data. The venv
+is held (``daemon.venvs.lock_in_use``) while the worker runs, so a daemon sharing the state
+directory never garbage-collects it mid-run.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from components_runtime.protocol import ErrorInfo, WorkerRequest
 from daemon.limits import DEFAULT_LIMITS, Limits
 from daemon.requirements import Requirements
 from daemon.runner import WorkerRun, run_worker
-from daemon.venvs import VenvResult, ensure_venv
+from daemon.venvs import InUse, VenvResult, ensure_venv, lock_in_use
 
 DEFAULT_STATE_DIR = Path("/var/lib/deployd")
 DEFAULT_DEBUG_HOST = "127.0.0.1"
@@ -56,27 +58,56 @@ def run_isolated(
     on_build: Callable[[Path, Requirements], None] | None = None,
 ) -> IsolatedRun:
     venvs_dir = state_dir / "venvs"
-    venv = ensure_venv(
-        Path(request.repository),
-        venvs_dir,
-        wheelhouse=wheelhouse,
-        no_index=no_index,
-        timeout=limits.venv_build,
-        on_build=on_build,
-    )
-    if venv.python is None:
+
+    def prepare() -> VenvResult:
+        return ensure_venv(
+            Path(request.repository),
+            venvs_dir,
+            wheelhouse=wheelhouse,
+            no_index=no_index,
+            timeout=limits.venv_build,
+            on_build=on_build,
+        )
+
+    venv, held = _held_venv(prepare)
+    if venv.python is None or held is None:
         return IsolatedRun(venv=venv, run=None)
-    run = run_worker(
-        request,
-        on_event,
-        python=venv.python,
-        limits=limits,
-        cancel=cancel,
-        env=env,
-        on_stderr=on_stderr,
-        abort=abort,
-    )
+    try:
+        run = run_worker(
+            request,
+            on_event,
+            python=venv.python,
+            limits=limits,
+            cancel=cancel,
+            env=env,
+            on_stderr=on_stderr,
+            abort=abort,
+        )
+    finally:
+        held.release()
     return IsolatedRun(venv=venv, run=run)
+
+
+def _held_venv(prepare: Callable[[], VenvResult]) -> tuple[VenvResult, InUse | None]:
+    """The venv, held against the daemon's garbage collection for the whole run.
+
+    The daemon may collect a reused venv between ``ensure_venv``'s look and our lock; then
+    the lock finds it gone and one more ``ensure_venv`` rebuilds it (a second loss in a row
+    would need a collection racing a fresh build: reported as a failure, not retried).
+    """
+    for _attempt in range(2):
+        venv = prepare()
+        if venv.path is None:
+            return venv, None
+        held = lock_in_use(venv.path)
+        if held is not None:
+            return venv, held
+    gone = ErrorInfo(
+        kind="VenvBuildError",
+        message=f"venv {venv.key} was removed by the daemon's garbage collection twice",
+        hint="run the command again",
+    )
+    return VenvResult(None, venv.key, "failed", venv.duration, gone, venv.notices), None
 
 
 def debug_endpoint(environ: Mapping[str, str] = os.environ) -> tuple[str, int]:

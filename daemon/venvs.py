@@ -26,6 +26,11 @@ The venv is built at its final path rather than renamed into place from a tempor
 pip writes the venv's absolute path into console-script shebangs, so a renamed venv would carry
 broken scripts. The ready marker gives the same all-or-nothing guarantee. A venv in use is never
 modified: a changed input means a different key, hence a different directory.
+
+A run that uses a venv holds a shared ``flock`` on ``VENV/.in-use`` (:func:`lock_in_use`);
+:func:`collect_garbage` removes a venv only after taking that lock exclusively, without waiting,
+so a venv that ``deployd check`` or ``apply`` is using is never deleted under it. The lock file
+is part of neither the key nor the ready check.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from components_runtime.protocol import ErrorInfo
 from daemon.limits import DEFAULT_LIMITS
 from daemon.requirements import Requirements, RequirementsError, read_requirements
 from daemon.runtime_overlay import install_overlay, runtime_fingerprint
+from daemon.venv_in_use import IN_USE, InUse, claim_exclusive, hold_shared
 
 log = logging.getLogger(__name__)
 
@@ -187,10 +193,13 @@ def _package_files(package: Path) -> list[Path]:
 
 
 def collect_garbage(venvs_dir: Path, keep: Iterable[str]) -> tuple[str, ...]:
-    """Remove every venv (finished or not) except ``keep``; return the removed keys.
+    """Remove every venv (finished or not) except ``keep`` and those in use; return the
+    removed keys.
 
-    Callers pass the venv in use and the last good one. A directory is first renamed out of
-    the way, so a crash half-way through never leaves a half-deleted venv under its key.
+    Callers pass the venv in use and the last good one; a venv another process holds with
+    :func:`lock_in_use` is skipped as well. A directory is renamed out of the way while its
+    lock is held exclusively (so no run can take it meanwhile), and a crash half-way through
+    never leaves a half-deleted venv under its key.
     """
     kept = set(keep)
     removed: list[str] = []
@@ -200,8 +209,14 @@ def collect_garbage(venvs_dir: Path, keep: Iterable[str]) -> tuple[str, ...]:
         for entry in sorted(venvs_dir.iterdir()):
             if entry.name.startswith(".") or entry.name in kept or not entry.is_dir():
                 continue
-            trash = venvs_dir / f".trash-{entry.name}-{os.getpid()}"
-            entry.rename(trash)
+            claim = claim_exclusive(entry)
+            if claim is None:
+                continue
+            try:
+                trash = venvs_dir / f".trash-{entry.name}-{os.getpid()}"
+                entry.rename(trash)
+            finally:
+                os.close(claim)  # a run that waited on it finds the path gone and retries
             shutil.rmtree(trash, ignore_errors=True)
             removed.append(entry.name)
         for stale in venvs_dir.glob(".trash-*"):
@@ -209,6 +224,16 @@ def collect_garbage(venvs_dir: Path, keep: Iterable[str]) -> tuple[str, ...]:
     if removed:
         log.info("venv: removed %s", ", ".join(removed))
     return tuple(removed)
+
+
+def lock_in_use(venv: Path) -> InUse | None:
+    """Hold ``venv`` against :func:`collect_garbage` (see ``daemon.venv_in_use``); None when
+    it was collected since ``ensure_venv`` returned it, or is unfinished: call that again."""
+    held = hold_shared(venv)
+    if held is not None and not _usable(venv):
+        held.release()
+        return None
+    return held
 
 
 def _build(
@@ -239,6 +264,7 @@ def _build(
         )
         if error:
             return error
+    (target / IN_USE).touch()  # so that a run by another user can lock it read-only
     _write_atomically(
         target / READY,
         json.dumps(
@@ -343,4 +369,12 @@ def _failed(
     return VenvResult(None, key, "failed", time.monotonic() - started, error, notices)
 
 
-__all__ = ["VenvResult", "collect_garbage", "ensure_venv", "venv_key", "wheelhouses"]
+__all__ = [
+    "InUse",
+    "VenvResult",
+    "collect_garbage",
+    "ensure_venv",
+    "lock_in_use",
+    "venv_key",
+    "wheelhouses",
+]
