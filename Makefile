@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo demo-apply test check install clean bench
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml .ci/install-system
 	bash .ci/install-system
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
