@@ -32,6 +32,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 from helpers import make_repo  # noqa: E402
+from parity_helpers import deployd_command  # noqa: E402
 
 from components_runtime.protocol import WorkerRequest  # noqa: E402
 from daemon.isolated import run_isolated  # noqa: E402
@@ -108,21 +109,7 @@ def cold_processes(base: Path, repeat: int) -> tuple[float, float]:
         f" host='localhost', root={str(root)!r}), lambda e: None)\n"
         "assert r.outcome == 'succeeded', r.errors\n"
     )
-    apply = [
-        sys.executable,
-        "-m",
-        "daemon.cli",
-        "apply",
-        str(checkout),
-        "-e",
-        "bench",
-        "--host",
-        "localhost",
-        "--root",
-        str(root),
-        "--state-dir",
-        str(state),
-    ]
+    apply = deployd_command(checkout, "bench", root, state)
     subprocess.run(apply, check=True, capture_output=True)  # build the venv, converge once
 
     def run(command: list[str]) -> Callable[[], object]:

@@ -6,11 +6,11 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 from helpers import commit
+from parity_helpers import deployd_command
 from test_debugging import BREAKS, read_until
 from test_runner import repo
 
@@ -22,22 +22,7 @@ ENVIRONMENT = (
 
 
 def apply_command(checkout: Path, tmp_path: Path, *extra: str) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "daemon.cli",
-        "apply",
-        str(checkout),
-        "-e",
-        "test",
-        "--host",
-        "localhost",
-        "--root",
-        str(tmp_path / "root"),
-        "--state-dir",
-        str(tmp_path / "state"),
-        *extra,
-    ]
+    return [*deployd_command(checkout, "test", tmp_path / "root", tmp_path / "state"), *extra]
 
 
 def attach_and_continue(command: list[str], env: dict[str, str], listens: str) -> str:
