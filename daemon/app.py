@@ -20,7 +20,7 @@ from daemon.loop import Loop
 from daemon.notify import Notifier, watchdog_interval
 from daemon.settings import Settings, SettingsError, load_settings
 from daemon.state import StateError, StateStore
-from daemon.transitions import splay_offset, status_line
+from daemon.transitions import status_line
 from daemon.triggers import start_watchers
 from daemon.webhook import WebhookError, WebhookServer
 
@@ -112,8 +112,7 @@ def _metrics(settings: Settings, loop: Loop) -> tuple[dict[Any, Any], Any]:
     registry = build_registry(
         lambda: loop.snapshot,
         # what this host really waits between scheduled converges: its splay share included
-        converge_interval=settings.converge_interval
-        + splay_offset(settings.host_name, settings.splay),
+        converge_interval=loop.converge_delay(),
         poll_interval=settings.poll_interval,
     )
     try:

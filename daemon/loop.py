@@ -109,7 +109,7 @@ class Loop:
         self.state = transitions.recover(self.state, self.store)
         self.last_record = self.store.get_run(self.state.last_run) if self.state.last_run else None
         self._pending = "startup"
-        self._next_converge = time.time() + self._converge_delay()
+        self._next_converge = time.time() + self.converge_delay()
         self._publish()
 
     def tick(self, max_wait: float = 1.0) -> None:
@@ -213,7 +213,7 @@ class Loop:
             running_component=None,
             debugger=None,
         )
-        delay = self._converge_delay()
+        delay = self.converge_delay()
         if record.reason == "locked":  # someone else converges: try again soon
             delay = self.settings.poll_interval
         self._next_converge = time.time() + delay
@@ -360,7 +360,7 @@ class Loop:
                 waiter.set_result(answer)
         self._waiters = []
 
-    def _converge_delay(self) -> float:
+    def converge_delay(self) -> float:
         """Converge interval plus this host's fixed splay, so a fleet spreads out."""
         splay = transitions.splay_offset(self.settings.host_name, self.settings.splay)
         return self.settings.converge_interval + splay
