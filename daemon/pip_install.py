@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from components_runtime.protocol import ErrorInfo
+from components_runtime.tracebacks import relative
 from daemon.requirements import Requirements, find_requirement
 
 TAIL_LINES = 25
@@ -100,7 +101,7 @@ def pip_error(output: str, code: int, requirements: Requirements) -> ErrorInfo:
         message = f"pip could not install {failed} (from {source})"
         found = find_requirement(requirements, re.split(r"[\[<>=!~;@\s]", failed)[0])
         if found and requirements.files:
-            file, line = _relative(found[0], requirements.files[0].parent), found[1]
+            file, line = relative(found[0], requirements.files[0].parent), found[1]
     else:
         message = f"pip install of {source} failed (exit status {code})"
     first_error = _first_error(output)
@@ -140,13 +141,6 @@ def _as_written(name: str, requirements: Requirements) -> str:
             except ValueError:
                 return path
     return name
-
-
-def _relative(path: Path, checkout: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(checkout.resolve()))
-    except ValueError:
-        return str(path)
 
 
 def _run(command: list[str], *, cwd: Path | None, deadline: float) -> tuple[int | None, str]:

@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Literal
 
 from components_runtime.protocol import ErrorInfo
+from components_runtime.tracebacks import relative
 from daemon.limits import DEFAULT_LIMITS
 from daemon.requirements import Requirements, RequirementsError, read_requirements
 from daemon.runtime_overlay import install_overlay, runtime_fingerprint
@@ -347,19 +348,12 @@ def _requirements_error(error: Exception, checkout: Path) -> ErrorInfo:
         return ErrorInfo(
             kind="RequirementsError",
             message=error.message,
-            file=_relative(error.file, checkout),
+            file=relative(error.file, checkout),
             line=error.line,
             hint="fix requirements.txt and commit; the host stays on its last "
             "good deployment meanwhile",
         )
     return ErrorInfo(kind="RequirementsError", message=f"cannot read requirements: {error}")
-
-
-def _relative(path: Path, checkout: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(checkout.resolve()))
-    except ValueError:
-        return str(path)
 
 
 def _failed(
