@@ -66,8 +66,9 @@ _WEBHOOK: dict[str, tuple[type | tuple[type, ...], Any]] = {
 }
 OPTIONS = {"": _TOP, "limits": _LIMITS, "webhook": _WEBHOOK}
 _PORTS = {"port", "debug_port"}
-_PATHS = {"root", "state_dir", "socket", "inbox"}  # top level; wheelhouse is checked on its own
-_OPTIONAL_PATHS = {"inbox"}  # "" means the default
+# top-level keys that must hold an absolute path; "" means the default for the optional ones
+_OPTIONAL_PATHS = {"inbox", "wheelhouse", "ssh_key", "ssh_known_hosts"}
+_PATHS = {"root", "state_dir", "socket", *_OPTIONAL_PATHS}
 _POSITIVE = {"poll_interval", "converge_interval", "keep_runs", "retry_max", "port", "rate_limit"}
 
 
@@ -282,10 +283,8 @@ def _build(path: Path, text: str, values: dict[str, Any]) -> Settings:
 
 
 def _check_wheelhouse(path: Path, text: str, value: str) -> Path:
-    wheelhouse = Path(value)
+    wheelhouse = Path(value)  # absolute: checked with the other paths (_PATHS)
     line = _line_of(text, "wheelhouse", "")
-    if not wheelhouse.is_absolute():
-        raise SettingsError(path, f"must be an absolute path, not {value!r}", "wheelhouse", line)
     if not wheelhouse.is_dir():
         message = f"{value} is not a directory (create it, or leave wheelhouse empty)"
         raise SettingsError(path, message, "wheelhouse", line)
@@ -293,12 +292,10 @@ def _check_wheelhouse(path: Path, text: str, value: str) -> Path:
 
 
 def _check_ssh_file(path: Path, text: str, key: str, value: str) -> Path:
-    """An ssh file must be an absolute path to a readable file; a key others can read is
-    refused up front (ssh would ignore it and every fetch would fail)."""
+    """An ssh file (an absolute path: see _PATHS) must be a readable file; a key others can
+    read is refused up front (ssh would ignore it and every fetch would fail)."""
     line = _line_of(text, key, "")
     file = Path(value)
-    if not file.is_absolute():
-        raise SettingsError(path, f"must be an absolute path, not {value!r}", key, line)
     if UNQUOTABLE in value:
         message = f"ssh would read {UNQUOTABLE!r} in {value} as a variable: move or link the file"
         raise SettingsError(path, message, key, line)
