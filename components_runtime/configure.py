@@ -55,8 +55,8 @@ def _locate(error: DeploydError, root: Any, base_dir: Path | None) -> DeploydErr
         error.file, error.line = user_frame(error.__traceback__, base_dir)
     elif base_dir is not None and os.path.isabs(error.file):  # e.g. a template's own path
         error.file = relative(error.file, base_dir)
-    if error.file is None and root.filename:
-        error.file = relative(root.filename, base_dir) if base_dir else root.filename
+    if error.file is None:
+        error.file = _file_of(root, base_dir)
     if error.component not in (None, root.name):
         # A library names the sub-component (e.g. "Mode"); the report names the root.
         error.details = (*error.details, f"in: {error.component}")
@@ -74,8 +74,8 @@ def _unknown(error: Exception, root: Any, base_dir: Path | None) -> UnknownConfi
     import traceback
 
     file, line = user_frame(error.__traceback__, base_dir)
-    if file is None and root.filename:  # raised by the runtime (a root declaring a namevar)
-        file = relative(root.filename, base_dir) if base_dir else root.filename
+    if file is None:  # raised by the runtime (a root declaring a namevar)
+        file = _file_of(root, base_dir)
     wrapped = UnknownConfigureError(
         f"{type(error).__name__}: {error}",
         file=file,
@@ -279,7 +279,7 @@ def _site(
     if site is None:
         return _file_of(root, base_dir), None
     file, line = site
-    return (relative(file, base_dir) if base_dir else file), line
+    return relative(file, base_dir), line
 
 
 def _at(site: tuple[str | None, int | None], roots: int) -> str:
@@ -298,7 +298,7 @@ def _where(site: tuple[str | None, int | None]) -> str:
 def _file_of(root: Any, base_dir: Path | None) -> str | None:
     if not root.filename:
         return None
-    return relative(root.filename, base_dir) if base_dir else root.filename
+    return relative(root.filename, base_dir)
 
 
 __all__ = ["ConfigureResult", "configure_environment", "label"]

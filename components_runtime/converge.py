@@ -200,9 +200,9 @@ def _failure(error: Exception | SystemExit, root: Any, base_dir: Path | None) ->
     site = getattr(error, "deployd_site", None)
     if failure.file is None and file is None and site is not None:
         # Raised inside the library (e.g. File's verify): point at the user's `self += File(...)`.
-        file, line = (relative(site[0], base_dir) if base_dir else site[0]), site[1]
+        file, line = relative(site[0], base_dir), site[1]
     if failure.file is None and file is None and root.filename:
-        file = relative(root.filename, base_dir) if base_dir else root.filename
+        file = relative(root.filename, base_dir)
     failure.file = failure.file or file
     if failure.file and base_dir is not None and os.path.isabs(failure.file):
         failure.file = relative(failure.file, base_dir)  # e.g. a template's own path

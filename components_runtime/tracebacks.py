@@ -18,8 +18,10 @@ RUNTIME_DIR = str(Path(__file__).resolve().parent) + os.sep
 STDLIB_DIR = sysconfig.get_paths()["stdlib"] + os.sep
 
 
-def relative(path: Path | str, base_dir: Path | str) -> str:
-    """``path`` relative to ``base_dir`` when inside it, else unchanged."""
+def relative(path: Path | str, base_dir: Path | str | None) -> str:
+    """``path`` relative to ``base_dir`` when inside it, else (or without a base) unchanged."""
+    if base_dir is None:
+        return str(path)
     try:
         return str(Path(path).resolve().relative_to(Path(base_dir).resolve()))
     except ValueError:
