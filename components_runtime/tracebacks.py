@@ -12,9 +12,9 @@ import sysconfig
 from pathlib import Path
 from types import TracebackType
 
-RUNTIME_DIR = str(Path(__file__).resolve().parent) + os.sep
 # In a venv the worker imports the runtime through a symlink (daemon.runtime_overlay), so frame
 # file names are compared with symlinks resolved.
+RUNTIME_DIR = str(Path(__file__).resolve().parent) + os.sep
 STDLIB_DIR = sysconfig.get_paths()["stdlib"] + os.sep
 
 
