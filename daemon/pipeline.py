@@ -19,7 +19,7 @@ from typing import Any
 
 from components_runtime.protocol import WorkerRequest
 from daemon.fetch import FetchError, Mirror
-from daemon.limits import Limits, LimitsError
+from daemon.limits import Limits, LimitsError, environment_section
 from daemon.lock import LockBusy, host_lock
 from daemon.logs import log_worker_stderr
 from daemon.records import CommitInfo, ErrorRecord, RunRecord
@@ -132,26 +132,7 @@ def converge(
 def environment_limits(checkout: Path, settings: Settings) -> Limits:
     """The daemon's ``[limits]`` with the environment's own ``[deployd]`` section on top
     (docs/timeouts.md); LimitsError names the file and line of a bad value."""
-    name = settings.environment.removesuffix(".cfg")
-    environments = checkout / "environments"
-    files = (environments / name / "environment.cfg", environments / f"{name}.cfg")
-    if not any(_mentions_deployd(file) for file in files):
-        return settings.limits  # the common case: no need to parse the file here
-    from components_runtime.envconfig import load_environment_config
-    from components_runtime.errors import DeploydError
-
-    try:
-        config = load_environment_config(checkout, settings.environment)
-    except DeploydError:
-        return settings.limits  # the worker reports a missing environment with everything else
-    return settings.limits.overlay_environment(getattr(config, "deployd", {}))
-
-
-def _mentions_deployd(file: Path) -> bool:
-    try:
-        return "[deployd]" in file.read_text(errors="replace")
-    except OSError:
-        return False
+    return settings.limits.overlay_environment(environment_section(checkout, settings.environment))
 
 
 def prepare_venv(checkout: Path, plan: RunPlan, limits: Limits | None = None) -> VenvStep:

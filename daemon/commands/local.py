@@ -187,22 +187,11 @@ def _refuse_remote_debugger(host: str, port: int) -> bool:
 def _limits(request: WorkerRequest) -> tuple[Any, list[ErrorInfo]]:
     """The default limits with the environment's [deployd] section, and an error for each of
     its keys that is wrong (that key keeps its default)."""
-    from daemon.limits import Limits, LimitsError
+    from daemon.limits import Limits, LimitsError, environment_section
 
-    environments = Path(request.repository) / "environments"
-    name = request.environment.removesuffix(".cfg")
-    files = [environments / name / "environment.cfg", environments / f"{name}.cfg"]
-    if not any("[deployd]" in _read(file) for file in files):
-        return Limits(), []  # nothing to overlay: skip parsing the config in this process
-    from components_runtime.envconfig import load_environment_config
-    from components_runtime.errors import DeploydError
-
-    try:
-        config = load_environment_config(Path(request.repository), request.environment)
-    except DeploydError:
-        return Limits(), []  # the worker reports the missing environment with everything else
+    section = environment_section(Path(request.repository), request.environment)
     limits, problems = Limits(), []
-    for key, value in getattr(config, "deployd", {}).items():
+    for key, value in section.items():
         try:
             limits = limits.overlay_environment({key: value})
         except LimitsError as error:
@@ -299,13 +288,6 @@ def _quiet_library_logs(debug: bool) -> None:
         logging.basicConfig(level=logging.DEBUG, format="deployd: %(name)s: %(message)s")
     else:
         logging.getLogger("daemon").addHandler(logging.NullHandler())
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""
 
 
 def _run(request: WorkerRequest, args: argparse.Namespace) -> int:
