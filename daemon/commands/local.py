@@ -171,14 +171,16 @@ def _refuse_remote_debugger(host: str, port: int) -> bool:
     """A debugger on a non-loopback address gives anyone who reaches it a Python prompt as
     root: refuse before anything runs, rather than converge past every breakpoint."""
     from components_runtime.debugging import is_loopback
+    from daemon.isolated import DEFAULT_DEBUG_PORT
 
     if is_loopback(host):
         return False
+    port = port or DEFAULT_DEBUG_PORT
     print(
         f"deployd: REMOTE_PDB_HOST={host} is not a loopback address: refused (anyone who "
         "reaches the port gets a Python prompt as root)\n"
-        f"  unset REMOTE_PDB_HOST and attach through `ssh -L {port or 4444}:localhost:"
-        f"{port or 4444} HOST`, or pass --debug-allow-remote to listen there anyway",
+        f"  unset REMOTE_PDB_HOST and attach through `ssh -L {port}:localhost:{port} HOST`, "
+        "or pass --debug-allow-remote to listen there anyway",
         file=sys.stderr,
     )
     return True
