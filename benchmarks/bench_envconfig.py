@@ -23,11 +23,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from components_runtime.envconfig import (  # noqa: E402
+from components_runtime.envconfig.load import (  # noqa: E402
     load_environment_config,
     validate_component_names,
 )
-from components_runtime.hosts import select_host  # noqa: E402
+from components_runtime.envconfig.this_host import select_host  # noqa: E402
 
 TARGET_MS = 150.0
 COMPONENTS = [f"component{i}" for i in range(200)]

@@ -27,8 +27,8 @@ sys.path.insert(0, str(HERE.parent))
 
 from prometheus_client import generate_latest  # noqa: E402
 
-from daemon.exporter import build_registry  # noqa: E402
-from daemon.records import (  # noqa: E402
+from daemon.observe.exporter import build_registry  # noqa: E402
+from daemon.records.model import (  # noqa: E402
     OUTCOMES,
     TRIGGERS,
     CommitInfo,
@@ -38,7 +38,7 @@ from daemon.records import (  # noqa: E402
     RunRecord,
     StatusSnapshot,
 )
-from daemon.state import StateStore  # noqa: E402
+from daemon.state.store import StateStore  # noqa: E402
 
 TARGET_MS = 5.0
 

@@ -1,8 +1,8 @@
 """Cost of isolation: the worker subprocess in the repository's venv, and the venv cache.
 
 1. Worker start overhead: converge a one-component repository (already converged: a no-op)
-   through ``daemon.isolated.run_isolated`` (venv reused, worker subprocess) against the same
-   converge in this process (``components_runtime.session.run_request``). Target: at most
+   through ``daemon.runs.one_shot.run_isolated`` (venv reused, worker subprocess) against the same
+   converge in this process (``components_runtime.worker.session.run_request``). Target: at most
    300 ms more. Also as fresh processes: ``python -c run_request(...)`` against the whole
    ``deployd apply`` command.
 2. "venv unchanged" detection: ``ensure_venv`` on a repository whose venv exists, without and
@@ -35,11 +35,11 @@ from helpers import make_repo  # noqa: E402
 from parity_helpers import deployd_command  # noqa: E402
 
 from components_runtime.protocol import WorkerRequest  # noqa: E402
-from daemon.isolated import run_isolated  # noqa: E402
-from daemon.limits import Limits  # noqa: E402
-from daemon.requirements import read_requirements  # noqa: E402
-from daemon.runner import run_worker  # noqa: E402
-from daemon.venvs import READY, ensure_venv, venv_key  # noqa: E402
+from daemon.config.limits import Limits  # noqa: E402
+from daemon.runs.one_shot import run_isolated  # noqa: E402
+from daemon.venvs.cache import READY, ensure_venv, venv_key  # noqa: E402
+from daemon.venvs.requirements import read_requirements  # noqa: E402
+from daemon.worker.spawn import run_worker  # noqa: E402
 
 TARGET_OVERHEAD = 0.300
 TARGET_KILL_LATE = 0.500
@@ -75,7 +75,7 @@ def one_component_repo(base: Path, requirements: str | None = None) -> Path:
 
 
 def worker_overhead(base: Path, repeat: int) -> tuple[float, float]:
-    from components_runtime.session import run_request
+    from components_runtime.worker.session import run_request
 
     checkout = one_component_repo(base / "repo")
     request = WorkerRequest(
@@ -104,7 +104,7 @@ def cold_processes(base: Path, repeat: int) -> tuple[float, float]:
     root, state = base / "root", base / "state"
     inline = (
         "from components_runtime.protocol import WorkerRequest\n"
-        "from components_runtime.session import run_request\n"
+        "from components_runtime.worker.session import run_request\n"
         f"r = run_request(WorkerRequest(repository={str(checkout)!r}, environment='bench',"
         f" host='localhost', root={str(root)!r}), lambda e: None)\n"
         "assert r.outcome == 'succeeded', r.errors\n"
@@ -153,7 +153,9 @@ class App(Component):
 def kill_lateness(base: Path, repeat: int) -> float:
     """Median seconds between *limit + grace* and the end of the run (``timeout``)."""
     limits = Limits(run=1.0, grace=1.0)
-    logging.getLogger("daemon.runner").setLevel(logging.ERROR)  # the expected overrun warnings
+    logging.getLogger("daemon.worker.spawn").setLevel(
+        logging.ERROR
+    )  # the expected overrun warnings
     samples = []
     for number in range(repeat):
         pidfile = base / f"grandchild{number}.pid"

@@ -13,16 +13,16 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from daemon.api import ApiError, ApiServer
-from daemon.lock import LockBusy, host_lock
-from daemon.logs import setup_logging
-from daemon.loop import Loop
-from daemon.notify import Notifier, watchdog_interval
-from daemon.settings import Settings, SettingsError, load_settings
-from daemon.state import StateError, StateStore
-from daemon.transitions import status_line
-from daemon.triggers import start_watchers
-from daemon.webhook import WebhookError, WebhookServer
+from daemon.api.server import ApiError, ApiServer
+from daemon.config.settings import Settings, SettingsError, load_settings
+from daemon.loop.owner import Loop
+from daemon.loop.transitions import status_line
+from daemon.observe.logs import setup_logging
+from daemon.observe.notify import Notifier, watchdog_interval
+from daemon.state.locks import LockBusy, host_lock
+from daemon.state.store import StateError, StateStore
+from daemon.triggers.watchers import start_watchers
+from daemon.triggers.webhook import WebhookError, WebhookServer
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ def serve(settings: Settings, sink: str = "plain") -> int:
 def _check_watchdog(settings: Settings) -> None:
     """A tick may block the loop for one poll: two git commands (ls-remote, fetch), each up to
     the fetch limit, plus the second of polls a tick allows before it stops polling (see
-    ``daemon.loop``). systemd's watchdog must allow that, or a slow git server gets the daemon
+    ``daemon.loop.owner``). systemd's watchdog must allow that, or a slow git server gets the daemon
     killed."""
     interval = watchdog_interval()  # half of WatchdogSec
     if interval and 2 * settings.limits.fetch + 2.0 >= 2 * interval:
@@ -104,9 +104,9 @@ def _check_watchdog(settings: Settings) -> None:
 
 
 def _metrics(settings: Settings, loop: Loop) -> tuple[dict[Any, Any], Any]:
-    """The Prometheus routes and listener (daemon.exporter), when that module is present."""
+    """The Prometheus routes and listener (daemon.observe.exporter), when that module is present."""
     try:
-        from daemon.exporter import MetricsExporter, build_registry, metrics_route
+        from daemon.observe.exporter import MetricsExporter, build_registry, metrics_route
     except ImportError:
         return {}, None
     registry = build_registry(

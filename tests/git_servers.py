@@ -14,7 +14,7 @@ from pathlib import Path
 
 from helpers import wait_for
 
-from daemon.fetch_ssh import SshOptions
+from daemon.git.ssh import SshOptions
 
 SSHD = Path("/usr/sbin/sshd")
 

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from components_runtime.component import Component
-from components_runtime.envconfig import load_environment_config
-from components_runtime.environment import Environment
-from components_runtime.output import output
-from components_runtime.roots import RootComponent
+from components_runtime.envconfig.load import load_environment_config
+from components_runtime.model.component import Component
+from components_runtime.model.environment import Environment
+from components_runtime.model.roots import RootComponent
+from components_runtime.support.output import output
 
 ENVIRONMENT_CFG = """\
 [environment]

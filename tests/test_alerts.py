@@ -23,8 +23,8 @@ from test_metrics_support import (
 )
 from test_prometheus_support import ALL, interpolate, targets, unknown_metrics, variables
 
-from daemon.records import ComponentRecord, DebuggerInfo
-from daemon.state import StateStore
+from daemon.records.model import ComponentRecord, DebuggerInfo
+from daemon.state.store import StateStore
 
 MONITORING = Path(__file__).parent.parent / "docs" / "monitoring"
 RULES = MONITORING / "alerts.yml"
@@ -144,7 +144,7 @@ def test_the_docs_show_every_metric_in_an_example_scrape(busy_body):
 
 
 def test_alerts_and_docs_name_only_real_commands():
-    from daemon.cli import build_parser
+    from daemon.cli.main import build_parser
 
     parser = build_parser()
     commands = set(next(a for a in parser._actions if a.dest == "command").choices)

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from daemon_helpers import deployd_command, make_deploy_repo, run_daemon
 
-from daemon.client import Client, ClientError
-from daemon.records import StatusSnapshot
+from daemon.api.client import Client, ClientError
+from daemon.records.model import StatusSnapshot
 
 
 def test_routes_and_errors(tmp_path: Path) -> None:

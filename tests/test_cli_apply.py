@@ -155,7 +155,7 @@ def test_bad_configuration_exits_2(repo: Path, args: tuple[str, ...], expected: 
 
 
 def test_apply_refuses_to_run_next_to_another_run(repo: Path, tmp_path: Path) -> None:
-    from daemon.lock import host_lock
+    from daemon.state.locks import host_lock
 
     with host_lock(STATE["dir"], who="the daemon"):
         done = deployd("apply", str(repo), "-e", "prod", "--host", "web", "--root", str(tmp_path))
@@ -166,7 +166,7 @@ def test_apply_refuses_to_run_next_to_another_run(repo: Path, tmp_path: Path) ->
 
 def test_without_state_dir_apply_locks_the_daemons_state_dir(repo: Path, tmp_path: Path) -> None:
     """A daemon whose settings name another state_dir is still locked against: apply reads it."""
-    from daemon.lock import host_lock
+    from daemon.state.locks import host_lock
 
     settings = tmp_path / "deployd.toml"
     settings.write_text(f'repository = "/x"\nenvironment = "prod"\nstate_dir = "{STATE["dir"]}"\n')

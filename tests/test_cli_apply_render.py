@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components_runtime.protocol import ComponentResult, ErrorInfo
-from daemon import render
+from daemon.cli import render
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from daemon.cli import build_parser
+from daemon.cli.main import build_parser
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 PAGES = ("cli.md", "status.md", "settings.md", "daemon.md", "debugging.md")

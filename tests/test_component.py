@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from components_runtime.attribute import Attribute, ConfigString
-from components_runtime.component import Component, HookComponent
+from components_runtime.engine.testing import make_root
 from components_runtime.errors import CmdExecutionError, OverrideError, UpdateNeeded
-from components_runtime.events import handle_event
-from components_runtime.platforms import platform
-from components_runtime.testing import make_root
+from components_runtime.model.attribute import Attribute, ConfigString
+from components_runtime.model.component import Component, HookComponent
+from components_runtime.model.events import handle_event
+from components_runtime.model.platforms import platform
 
 
 class Named(Component):

@@ -6,8 +6,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from components_runtime import aliases
-from components_runtime.testing import make_root
+from components_runtime.engine.testing import make_root
+from components_runtime.worker import aliases
 
 PAGE = Path(__file__).parent.parent / "docs" / "component-model.md"
 

@@ -8,8 +8,8 @@ from typing import Any
 import jinja2
 import pytest
 
-from components_runtime import template
 from components_runtime.errors import TemplatingError
+from components_runtime.support import template
 
 
 class Thing:

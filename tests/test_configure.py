@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from components_runtime.component import Component
-from components_runtime.configure import configure_environment
-from components_runtime.environment import Environment
-from components_runtime.testing import add_root, make_environment
+from components_runtime.engine.configure import configure_environment
+from components_runtime.engine.testing import add_root, make_environment
+from components_runtime.model.component import Component
+from components_runtime.model.environment import Environment
 
 
 class Provider(Component):
@@ -315,9 +315,9 @@ def test_host_attributes_and_environment_api(tmp_path: Path) -> None:
 
 DETERMINISM_SCRIPT = """
 import tempfile
-from components_runtime.component import Component
-from components_runtime.configure import configure_environment
-from components_runtime.testing import add_root, make_environment
+from components_runtime.model.component import Component
+from components_runtime.engine.configure import configure_environment
+from components_runtime.engine.testing import add_root, make_environment
 
 def provider(name):
     def configure(self):

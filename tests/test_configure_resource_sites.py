@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from components_runtime.component import Component
-from components_runtime.component_helpers import calling_site
-from components_runtime.configure import configure_environment
+from components_runtime.engine.configure import configure_environment
+from components_runtime.engine.testing import add_root, make_environment
 from components_runtime.errors import DeploydError
-from components_runtime.testing import add_root, make_environment
+from components_runtime.model.component import Component
+from components_runtime.model.component_helpers import calling_site
 
 SOURCE = Path(__file__).read_text().splitlines()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components_runtime.resources import Resources
+from components_runtime.model.resources import Resources
 
 
 class Thing:

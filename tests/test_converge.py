@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from components_runtime.component import Component
-from components_runtime.configure import configure_environment
-from components_runtime.converge import converge_host
+from components_runtime.engine.configure import configure_environment
+from components_runtime.engine.converge import converge_host
+from components_runtime.engine.testing import add_root, make_environment
 from components_runtime.errors import UpdateNeeded
-from components_runtime.output import output
-from components_runtime.testing import add_root, make_environment
+from components_runtime.model.component import Component
+from components_runtime.support.output import output
 
 LOG: list[str] = []
 
@@ -142,7 +142,7 @@ def test_second_run_reports_no_changes(tmp_path: Path) -> None:
 
 
 def test_slow_components_are_reported(tmp_path: Path) -> None:
-    from components_runtime.converge import _report_slow
+    from components_runtime.engine.converge import _report_slow
 
     env, _ = setup(tmp_path, Lone)
     component = env.root_components[0].component

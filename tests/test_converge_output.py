@@ -11,13 +11,13 @@ from typing import Any
 
 import pytest
 
-from components_runtime.component import Component
-from components_runtime.configure import configure_environment
-from components_runtime.converge import converge_host
+from components_runtime.engine.configure import configure_environment
+from components_runtime.engine.converge import converge_host
+from components_runtime.engine.testing import add_root, make_environment
 from components_runtime.errors import UpdateNeeded
-from components_runtime.output import output
-from components_runtime.testing import add_root, make_environment
-from daemon.render import event_line
+from components_runtime.model.component import Component
+from components_runtime.support.output import output
+from daemon.cli.render import event_line
 
 
 class Quiet(Component):

@@ -8,7 +8,7 @@ from typing import Any
 from helpers import write_tree
 
 from components_runtime.protocol import WorkerRequest
-from components_runtime.session import run_request
+from components_runtime.worker.session import run_request
 
 COMPONENTS = """\
 from batou.component import Component

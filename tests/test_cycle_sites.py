@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from components_runtime.component import Component
-from components_runtime.configure import configure_environment
+from components_runtime.engine.configure import configure_environment
+from components_runtime.engine.testing import add_root, make_environment
 from components_runtime.errors import CycleError
-from components_runtime.resources import Resources
-from components_runtime.testing import add_root, make_environment
+from components_runtime.model.component import Component
+from components_runtime.model.resources import Resources
 
 SOURCE = Path(__file__).read_text().splitlines()
 

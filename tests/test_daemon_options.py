@@ -15,8 +15,8 @@ from daemon_helpers import HOST, REPO_ROOT, deploy_files, deployd_command, run_d
 from helpers import commit, make_repo, wait_for
 from venv_helpers import build_wheels, project
 
-from daemon.requirements import read_requirements
-from daemon.venvs import venv_key
+from daemon.venvs.cache import venv_key
+from daemon.venvs.requirements import read_requirements
 
 TEXT: dict[str, Any] = {"capture_output": True, "text": True, "timeout": 60}
 
@@ -120,14 +120,14 @@ def test_status_imports_nothing_heavy(tmp_path: Path) -> None:
     done = subprocess.run(command, env=env, cwd=REPO_ROOT, **TEXT)
     assert done.returncode == 3 and "the daemon is not running" in done.stderr
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
-    heavy = {"components_runtime.protocol", "daemon.runner", "daemon.settings", "git",
-             "prometheus_client", "daemon.exporter", "daemon.render"}  # fmt: skip
+    heavy = {"components_runtime.protocol", "daemon.worker.spawn", "daemon.config.settings", "git",
+             "prometheus_client", "daemon.observe.exporter", "daemon.cli.render"}  # fmt: skip
     assert "httpx" in imported and not heavy & imported, heavy & imported
 
 
 def test_the_client_loads_no_ca_bundle(tmp_path: Path) -> None:
     """Plain HTTP over a unix socket: building a TLS context with the CA bundle cost ~25 ms."""
-    from daemon.client import Client
+    from daemon.api.client import Client
 
     with Client(tmp_path / "api.sock") as client:
         context = client._http._transport._pool._ssl_context  # type: ignore[attr-defined]

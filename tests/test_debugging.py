@@ -10,9 +10,9 @@ from typing import Any
 
 from test_runner import component, repo, request
 
-from daemon.isolated import attach_instructions, debug_endpoint
-from daemon.limits import Limits
-from daemon.runner import WorkerRun, run_worker
+from daemon.config.limits import Limits
+from daemon.runs.one_shot import attach_instructions, debug_endpoint
+from daemon.worker.spawn import WorkerRun, run_worker
 
 BREAKS = component(
     "Paused",

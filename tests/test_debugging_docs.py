@@ -14,9 +14,9 @@ from typing import Any
 from test_debugging import next_event, read_until, start_run
 from test_runner import repo, request
 
-from daemon.limits import Limits
-from daemon.requirements import read_requirements
-from daemon.runner import run_worker
+from daemon.config.limits import Limits
+from daemon.venvs.requirements import read_requirements
+from daemon.worker.spawn import run_worker
 
 DOCS = Path(__file__).parent.parent / "docs"
 

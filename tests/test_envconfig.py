@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from components_runtime.envconfig import (
+from components_runtime.envconfig.load import (
     EnvironmentConfig,
     list_environments,
     load_environment_config,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from components_runtime.envconfig import load_environment_config
+from components_runtime.envconfig.load import load_environment_config
 
 DOC = Path(__file__).parent.parent / "docs" / "environment-config.md"
 EXAMPLES = re.findall(r"```ini\n(.*?)```", DOC.read_text(), flags=re.DOTALL)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from parity_helpers import batou_venv, write_repo
 
-from components_runtime.envconfig import load_environment_config
+from components_runtime.envconfig.load import load_environment_config
 
 COMPONENTS = """\
 from batou.component import Component

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from components_runtime.envconfig_parse import RawOption, parse_ini, split_list
+from components_runtime.envconfig.parse import RawOption, parse_ini, split_list
 
 # Valid files: our reader must agree with RawConfigParser (identity optionxform), which is
 # what batou uses. configparser serves as the oracle.

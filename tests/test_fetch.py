@@ -10,9 +10,9 @@ from daemon_helpers import make_deploy_repo, push_content, run_daemon
 from git_servers import GitDaemon, SmartHttp
 from helpers import git, wait_for
 
-from daemon.fetch import FetchError, Mirror, decide, redact, split_credentials
-from daemon.records import HostState
-from daemon.transitions import poll
+from daemon.git.mirror import FetchError, Mirror, decide, redact, split_credentials
+from daemon.loop.transitions import poll
+from daemon.records.model import HostState
 
 
 @pytest.fixture(scope="module")

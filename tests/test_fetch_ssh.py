@@ -21,9 +21,9 @@ from daemon_helpers import make_deploy_repo, push_content, run_daemon
 from git_servers import SSHD, Sshd, free_port
 from helpers import git, wait_for
 
-from daemon.fetch import FetchError, Mirror, local_repository_path, normalise_url
-from daemon.fetch_ssh import SshOptions, explain, is_ssh_url, ssh_command, ssh_environment
-from daemon.settings import parse_settings
+from daemon.config.settings import parse_settings
+from daemon.git.mirror import FetchError, Mirror, local_repository_path, normalise_url
+from daemon.git.ssh import SshOptions, explain, is_ssh_url, ssh_command, ssh_environment
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "daemon.md"
 

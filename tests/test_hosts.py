@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from components_runtime.envconfig import EnvironmentConfig, load_environment_config
+from components_runtime.envconfig.load import EnvironmentConfig, load_environment_config
+from components_runtime.envconfig.this_host import machine_names, select_host
 from components_runtime.errors import HostSelectionError
-from components_runtime.hosts import machine_names, select_host
 
 ENVIRONMENT = """\
 [environment]

@@ -30,5 +30,5 @@ def test_runtime_never_imports_daemon() -> None:
 
 def test_detector_sees_a_daemon_import(tmp_path: Path) -> None:
     probe = tmp_path / "probe.py"
-    probe.write_text("import os\nfrom daemon.records import RunRecord\n")
-    assert "daemon.records" in imported_modules(probe)
+    probe.write_text("import os\nfrom daemon.records.model import RunRecord\n")
+    assert "daemon.records.model" in imported_modules(probe)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from lib_support import LibRoot, lib_root
 
-from components_runtime.component import Component
 from components_runtime.errors import TemplatingError, UpdateNeeded
 from components_runtime.lib.file import BinaryFile, Content, File, limited_buffer
+from components_runtime.model.component import Component
 
 
 @pytest.fixture

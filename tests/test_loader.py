@@ -9,8 +9,8 @@ from pathlib import Path
 
 from helpers import write_tree
 
-from components_runtime import aliases
-from components_runtime.loader import load_components
+from components_runtime.engine.loader import load_components
+from components_runtime.worker import aliases
 
 HEADER = "from batou.component import Component\n"
 
@@ -111,11 +111,11 @@ def test_aliases_win_over_a_real_batou_distribution(tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
         import sys
         sys.path.insert(0, {str(tmp_path / "site")!r})
-        from components_runtime import aliases
+        from components_runtime.worker import aliases
         aliases.install()
         import batou, batou.component, batou.lib.file, batou.utils
         from batou.component import Component
-        from components_runtime.component import Component as Ours
+        from components_runtime.model.component import Component as Ours
         assert Component is Ours, Component
         assert batou.component.__name__ == "components_runtime.batou.component"
         print("ok")

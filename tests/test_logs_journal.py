@@ -186,7 +186,7 @@ def test_converge_lines_reach_the_journal_with_run_commit_and_component(
     # The run's own line: its fields, and the place of the log call (not the handler's).
     assert finished["DEPLOYD_RUN"] == run["id"] and finished["DEPLOYD_COMMIT"] == sha
     assert "DEPLOYD_COMPONENT" not in finished
-    assert finished["CODE_FILE"].endswith(os.path.join("daemon", "logs.py"))  # log_run_outcome
+    assert finished["CODE_FILE"].endswith(os.path.join("daemon", "observe", "logs.py"))
     assert finished["CODE_FUNC"] == "log_run_outcome" and int(finished["CODE_LINE"]) > 0
     assert "run_id=" not in output and "Logging error" not in output, output
 
@@ -198,7 +198,7 @@ def test_journal_entries_carry_multiline_messages_and_warnings(
         return  # ran and passed inside a private mount namespace
     code = (
         "import logging\n"
-        "from daemon.logs import setup_logging\n"
+        "from daemon.observe.logs import setup_logging\n"
         "assert setup_logging() == 'journal'\n"
         "log = logging.getLogger('daemon.test')\n"
         "log.warning('two\\nlines', extra={'run_id': 'R1', 'commit': 'c0ffee'})\n"
@@ -228,7 +228,7 @@ def test_unreachable_journal_keeps_plain_lines_on_stderr(
         dead.bind(str(SOCKET))
     code = (
         "import logging\n"
-        "from daemon.logs import setup_logging\n"
+        "from daemon.observe.logs import setup_logging\n"
         "assert setup_logging() == 'journal'\n"
         "logging.getLogger('daemon.test').info('still here', extra={'run_id': 'R9'})\n"
     )

@@ -25,14 +25,14 @@ from test_metrics_support import (
     value,
 )
 
-from daemon.exporter import (
+from daemon.observe.exporter import (
     ExporterError,
     MetricsExporter,
     build_registry,
     metrics_route,
     parse_listen,
 )
-from daemon.records import (
+from daemon.records.model import (
     DURATION_BUCKETS,
     FETCH_BUCKETS,
     OUTCOMES,
@@ -42,7 +42,7 @@ from daemon.records import (
     Histogram,
     HostState,
 )
-from daemon.state import StateStore
+from daemon.state.store import StateStore
 
 OLD, NEW = commit_info("a1", 1_700_000_000.0), commit_info("b2", 1_700_000_600.0)
 

@@ -31,7 +31,7 @@ from test_metrics_support import (
     value,
 )
 
-from daemon.transitions import splay_offset
+from daemon.loop.transitions import splay_offset
 
 pytestmark = pytest.mark.slow
 

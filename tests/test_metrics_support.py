@@ -1,7 +1,7 @@
 """Helpers shared by the metrics, alerts and Prometheus tests (this module holds no tests).
 
 A :class:`StoreProvider` builds the snapshot the way the daemon does: ``state.json`` through the
-real :class:`~daemon.state.StateStore`, the newest run by id, and a live status the test sets.
+real :class:`~daemon.state.store.StateStore`, the newest run by id, and a live status the test sets.
 :func:`record_run` books a finished run into the store the way the loop does, so a test can
 cause succeeded, failed, timed-out and refused runs without a worker.
 """
@@ -22,8 +22,9 @@ import httpx
 from helpers import wait_for
 from prometheus_client.parser import text_string_to_metric_families
 
-from daemon.exporter import MetricsExporter, build_registry
-from daemon.records import (
+from daemon.loop.transitions import apply_record
+from daemon.observe.exporter import MetricsExporter, build_registry
+from daemon.records.model import (
     CommitInfo,
     ComponentRecord,
     HostState,
@@ -31,8 +32,7 @@ from daemon.records import (
     RunRecord,
     StatusSnapshot,
 )
-from daemon.state import StateStore
-from daemon.transitions import apply_record
+from daemon.state.store import StateStore
 
 MONITORING = Path(__file__).parent.parent / "docs" / "monitoring"
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from helpers import make_repo
 
-from components_runtime.envconfig import load_environment_config
+from components_runtime.envconfig.load import load_environment_config
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

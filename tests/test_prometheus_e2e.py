@@ -49,9 +49,9 @@ from test_prometheus_support import (
     variables,
 )
 
-from daemon.exporter import MetricsExporter
-from daemon.records import ComponentRecord, DebuggerInfo
-from daemon.state import StateStore
+from daemon.observe.exporter import MetricsExporter
+from daemon.records.model import ComponentRecord, DebuggerInfo
+from daemon.state.store import StateStore
 
 DASHBOARD = MONITORING / "dashboard.json"
 # (panel id, refId) of what an operator reads first: the fleet table's last outcome, behind and

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from components_runtime import resolver
-from components_runtime.envconfig import load_environment_config
+from components_runtime.envconfig.load import load_environment_config
 from components_runtime.errors import GetAddressInfoError, IPAddressConfigurationError
-from components_runtime.resolver import (
+from components_runtime.model import resolver
+from components_runtime.model.resolver import (
     Address,
     NetLoc,
     install_overrides,

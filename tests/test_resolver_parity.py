@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 from parity_helpers import batou_venv
 
-from components_runtime.resolver import Address, NetLoc, install_overrides, set_address_defaults
+from components_runtime.model.resolver import (
+    Address,
+    NetLoc,
+    install_overrides,
+    set_address_defaults,
+)
 
 # Each probe is an expression over Address, NetLoc and (for overrides) `ov`; evaluated in
 # batou (with `batou.utils` names) and here. Only localhost, literals and overrides.

@@ -12,9 +12,9 @@ from typing import Any
 from helpers import make_repo, wait_for, write_tree
 
 from components_runtime.protocol import WorkerRequest
-from daemon.limits import Limits
-from daemon.runner import WorkerRun, run_worker
-from daemon.worker_clock import Clock
+from daemon.config.limits import Limits
+from daemon.worker.clock import Clock
+from daemon.worker.spawn import WorkerRun, run_worker
 
 QUICK = Limits(grace=1.0)
 
@@ -337,7 +337,7 @@ def test_a_component_declared_limit_wins_over_the_default() -> None:
 def test_the_parent_never_imports_user_code(tmp_path: Path) -> None:
     checkout = repo(tmp_path / "repo", {"first": component("First", "    pass\n")})
     code = (
-        "import sys; from daemon.runner import run_worker\n"
+        "import sys; from daemon.worker.spawn import run_worker\n"
         "from components_runtime.protocol import WorkerRequest\n"
         f"done = run_worker(WorkerRequest(repository={str(checkout)!r}, environment='test',"
         f" host='localhost', root={str(tmp_path / 'root')!r}))\n"
@@ -390,7 +390,7 @@ def test_worker_and_its_children_die_with_the_runner(tmp_path: Path) -> None:
     pidfile = tmp_path / "sleep.pid"
     checkout = repo(tmp_path / "repo", {"slow": sleeper("Slow", pidfile)})
     code = (
-        "from daemon.runner import run_worker\n"
+        "from daemon.worker.spawn import run_worker\n"
         "from components_runtime.protocol import WorkerRequest\n"
         f"run_worker(WorkerRequest(repository={str(checkout)!r}, environment='test',"
         f" host='localhost', root={str(tmp_path / 'root')!r}))\n"

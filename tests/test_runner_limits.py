@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from helpers import write_tree
 
-from components_runtime.envconfig import load_environment_config
-from daemon.limits import Limits, LimitsError, parse_duration
+from components_runtime.envconfig.load import load_environment_config
+from daemon.config.limits import Limits, LimitsError, parse_duration
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from pathlib import Path
 from daemon_helpers import HOST, make_deploy_repo, run_daemon
 from helpers import wait_for
 
-from daemon.transitions import retry_delay, splay_offset
+from daemon.loop.transitions import retry_delay, splay_offset
 
 
 def test_the_splay_is_fixed_per_host_and_within_the_setting() -> None:

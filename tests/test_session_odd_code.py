@@ -8,7 +8,7 @@ import pytest
 from helpers import write_tree
 
 from components_runtime.protocol import WorkerRequest
-from components_runtime.session import run_request
+from components_runtime.worker.session import run_request
 
 ENVIRONMENT = "[host:one]\ncomponents = hello\n"
 

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.limits import Limits
-from daemon.settings import SettingsError, load_settings, parse_settings
+from daemon.config.limits import Limits
+from daemon.config.settings import SettingsError, load_settings, parse_settings
 
 MINIMAL = 'repository = "https://git.example.com/deploy.git"\nenvironment = "production"\n'
 

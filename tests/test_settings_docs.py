@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from daemon.settings import OPTIONS, parse_settings
+from daemon.config.settings import OPTIONS, parse_settings
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "settings.md"
 

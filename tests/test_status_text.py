@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from daemon.records import (
+from daemon.loop.transitions import status_line
+from daemon.records.model import (
     CommitInfo,
     ComponentRecord,
     DebuggerInfo,
@@ -12,8 +13,7 @@ from daemon.records import (
     RunRecord,
     StatusSnapshot,
 )
-from daemon.status_text import render_oneline, render_run, render_runs, render_status
-from daemon.transitions import status_line
+from daemon.records.text import render_oneline, render_run, render_runs, render_status
 
 NOW = 1_800_000_000.0
 GOOD = CommitInfo(sha="a" * 40, subject="good one", timestamp=NOW - 7200)

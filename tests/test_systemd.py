@@ -15,7 +15,7 @@ import pytest
 from daemon_helpers import deployd_command, make_deploy_repo, run_daemon
 from helpers import wait_for
 
-from daemon.logs import setup_logging
+from daemon.observe.logs import setup_logging
 
 UNIT = Path(__file__).resolve().parent.parent / "systemd" / "deployd.service"
 

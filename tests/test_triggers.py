@@ -15,8 +15,8 @@ from daemon_helpers import make_deploy_repo, push_content, run_daemon
 from git_servers import free_port
 from helpers import git, wait_for
 
-from daemon.lock import host_lock
-from daemon.webhook import RateLimiter, verify_signature
+from daemon.state.locks import host_lock
+from daemon.triggers.webhook import RateLimiter, verify_signature
 
 
 def _sign(secret: bytes, body: bytes) -> str:
@@ -240,8 +240,8 @@ def test_malformed_webhook_requests_get_clear_answers(
     import queue
     import socket
 
-    from daemon.settings import WebhookSettings
-    from daemon.webhook import WebhookServer, _Handler
+    from daemon.config.settings import WebhookSettings
+    from daemon.triggers.webhook import WebhookServer, _Handler
 
     secret = tmp_path / "secret"
     secret.write_text("k")

@@ -13,9 +13,9 @@ from daemon_helpers import HOST, Daemon, run_daemon
 from helpers import commit, git, make_repo
 from venv_helpers import build_wheels, project
 
-from daemon.fetch import COMMIT_MARKER
-from daemon.requirements import read_requirements
-from daemon.venvs import READY, venv_key, wheelhouses
+from daemon.git.mirror import COMMIT_MARKER
+from daemon.venvs.cache import READY, venv_key, wheelhouses
+from daemon.venvs.requirements import read_requirements
 
 pytestmark = pytest.mark.slow
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from helpers import make_repo, wait_for, write_tree
 
-from daemon.isolated import _held_venv
-from daemon.venv_in_use import IN_USE
-from daemon.venvs import READY, VenvResult, collect_garbage, ensure_venv, lock_in_use
+from daemon.runs.one_shot import _held_venv
+from daemon.venvs.cache import READY, VenvResult, collect_garbage, ensure_venv, lock_in_use
+from daemon.venvs.in_use import IN_USE
 
 HOLDER = """\
 import fcntl, sys

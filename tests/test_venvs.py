@@ -12,9 +12,9 @@ import pytest
 from helpers import write_tree
 from venv_helpers import build_wheels, fake_pip, flat_project, project
 
-from daemon.requirements import RequirementsError, read_requirements
-from daemon.runtime_overlay import OVERLAY
-from daemon.venvs import READY, collect_garbage, ensure_venv, venv_key, wheelhouses
+from daemon.venvs.cache import READY, collect_garbage, ensure_venv, venv_key, wheelhouses
+from daemon.venvs.requirements import RequirementsError, read_requirements
+from daemon.venvs.runtime_overlay import OVERLAY
 
 pytestmark = pytest.mark.slow
 
@@ -95,7 +95,7 @@ def ensure_without_pip(
 ) -> dict[str, object]:
     """ensure_venv in a child whose every pip run lands in ``marker`` (and fails)."""
     code = (
-        "import json, sys; from pathlib import Path; from daemon.venvs import ensure_venv\n"
+        "import json, sys; from pathlib import Path; from daemon.venvs.cache import ensure_venv\n"
         "r = ensure_venv(Path(sys.argv[1]), Path(sys.argv[2]), no_index=True,"
         " wheelhouse=Path(sys.argv[3]) if sys.argv[3] else None)\n"
         "print(json.dumps({'outcome': r.outcome, 'key': r.key}))\n"
@@ -293,7 +293,7 @@ def test_a_real_batou_in_the_venv_cannot_shadow_the_runtimes_names(
     names = venv_python(
         result.python,
         (
-            "from components_runtime import aliases\n"
+            "from components_runtime.worker import aliases\n"
             "aliases.install()  # what the worker does before any user code\n"
             "import batou, batou.component\n"
             "print(batou.__name__, hasattr(batou, 'SHADOW'), hasattr(batou.component, 'SHADOW'))"
@@ -409,7 +409,7 @@ def test_a_component_imports_from_a_local_extension_module_in_the_worker(tmp_pat
     from helpers import make_repo
 
     from components_runtime.protocol import WorkerRequest
-    from daemon.isolated import run_isolated
+    from daemon.runs.one_shot import run_isolated
 
     checkout = make_repo(
         tmp_path / "repo",
@@ -455,7 +455,7 @@ def test_every_third_party_import_of_the_runtime_is_linked_into_venvs() -> None:
     fails to import it inside a repository's venv."""
     import ast
 
-    from daemon.runtime_overlay import RUNTIME_MODULES
+    from daemon.venvs.runtime_overlay import RUNTIME_MODULES
 
     runtime = Path(__file__).parent.parent / "components_runtime"
     imported: set[str] = set()
@@ -537,7 +537,7 @@ def test_a_flat_layout_editable_package_is_not_shadowed_by_its_project_directory
     from helpers import make_repo
 
     from components_runtime.protocol import WorkerRequest
-    from daemon.isolated import run_isolated
+    from daemon.runs.one_shot import run_isolated
 
     checkout = make_repo(
         tmp_path / "repo",

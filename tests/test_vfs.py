@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from components_runtime.envconfig_types import Origin, VfsConfig
-from components_runtime.vfs import DeveloperMapper, build_mapper
+from components_runtime.envconfig.types import Origin, VfsConfig
+from components_runtime.model.vfs import DeveloperMapper, build_mapper
 
 ORIGIN = Origin("environments/dev/environment.cfg", 1, "vfs")
 

@@ -24,7 +24,7 @@ import pytest
 from daemon_helpers import HOST, run_daemon
 from helpers import commit, make_repo, wait_for, write_tree
 
-from daemon.oom import oom_kill_count
+from daemon.worker.oom import oom_kill_count
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CGROUP_ROOT = Path("/sys/fs/cgroup")

@@ -1,8 +1,9 @@
 """The ``batou`` import names, for deployment repositories written for batou.
 
-Installed as ``batou`` in ``sys.modules`` by :func:`components_runtime.aliases.install` when a
-repository is loaded. Re-exports only: no logic lives in this package. (batou's import-time
-``PYTHONBREAKPOINT`` setting is deliberately absent: see ``components_runtime.debugging``.)
+Installed as ``batou`` in ``sys.modules`` by
+:func:`~components_runtime.worker.aliases.install` when a repository is loaded.
+Re-exports only: no logic lives in this package. (batou's import-time
+``PYTHONBREAKPOINT`` setting is deliberately absent: see ``components_runtime.worker.debugging``.)
 """
 
 from components_runtime.batou import output

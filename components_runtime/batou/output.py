@@ -1,6 +1,6 @@
 """``batou.output``: ``output.annotate/line/tabular/step/warn/error`` (re-exports)."""
 
-from components_runtime.output import (
+from components_runtime.support.output import (
     annotate,
     clear_buffer,
     error,

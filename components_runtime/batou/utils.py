@@ -1,10 +1,10 @@
 """``batou.utils``: addresses, ``cmd`` and small helpers (re-exports)."""
 
-from components_runtime.environment import BagOfAttributes
 from components_runtime.errors import CmdExecutionError, CycleError
-from components_runtime.resolver import Address, NetLoc, resolve, resolve_v6
-from components_runtime.shell import cmd
-from components_runtime.utilities import (
+from components_runtime.model.environment import BagOfAttributes
+from components_runtime.model.resolver import Address, NetLoc, resolve, resolve_v6
+from components_runtime.support.shell import cmd
+from components_runtime.support.utilities import (
     Timer,
     call_with_optional_args,
     dict_merge,

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from components_runtime.component import Component
 from components_runtime.lib.files.content import Content
 from components_runtime.lib.files.directories import Directory
 from components_runtime.lib.files.links import Symlink
 from components_runtime.lib.files.paths import short_path_name, stat_field
 from components_runtime.lib.files.permissions import Group, Mode, Owner
 from components_runtime.lib.files.presence import Presence
+from components_runtime.model.component import Component
 
 ENSURE_CHOICES = ("file", "directory", "symlink")
 

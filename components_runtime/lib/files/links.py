@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 
-from components_runtime.component import Component
 from components_runtime.errors import ComponentUsageError, UpdateNeeded
 from components_runtime.lib.files.paths import ensure_path_nonexistent
+from components_runtime.model.component import Component
 
 
 class Symlink(Component):

@@ -9,9 +9,9 @@ import re
 import stat
 from typing import Any
 
-from components_runtime.attribute import Attribute
 from components_runtime.errors import ConfigurationError, OverrideError, UpdateNeeded
 from components_runtime.lib.files.presence import FileComponent
+from components_runtime.model.attribute import Attribute
 
 _RWX = re.compile(r"^([r-])([w-])([x-])([r-])([w-])([x-])([r-])([w-])([x-])$")
 # The permission bit of each of the nine positions, from owner-read down to other-execute.

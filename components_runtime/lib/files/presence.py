@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from components_runtime.component import Component
 from components_runtime.errors import UpdateNeeded
 from components_runtime.lib.files.paths import ensure_path_nonexistent, short_path_name, stat_field
+from components_runtime.model.component import Component
 
 
 def _file_composites() -> tuple[type, ...]:

@@ -6,8 +6,8 @@ import glob
 import os
 import shutil
 
-from components_runtime.component import Component
 from components_runtime.errors import UpdateNeeded
+from components_runtime.model.component import Component
 
 
 class Purge(Component):

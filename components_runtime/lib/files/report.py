@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 
 def _output() -> Any:
     try:
-        module = importlib.import_module("components_runtime.output")
+        module = importlib.import_module("components_runtime.support.output")
     except ImportError:
         return None
     return getattr(module, "output", None)

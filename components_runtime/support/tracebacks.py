@@ -1,0 +1,101 @@
+"""Find the user's file and line in a traceback, and show paths relative to the repository.
+
+Errors point at the component code that caused them, never at runtime frames: the deepest
+frame inside the deployment repository wins; failing that, the deepest frame outside this
+package and outside the standard library (an extension library such as batou_ext).
+"""
+
+from __future__ import annotations
+
+import os
+import sysconfig
+from pathlib import Path
+from types import TracebackType
+
+# In a venv the worker imports the runtime through a symlink (daemon.venvs.runtime_overlay),
+# so frame file names are compared with symlinks resolved.
+RUNTIME_DIR = str(Path(__file__).resolve().parent.parent) + os.sep
+STDLIB_DIR = sysconfig.get_paths()["stdlib"] + os.sep
+
+
+def relative(path: Path | str, base_dir: Path | str | None) -> str:
+    """``path`` relative to ``base_dir`` when inside it, else (or without a base) unchanged."""
+    if base_dir is None:
+        return str(path)
+    try:
+        return str(Path(path).resolve().relative_to(Path(base_dir).resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _frames(tb: TracebackType | None) -> list[tuple[str, int]]:
+    """(file, line) of each frame with a real file (not ``<frozen os>``, ``<string>``, ...)."""
+    frames = []
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not filename.startswith("<"):
+            frames.append((filename, tb.tb_lineno))
+        tb = tb.tb_next
+    return frames
+
+
+def frame_in_file(tb: TracebackType | None, filename: str) -> int | None:
+    """The line of the deepest frame of ``tb`` executing ``filename``."""
+    lines = [line for file, line in _frames(tb) if file == filename]
+    return lines[-1] if lines else None
+
+
+def user_frame(
+    tb: TracebackType | None, base_dir: Path | str | None
+) -> tuple[str | None, int | None]:
+    """(file relative to ``base_dir``, line) of the frame to blame, or (None, None)."""
+    frames = _frames(tb)
+    if base_dir is not None:
+        base = str(Path(base_dir).resolve()) + os.sep
+        inside = [(f, n) for f, n in frames if os.path.realpath(f).startswith(base)]
+        if inside:
+            file, line = inside[-1]
+            return relative(file, base_dir), line
+    outside = [
+        (f, n)
+        for f, n in frames
+        if not os.path.realpath(f).startswith(RUNTIME_DIR)
+        and not f.startswith(STDLIB_DIR)
+        and "/jinja2/" not in f
+    ]
+    if outside:
+        return outside[-1]
+    return None, None
+
+
+def user_traceback_lines(tb: TracebackType | None, base_dir: Path | str | None) -> list[str]:
+    """``file:line`` of every frame in the repository (a short, user-level traceback)."""
+    if base_dir is None:
+        return []
+    base = str(Path(base_dir).resolve()) + os.sep
+    lines = [
+        f"{relative(f, base_dir)}:{n}"
+        for f, n in _frames(tb)
+        if os.path.realpath(f).startswith(base)
+    ]
+    return _collapse_repeats(lines)
+
+
+def _collapse_repeats(lines: list[str]) -> list[str]:
+    """A run of the same line (deep recursion) as the line and how often it repeats."""
+    collapsed: list[str] = []
+    index = 0
+    while index < len(lines):
+        end = index
+        while end + 1 < len(lines) and lines[end + 1] == lines[index]:
+            end += 1
+        collapsed.append(lines[index])
+        if end - index >= 2:
+            collapsed.append(f"  [the line above repeated {end - index} more times]")
+        elif end > index:
+            collapsed.append(lines[index])
+        index = end + 1
+    return collapsed
+
+
+__all__ = ["frame_in_file", "relative", "user_frame", "user_traceback_lines"]

@@ -1,0 +1,218 @@
+"""The control API: HTTP/1.1 on a unix socket (mode 0660, group ``deployd``).
+
+=======  ===================  =============================================================
+GET      ``/status``          the :class:`~daemon.records.model.StatusSnapshot` (with ``schema``)
+GET      ``/runs?limit=N``    ``{"schema", "runs": [RunRecord...]}``, newest first
+GET      ``/runs/ID``         one RunRecord
+POST     ``/converge``        queue a converge; ``?wait=1`` answers once the run started
+                              (``{"run_id": ...}``) so the client can wait for its record
+POST     ``/suspend``         body ``{"reason": TEXT}``
+POST     ``/resume``
+POST     ``/trust``           body ``{"sha": SHA}``: move the ratchet by hand
+=======  ===================  =============================================================
+
+Extra routes (``/metrics`` from ``daemon.observe.exporter``) are plugged in as
+``{(method, path): handler}`` with ``handler(request_path) -> (status, content_type, body)``.
+
+The handlers only read the loop's published snapshot, read run files, or put a message on the
+loop's queue: they never touch the state themselves.
+"""
+
+from __future__ import annotations
+
+import grp
+import json
+import logging
+import os
+import socket
+import socketserver
+import stat
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from daemon.loop.messages import Control, Trigger
+from daemon.loop.owner import Loop
+from daemon.records.model import SCHEMA_VERSION
+
+log = logging.getLogger(__name__)
+
+Route = Callable[[str], tuple[int, str, bytes]]
+
+
+class ApiError(Exception):
+    """The API socket cannot be served (names the path and what to do)."""
+
+
+class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+    loop: Loop
+    extra_routes: dict[tuple[str, str], Route]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+
+    def address_string(self) -> str:
+        return "unix"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug("api: " + format, *args)
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def _dispatch(self, method: str) -> None:
+        url = urlsplit(self.path)
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        extra = self.server.extra_routes.get((method, url.path))
+        try:
+            if extra:
+                self._send(*extra(self.path))
+                return
+            status, body = self._route(method, url.path, query)
+        except ValueError as error:  # a bad number or bad JSON from the client
+            status, body = 400, {"error": f"bad request: {error}"}
+        except Exception as error:  # the API must answer, whatever happens
+            log.exception("api: %s %s failed", method, self.path)
+            status, body = 500, {"error": f"{type(error).__name__}: {error}"}
+        self._send(status, "application/json", (json.dumps(body) + "\n").encode())
+
+    def _route(self, method: str, path: str, query: dict[str, str]) -> tuple[int, Any]:
+        loop = self.server.loop
+        if method == "GET" and path == "/status":
+            return 200, {**loop.snapshot.to_dict(), "schema": SCHEMA_VERSION}
+        if method == "GET" and path == "/runs":
+            limit = int(query.get("limit", "20"))
+            if limit < 0:
+                raise ValueError("limit must not be negative")
+            runs = [r.to_dict() for r in loop.store.list_runs(limit=limit)]
+            return 200, {"schema": SCHEMA_VERSION, "runs": runs}
+        if method == "GET" and path.startswith("/runs/"):
+            record = loop.store.get_run(path.removeprefix("/runs/"))
+            if record is None:
+                return 404, {"error": f"no run {path.removeprefix('/runs/')!r} is stored"}
+            return 200, record.to_dict()
+        if method == "POST" and path == "/converge":
+            return self._converge(loop, query.get("wait") == "1")
+        if method == "POST" and path in ("/suspend", "/resume", "/trust"):
+            return self._control(loop, path[1:])
+        return 404, {"error": f"no route {method} {path}"}
+
+    def _converge(self, loop: Loop, wait: bool) -> tuple[int, Any]:
+        waiter: Future[dict[str, Any]] | None = Future() if wait else None
+        loop.queue.put(Trigger("api", waiter=waiter))
+        if waiter is None:
+            return 202, {"queued": True}
+        try:
+            answer = waiter.result(timeout=loop.settings.limits.run)
+        except FutureTimeout:
+            return 504, {"error": "the run did not start in time"}
+        return (200 if answer.get("run_id") else 409), answer
+
+    def _control(self, loop: Loop, action: str) -> tuple[int, Any]:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}") if length else {}
+        if not isinstance(body, dict):
+            raise ValueError("the body must be a JSON object")
+        key = "reason" if action == "suspend" else "sha"
+        argument = body.get(key) if action != "resume" else None
+        if argument is not None and not isinstance(argument, str):
+            raise ValueError(f"{key} must be a string")  # it is stored in state.json
+        reply: Future[dict[str, Any]] = Future()
+        loop.queue.put(Control(action, argument, reply))
+        try:
+            answer = reply.result(timeout=30)
+        except FutureTimeout:
+            return 504, {"error": "the daemon loop did not answer in 30s"}
+        return (400 if "error" in answer else 200), answer
+
+    def _send(self, status: int, content_type: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class ApiServer:
+    """Serves the API for one loop on ``path`` in a background thread."""
+
+    def __init__(
+        self,
+        loop: Loop,
+        path: Path,
+        group: str = "deployd",
+        extra_routes: dict[tuple[str, str], Route] | None = None,
+    ) -> None:
+        self.path = path
+        created = _prepare_socket_path(path)
+        old_umask = os.umask(0o117)  # the socket is born 0660: no window where others connect
+        try:
+            self._server = _Server(str(path), _Handler)
+        except OSError as error:
+            raise ApiError(f"cannot listen on {path}: {error.strerror}") from error
+        finally:
+            os.umask(old_umask)
+        self._server.loop = loop
+        self._server.extra_routes = dict(extra_routes or {})
+        # The group must reach the socket too: systemd makes RuntimeDirectory= root:root 0750.
+        ours = created or str(path.parent) in _runtime_directories()
+        _set_group([path, path.parent] if ours else [path], group)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="api", daemon=True)
+
+    def start(self) -> ApiServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self.path.unlink(missing_ok=True)
+
+
+def _prepare_socket_path(path: Path) -> bool:
+    """Check (and make) the socket's directory; True when it was made here."""
+    created = not path.parent.exists()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
+    mode = path.parent.stat().st_mode
+    if mode & stat.S_IWOTH:
+        raise ApiError(
+            f"{path.parent} is world-writable: put the API socket in a private directory "
+            "(setting `socket`, default /run/deployd/deployd.sock)"
+        )
+    if path.exists() or path.is_symlink():
+        probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            probe.connect(str(path))
+        except OSError:
+            path.unlink()  # a stale socket of a daemon that died
+        else:
+            raise ApiError(f"another deployd is already answering on {path}")
+        finally:
+            probe.close()
+    return created
+
+
+def _runtime_directories() -> list[str]:
+    """The service's RuntimeDirectory= paths, which systemd passes in $RUNTIME_DIRECTORY."""
+    return [p.rstrip("/") for p in os.environ.get("RUNTIME_DIRECTORY", "").split(":") if p]
+
+
+def _set_group(paths: list[Path], group: str) -> None:
+    try:
+        gid = grp.getgrnam(group).gr_gid
+    except KeyError:
+        log.warning("api: group %r does not exist; %s stays owned by root's group", group, paths[0])
+        return
+    for path in paths:
+        os.chown(path, -1, gid)

@@ -1,0 +1,352 @@
+"""``/etc/deployd/deployd.toml`` into one frozen :class:`Settings`, every default in one place.
+
+The file is read once at start-up with :mod:`tomllib`. An unknown key, a wrong type or a bad value
+stops start-up with a :class:`SettingsError` naming the file, the line and the key. Every option is
+documented in ``docs/settings.md``; ``OPTIONS`` below is the single table of names, types and
+defaults that both the parser and the documentation test read.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import re
+import socket
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from daemon.config.limits import Limits, LimitsError
+from daemon.git.ssh import UNQUOTABLE
+
+DEFAULT_CONFIG = Path("/etc/deployd/deployd.toml")
+
+# (key, type, default, check) per table; None as default means "required" for repository and
+# environment, "not set" for the others.
+_TOP: dict[str, tuple[type | tuple[type, ...], Any]] = {
+    "repository": (str, None),
+    "branch": (str, "main"),
+    "environment": (str, None),
+    "host": (str, ""),  # empty: this machine's host name
+    "root": (str, "/srv/deployd"),
+    "state_dir": (str, "/var/lib/deployd"),
+    "poll_interval": ((int, float), 60.0),
+    "converge_interval": ((int, float), 1800.0),
+    "splay": ((int, float), 300.0),
+    "socket": (str, "/run/deployd/deployd.sock"),
+    "socket_group": (str, "deployd"),
+    "debug": (bool, False),
+    "debug_port": (int, 4444),  # 0: any free port (status shows it); REMOTE_PDB_PORT wins
+    "debug_allow_remote": (bool, False),
+    "wheelhouse": (str, ""),  # empty: only the repository's own wheels/
+    "no_index": (bool, False),
+    "keep_runs": (int, 200),
+    "inbox": (str, ""),  # empty: STATE_DIR/inbox
+    "watch_repository": (bool, True),
+    "retry_max": ((int, float), 300.0),
+    "shutdown_grace": ((int, float), 60.0),
+    "metrics_listen": (str, "127.0.0.1:9477"),
+    "ssh_key": (str, ""),  # empty: ssh's own choice (~/.ssh/config, the agent, ~/.ssh/id_*)
+    "ssh_known_hosts": (str, ""),  # empty: ssh's own known_hosts files
+}
+# [limits] keys and defaults live in daemon.config.limits.Limits (one place for every time limit).
+_LIMITS: dict[str, tuple[type | tuple[type, ...], Any]] = {
+    f.name: ((int, float, str), f.default) for f in fields(Limits)
+}
+_WEBHOOK: dict[str, tuple[type | tuple[type, ...], Any]] = {
+    "enabled": (bool, False),
+    "listen": (str, "127.0.0.1"),
+    "port": (int, 8787),
+    "secret_file": (str, ""),
+    "rate_limit": ((int, float), 10.0),  # requests per minute; more get 429
+}
+OPTIONS = {"": _TOP, "limits": _LIMITS, "webhook": _WEBHOOK}
+_PORTS = {"port", "debug_port"}
+# top-level keys that must hold an absolute path; "" means the default for the optional ones
+_OPTIONAL_PATHS = {"inbox", "wheelhouse", "ssh_key", "ssh_known_hosts"}
+_PATHS = {"root", "state_dir", "socket", *_OPTIONAL_PATHS}
+_POSITIVE = {"poll_interval", "converge_interval", "keep_runs", "retry_max", "port", "rate_limit"}
+
+
+class SettingsError(Exception):
+    """A bad configuration file: ``str()`` names the file, line and key."""
+
+    def __init__(self, path: Path, message: str, key: str | None = None, line: int | None = None):
+        self.path, self.key, self.line = path, key, line
+        where = f"{path}:{line}" if line else str(path)
+        super().__init__(f"{where}: {f'{key}: ' if key else ''}{message}")
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    enabled: bool = False
+    listen: str = "127.0.0.1"
+    port: int = 8787
+    secret_file: str = ""
+    rate_limit: float = 10.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    repository: str
+    environment: str
+    branch: str = "main"
+    host: str = ""
+    root: Path = Path("/srv/deployd")
+    state_dir: Path = Path("/var/lib/deployd")
+    poll_interval: float = 60.0
+    converge_interval: float = 1800.0
+    splay: float = 300.0
+    socket: Path = Path("/run/deployd/deployd.sock")
+    socket_group: str = "deployd"
+    debug: bool = False
+    debug_port: int = 4444
+    debug_host: str = "127.0.0.1"  # from REMOTE_PDB_HOST (not a file option)
+    debug_allow_remote: bool = False
+    wheelhouse: Path | None = None
+    no_index: bool = False
+    keep_runs: int = 200
+    inbox: Path = Path("/var/lib/deployd/inbox")
+    watch_repository: bool = True
+    retry_max: float = 300.0
+    shutdown_grace: float = 60.0
+    metrics_listen: str = "127.0.0.1:9477"
+    ssh_key: Path | None = None
+    ssh_known_hosts: Path | None = None
+    limits: Limits = Limits()
+    webhook: WebhookSettings = WebhookSettings()
+    source: Path | None = None
+
+    @property
+    def host_name(self) -> str:
+        """The host name used to select ``[host:NAME]``: the configured one or this machine's."""
+        return self.host or socket.gethostname().split(".")[0]
+
+
+def load_settings(
+    path: Path | str = DEFAULT_CONFIG, environ: Mapping[str, str] = os.environ
+) -> Settings:
+    """Read and check the settings file; raise :class:`SettingsError` on any problem.
+
+    The debugger's address comes from ``REMOTE_PDB_HOST`` / ``REMOTE_PDB_PORT`` in the daemon's
+    environment, as for ``deployd apply --debug``; unset, it is 127.0.0.1 and ``debug_port``."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise SettingsError(path, f"cannot read the settings file: {error.strerror}") from error
+    return with_debug_endpoint(parse_settings(text, path), environ)
+
+
+def with_debug_endpoint(settings: Settings, environ: Mapping[str, str]) -> Settings:
+    """``settings`` with the debugger's host/port from the environment (REMOTE_PDB_*)."""
+    source = settings.source or DEFAULT_CONFIG
+    defaults = {"REMOTE_PDB_PORT": str(settings.debug_port)}
+    merged = {**defaults, **{k: v for k, v in environ.items() if k.startswith("REMOTE_PDB_") and v}}
+    try:
+        host, port = _debug_endpoint(merged)
+    except ValueError as error:
+        raise SettingsError(source, f"{error} (in the daemon's environment)") from None
+    return replace(settings, debug_host=host, debug_port=port)
+
+
+def _debug_endpoint(environ: Mapping[str, str]) -> tuple[str, int]:
+    from daemon.runs.one_shot import debug_endpoint  # the one parser, shared with `deployd apply`
+
+    return debug_endpoint(environ)
+
+
+def parse_settings(text: str, path: Path) -> Settings:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(path, f"not valid TOML: {error}") from error
+    values: dict[str, Any] = {}
+    for table, options in OPTIONS.items():
+        section = data if not table else data.get(table, {})
+        if table and not isinstance(section, dict):
+            raise SettingsError(path, "must be a table", table, _line_of(text, table, ""))
+        for key, value in section.items():
+            if not table and key in OPTIONS and key:
+                continue
+            name = f"{table}.{key}" if table else key
+            if key not in options:
+                message = _unknown(key, table, options)
+                raise SettingsError(path, message, name, _line_of(text, key, table))
+            values[name] = _check(path, text, table, key, value, options[key][0])
+    return _build(path, text, values)
+
+
+def _unknown(key: str, table: str, options: Mapping[str, Any]) -> str:
+    """ "unknown key", the closest known name if one is close, and every known name (at the
+    top level the tables too: `[webhok]` is a misspelt table)."""
+    known = sorted(options) + ([f"[{t}]" for t in OPTIONS if t] if not table else [])
+    close = difflib.get_close_matches(key, [k.strip("[]") for k in known], n=1)
+    guess = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown key{guess} (known: {', '.join(known)})"
+
+
+def _check(path: Path, text: str, table: str, key: str, value: Any, kind: Any) -> Any:
+    name = f"{table}.{key}" if table else key
+    line = _line_of(text, key, table)
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+        raise SettingsError(path, f"must be {_kind_names(kinds)}, not {value!r}", name, line)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if not math.isfinite(value):
+            raise SettingsError(path, f"must be a finite number, not {value!r}", name, line)
+        if value < 0 or (key in _POSITIVE and value == 0):
+            raise SettingsError(path, f"must be a positive number, not {value!r}", name, line)
+        if key in _PORTS and value > 65535:
+            raise SettingsError(path, f"not a port number: {value!r}", name, line)
+    if key in _PATHS and not table and not (value == "" and key in _OPTIONAL_PATHS):
+        if not os.path.isabs(value):
+            message = f"must be an absolute path, not {value!r}"
+            raise SettingsError(path, message, name, line)
+    if key == "branch" and (not value or value.startswith("-") or ".." in value):
+        raise SettingsError(path, f"not a valid branch name: {value!r}", name, line)
+    if key in ("repository", "environment") and not value.strip():
+        raise SettingsError(path, "must not be empty", name, line)
+    if key == "repository" and "://" in value:
+        _check_url(path, value, name, line)
+    return value
+
+
+_KIND_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+
+
+def _kind_names(kinds: tuple[type, ...]) -> str:
+    """``(int, float)`` -> "a number"; ``(str,)`` -> "a string" (TOML's words, not Python's)."""
+    names = [_KIND_NAMES[kind] for kind in kinds if not (kind is int and float in kinds)]
+    return " or ".join(names)
+
+
+def _check_url(path: Path, url: str, name: str, line: int | None) -> None:
+    """A URL that Python's parser refuses would break every git call (the URL is not echoed:
+    it may hold a token)."""
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # reading the port checks it too
+    except ValueError as error:
+        raise SettingsError(path, f"not a valid URL: {error}", name, line) from None
+    if parts.password is not None and parts.scheme.lower() not in ("http", "https"):
+        # ssh takes no password from a URL, and git would put it on ssh's command line (`ps`)
+        message = f"a password in a {parts.scheme}:// URL is not used (for ssh: ssh_key)"
+        raise SettingsError(path, message, name, line)
+
+
+def _build(path: Path, text: str, values: dict[str, Any]) -> Settings:
+    for required in ("repository", "environment"):
+        if required not in values:
+            raise SettingsError(path, "is required (no default)", required)
+    top = {k: v for k, v in values.items() if "." not in k}
+    state_dir = Path(top.pop("state_dir", _TOP["state_dir"][1]))
+    inbox = top.pop("inbox", "") or str(state_dir / "inbox")
+    raw_limits = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("limits.")}
+    try:
+        limits = Limits().overlay(raw_limits, source=str(path))
+    except LimitsError as error:
+        message = str(error).split(": ", 2)[-1]
+        line = _line_of(text, error.key, "limits")
+        raise SettingsError(path, message, f"limits.{error.key}", line) from None
+    hook = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("webhook.")}
+    if hook.get("enabled") and not hook.get("secret_file"):
+        line = _line_of(text, "enabled", "webhook")
+        message = "an enabled webhook needs a secret_file (add one, or set enabled = false)"
+        raise SettingsError(path, message, "webhook.secret_file", line)
+    for key in ("root", "socket"):
+        if key in top:
+            top[key] = Path(top[key])
+    if top.get("wheelhouse"):
+        top["wheelhouse"] = _check_wheelhouse(path, text, top["wheelhouse"])
+    else:
+        top.pop("wheelhouse", None)
+    for key in ("ssh_key", "ssh_known_hosts"):
+        top[key] = _check_ssh_file(path, text, key, top[key]) if top.get(key) else None
+    if top.get("metrics_listen"):
+        _check_listen(path, text, top["metrics_listen"])
+    for key in ("poll_interval", "converge_interval", "splay", "retry_max", "shutdown_grace"):
+        if key in top:
+            top[key] = float(top[key])
+    return Settings(
+        **top,
+        state_dir=state_dir,
+        inbox=Path(inbox),
+        limits=limits,
+        webhook=WebhookSettings(**hook),
+        source=path,
+    )
+
+
+def _check_wheelhouse(path: Path, text: str, value: str) -> Path:
+    wheelhouse = Path(value)  # absolute: checked with the other paths (_PATHS)
+    line = _line_of(text, "wheelhouse", "")
+    if not wheelhouse.is_dir():
+        message = f"{value} is not a directory (create it, or leave wheelhouse empty)"
+        raise SettingsError(path, message, "wheelhouse", line)
+    return wheelhouse
+
+
+def _check_ssh_file(path: Path, text: str, key: str, value: str) -> Path:
+    """An ssh file (an absolute path: see _PATHS) must be a readable file; a key others can
+    read is refused up front (ssh would ignore it and every fetch would fail)."""
+    line = _line_of(text, key, "")
+    file = Path(value)
+    if UNQUOTABLE in value:
+        message = f"ssh would read {UNQUOTABLE!r} in {value} as a variable: move or link the file"
+        raise SettingsError(path, message, key, line)
+    try:
+        info = file.stat()
+        if not file.is_file():
+            raise SettingsError(path, f"{value} is not a file", key, line)
+        with file.open("rb"):
+            pass
+    except OSError as error:
+        message = f"cannot read {value}: {error.strerror} (create it, or leave {key} empty)"
+        raise SettingsError(path, message, key, line) from None
+    if key == "ssh_key" and info.st_uid == os.getuid() and info.st_mode & 0o077:
+        message = f"{value} is readable by others, so ssh would ignore it: chmod 600 {value}"
+        raise SettingsError(path, message, key, line)
+    return file
+
+
+def _check_listen(path: Path, text: str, value: str) -> None:
+    try:
+        from daemon.observe.exporter import parse_listen
+    except ImportError:  # the metrics exporter is optional at this layer
+        return
+    try:
+        parse_listen(value)
+    except ValueError as error:
+        line = _line_of(text, "metrics_listen", "")
+        raise SettingsError(path, str(error), "metrics_listen", line) from None
+
+
+def _line_of(text: str, key: str, table: str) -> int | None:
+    """The line where ``key`` is set inside ``[table]``, or as ``table.key`` at the top
+    (tomllib keeps no positions)."""
+    current = ""
+    name = rf"(\"{re.escape(key)}\"|'{re.escape(key)}'|{re.escape(key)})"
+    pattern = re.compile(rf"^\s*{name}\s*=")
+    dotted = re.compile(rf"^\s*{re.escape(table)}\s*\.\s*{name}\s*=") if table else None
+    header = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]")
+    for number, line in enumerate(text.splitlines(), start=1):
+        match = header.match(line)
+        if match:
+            current = match.group(1).strip("\"'")
+            if not table and current == key:
+                return number
+            continue
+        if current == table and pattern.match(line):
+            return number
+        if current == "" and dotted and dotted.match(line):
+            return number
+    return None
+
+
+def config_path_from_env() -> Path:
+    return Path(os.environ.get("DEPLOYD_CONFIG", str(DEFAULT_CONFIG)))

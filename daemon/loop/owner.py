@@ -1,0 +1,387 @@
+"""The daemon loop: the one owner of the host's state.
+
+Lifecycle, top to bottom: :meth:`Loop.startup` (recover from a crash, schedule the first
+converge), :meth:`Loop.tick` (handle one message, poll when due, start a run when one is
+pending), :meth:`Loop.shutdown` (let the running component finish, with a grace limit).
+
+Everything else talks to the loop through :attr:`Loop.queue` (triggers, control requests, worker
+events, finished runs) or reads :attr:`Loop.snapshot`, an immutable
+:class:`~daemon.records.model.StatusSnapshot` replaced after every tick. Signal handlers only call
+:meth:`request_stop`. A run executes in one run thread (``daemon.loop.run_thread``, which calls
+``daemon.runs.pipeline``); the loop keeps polling meanwhile, so triggers collapse into one pending
+run and a newer commit can cancel the current run between components.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from concurrent.futures import Future
+from dataclasses import replace
+from typing import Any
+
+from daemon.config.settings import Settings
+from daemon.git.bundles import import_bundle
+from daemon.git.mirror import Mirror, decide
+from daemon.git.ssh import SshOptions
+from daemon.loop import transitions
+from daemon.loop.messages import Control, RunDone, RunEvent, Trigger
+from daemon.loop.run_thread import RunThread
+from daemon.loop.schedule import PollSchedule
+from daemon.observe.logs import log_run_outcome, log_worker_event
+from daemon.observe.notify import Notifier, watchdog_interval
+from daemon.records.model import LiveStatus, RunRecord, StatusSnapshot
+from daemon.runs.pipeline import RunPlan
+from daemon.state.store import StateStore
+
+log = logging.getLogger(__name__)
+# Triggers that mean "look now": they converge only when the head differs from the last run's
+# commit (so a push seen by both the watcher and a poll converges once). The others
+# (startup, schedule, api, manual) always converge.
+POLL_ONLY = ("poll", "push", "webhook", "inbox")
+
+
+class Loop:
+    def __init__(self, settings: Settings, store: StateStore, notifier: Notifier | None = None):
+        self.settings = settings
+        self.store = store
+        self.mirror = Mirror(
+            store.mirror_dir,
+            settings.repository,
+            settings.branch,
+            timeout=settings.limits.fetch,
+            ssh=SshOptions(settings.ssh_key, settings.ssh_known_hosts),
+        )
+        self.notifier = notifier or Notifier()
+        self.queue: queue.Queue[object] = queue.Queue()
+        self.state = store.load()
+        self.live = LiveStatus(daemon_started_at=time.time())
+        self.last_record: RunRecord | None = None
+        self.snapshot: StatusSnapshot = self._make_snapshot()
+        self._stop = threading.Event()
+        self._running: RunThread | None = None
+        self._pending: str | None = None
+        self._waiters: list[Future[dict[str, Any]]] = []
+        self._polls = PollSchedule(settings.poll_interval, settings.retry_max)
+        self._next_converge = 0.0
+        self._watchdog = watchdog_interval()
+        self._last_watchdog = 0.0
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def run_forever(self, on_ready: Any = None) -> None:
+        self.startup()
+        if on_ready:
+            on_ready()
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                self.tick()
+                failures = 0
+            except Exception as error:  # a bug or a broken disk must not end the daemon here
+                failures += 1
+                self._tick_failed(error, failures)
+        self.shutdown()
+
+    def _tick_failed(self, error: Exception, failures: int) -> None:
+        """Log a failed tick (the traceback once, then one line) and back off: the API keeps
+        answering from the last snapshot; a loop that keeps failing stops sending WATCHDOG=1,
+        so systemd restarts it."""
+        delay = min(60.0, 2.0 ** min(failures, 6))
+        if failures == 1:
+            log.exception("loop: %s (retrying in %.0fs)", error, delay)
+        else:
+            log.error("loop: still failing (%d times): %s; retry in %.0fs", failures, error, delay)
+        self._stop.wait(delay)
+
+    def request_stop(self, wake: bool = True) -> None:
+        """Ask the loop to stop. From a signal handler pass ``wake=False``: only a flag is set
+        (taking the queue's lock there could deadlock) and a git command of a poll is ended;
+        the loop sees it within a second."""
+        self._stop.set()
+        self.mirror.abort()  # a poll stuck on a hung git server ends now
+        if wake:
+            self.queue.put(None)
+
+    def startup(self) -> None:
+        self.store.ensure()
+        self.state = transitions.recover(self.state, self.store)
+        self.last_record = self.store.get_run(self.state.last_run) if self.state.last_run else None
+        self._pending = "startup"
+        self._next_converge = time.time() + self.converge_delay()
+        self._publish()
+
+    def tick(self, max_wait: float = 1.0) -> None:
+        self._polls.new_tick()
+        now = time.time()
+        wait = max(0.0, min(max_wait, self._polls.next_at - now))
+        if self._startable():
+            wait = 0.0
+        try:
+            self._handle(self.queue.get(timeout=wait))
+            while True:  # drain what arrived meanwhile: triggers collapse
+                self._handle(self.queue.get_nowait())
+        except queue.Empty:
+            pass
+        now = time.time()
+        if now >= self._polls.next_at:
+            self._poll(now, "poll")
+        if now >= self._next_converge and not self._pending:
+            self._pending = "schedule"
+        if self._startable():
+            self._start(self._pending or "schedule")
+        self._publish()
+
+    def shutdown(self) -> None:
+        self.notifier.stopping()
+        if self._running:
+            self._running.stop(self.settings.shutdown_grace, self.settings.limits.grace)
+            self._drain_done()
+        self._answer({"run_id": None, "message": "the daemon is stopping"})
+        self._publish()
+
+    # -- messages --------------------------------------------------------------------------
+    def _handle(self, message: object) -> None:
+        if isinstance(message, Trigger):
+            self._on_trigger(message)
+        elif isinstance(message, Control):
+            self._on_control(message)
+        elif isinstance(message, RunEvent):
+            self._on_event(message)
+        elif isinstance(message, RunDone):
+            self._on_done(message.record)
+
+    def _on_trigger(self, trigger: Trigger) -> None:
+        log.debug("trigger: %s", trigger.kind)
+        if trigger.bundle:
+            if not self._import_bundle(trigger.bundle):
+                return  # a bad bundle is recorded as refused; nothing else to do
+        else:
+            self._poll(time.time(), trigger.kind)
+        if trigger.waiter:
+            self._waiters.append(trigger.waiter)
+            if self.state.upstream is None:  # nothing to converge yet: say why, keep it pending
+                error = self.state.last_fetch_error
+                self._answer({"run_id": None, "message": f"no upstream yet: {error}"})
+        if not (self._pending and trigger.kind in ("poll", "schedule")):
+            self._pending = trigger.kind
+        self._cancel_if_superseded()
+
+    def _on_control(self, control: Control) -> None:
+        try:
+            self.state, answer, converge_now = transitions.control(
+                self.state, self.mirror, control.action, control.argument
+            )
+        except ValueError as error:
+            control.reply.set_result({"error": str(error)})
+            return
+        self.store.save(self.state)
+        if converge_now:
+            self._pending = "manual"
+        control.reply.set_result(answer)
+
+    def _on_event(self, message: RunEvent) -> None:
+        running = self._running
+        if not running or message.run_id != running.plan.run_id:
+            return
+        log_worker_event(running.plan.run_id, running.plan.commit.sha, message.event)
+        self.live, pid = transitions.live_from_event(self.live, message.event)
+        if pid:
+            running.worker_pid = pid
+            self._mark_running(running)
+
+    def _record(self, record: RunRecord) -> None:
+        """Store a record and fold it into the state (also for refusals that ran nothing)."""
+        self.store.write_run(record)
+        self.state = transitions.apply_record(self.state, record)
+        self.store.save(self.state)
+        self.last_record = record
+        log_run_outcome(record)
+
+    def _on_done(self, record: RunRecord) -> None:
+        self._running = None
+        if self._pending == "schedule":  # the run that just ended was the drift correction
+            self._pending = None
+        self._record(record)
+        self.store.clear_running()
+        self.live = replace(
+            self.live,
+            running_run_id=None,
+            running_since=None,
+            running_commit=None,
+            running_component=None,
+            debugger=None,
+        )
+        delay = self.converge_delay()
+        if record.reason == "locked":  # someone else converges: try again soon
+            delay = self.settings.poll_interval
+        self._next_converge = time.time() + delay
+
+    def _drain_done(self) -> None:
+        try:
+            while True:
+                message = self.queue.get_nowait()
+                if isinstance(message, RunDone):
+                    self._on_done(message.record)
+        except queue.Empty:
+            pass
+
+    def _import_bundle(self, path: str) -> bool:
+        self.state, error = import_bundle(self.state, self.mirror, path, self.store.state_dir)
+        if error:
+            run_id = self.store.new_run_id()
+            self._record(transitions.bad_bundle(run_id, path, error, self.settings))
+        return error is None
+
+    # -- poll and run ----------------------------------------------------------------------
+    def _poll(self, now: float, why: str) -> None:
+        if not self._polls.may_poll():  # git was slow in this tick already (poll_schedule)
+            log.debug("%s: no second slow poll in this tick; it stays pending", why)
+            return
+        began = time.monotonic()
+        self.state, moved, error = transitions.poll(self.state, self.mirror)
+        delay = self._polls.polled(began, now, error)
+        if error is None:
+            if moved and why == "poll" and not self._pending:
+                self._pending = "poll"
+            if moved:
+                self._cancel_if_superseded()
+        else:
+            log.warning("fetch: %s (retry in %.0fs)", error, delay)
+        self.store.save(self.state)
+
+    def _cancel_if_superseded(self) -> None:
+        running, upstream = self._running, self.state.upstream
+        if not running or not upstream or upstream.sha == running.plan.commit.sha:
+            return
+        if self.mirror.is_ancestor(running.plan.commit.sha, upstream.sha):
+            running.stop_between_components()
+            log.info(
+                "run %s: newer commit %s, stopping after the current component",
+                running.plan.run_id,
+                upstream.sha[:12],
+            )
+            self._pending = self._pending or "poll"
+
+    def _startable(self) -> bool:
+        """A pending run can start: nothing runs, we are not stopping, and either the upstream
+        head is known or the answer "suspended" is due (no busy loop while git is away)."""
+        if not self._pending or self._running or self._stop.is_set():
+            return False
+        return self.state.upstream is not None or bool(self.state.suspended_reason)
+
+    def _start(self, trigger: str) -> None:
+        if time.time() - self._polls.polled_at > 1.0 and trigger not in ("poll", "schedule"):
+            self._poll(time.time(), trigger)  # a trigger that waited behind a run: look again
+        upstream = self.state.upstream
+        if self.state.suspended_reason:
+            self._pending = None
+            self._answer({"run_id": None, "message": f"suspended: {self.state.suspended_reason}"})
+            return
+        if upstream is None:
+            self._answer(
+                {"run_id": None, "message": f"no upstream yet: {self.state.last_fetch_error}"}
+            )
+            return  # stays pending until a poll succeeds
+        self._pending = None
+        last = self.last_record.commit if self.last_record else None
+        seen = {self.state.ratchet, last.sha if last else None}
+        if trigger in POLL_ONLY and upstream.sha in seen:
+            log.debug("%s: %s is what the last run had: nothing to do", trigger, upstream.sha[:12])
+            return
+        decision = decide(self.mirror, self.state.ratchet, upstream.sha)
+        run_id = self.store.new_run_id()
+        if decision.target is None:
+            record = transitions.refused(run_id, trigger, upstream, self.state, self.settings)
+            self.state = replace(self.state, refused_commit=upstream.sha)
+            self._answer({"run_id": run_id})
+            self._on_done(record)
+            return
+        commit = (
+            upstream
+            if decision.target == upstream.sha
+            else self.mirror.commit_info(decision.target)
+        )
+        if decision.advanced:
+            self.mirror.set_ratchet(commit.sha)
+            self.state = replace(self.state, ratchet=commit.sha, refused_commit=None)
+            self.store.save(self.state)
+        keep = self.state.last_good.sha if self.state.last_good else None
+        plan = RunPlan(
+            run_id,
+            trigger,
+            commit,
+            self.settings,
+            self.store.checkouts_dir,
+            self.store.venvs_dir,
+            keep_checkout=keep,
+            keep_venv=self._last_good_venv(),
+        )
+        self._running = RunThread(plan, self.mirror, self.store.state_dir, self.queue)
+        self.live = replace(
+            self.live,
+            running_run_id=run_id,
+            running_since=time.time(),
+            running_commit=commit.sha,
+            pending_trigger=None,
+        )
+        self._mark_running(self._running)
+        self._running.start()
+        log.info(
+            "run %s: converging %s (%s) for %s",
+            run_id,
+            commit.sha[:12],
+            commit.subject,
+            trigger,
+            extra={"run_id": run_id, "commit": commit.sha},
+        )
+        self._answer({"run_id": run_id})
+
+    def _mark_running(self, running: RunThread) -> None:
+        plan = running.plan
+        self.store.mark_running(
+            id=plan.run_id,
+            trigger=plan.trigger,
+            commit=plan.commit.sha,
+            started_at=self.live.running_since,
+            worker_pid=running.worker_pid,
+        )
+
+    def _last_good_venv(self) -> str | None:
+        run_id = self.state.last_good_run
+        record = self.store.get_run(run_id) if run_id else None
+        return record.venv if record else None
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _answer(self, answer: dict[str, Any]) -> None:
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(answer)
+        self._waiters = []
+
+    def converge_delay(self) -> float:
+        """Converge interval plus this host's fixed splay, so a fleet spreads out."""
+        splay = transitions.splay_offset(self.settings.host_name, self.settings.splay)
+        return self.settings.converge_interval + splay
+
+    def _publish(self) -> None:
+        self.live = replace(
+            self.live,
+            next_poll_at=self._polls.next_at or None,
+            next_converge_at=self._next_converge or None,
+            pending_trigger=self._pending,
+        )
+        self.snapshot = self._make_snapshot()
+        self.notifier.status(transitions.status_line(self.snapshot))
+        now = time.monotonic()
+        # At every tick (at most once a second), not only every WatchdogSec/2: then the longest
+        # gap between pings is one tick, and one tick holds at most one slow poll.
+        if self._watchdog and now - self._last_watchdog >= min(self._watchdog, 1.0):
+            self._last_watchdog = now
+            self.notifier.watchdog()
+
+    def _make_snapshot(self) -> StatusSnapshot:
+        return transitions.snapshot(
+            self.settings, self.mirror.url, self.state, self.live, self.last_record
+        )

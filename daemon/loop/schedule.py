@@ -1,0 +1,53 @@
+"""When the loop asks git next: the pacing of ``daemon.loop.owner``'s polls.
+
+After a poll that worked, the next comes one poll interval later; after a failure,
+``transitions.retry_delay`` decides (capped exponential backoff with jitter when the failure is
+transient). Times count from the end of a poll, so a slow git server does not make the next
+poll due at once. And within one tick of the loop, git is asked at most once when it is slow:
+once this tick's polls took longer than ``POLL_BUDGET_PER_TICK``, further triggers in the same
+tick do not poll. The watchdog is fed between ticks, so N queued triggers against a hung
+server must not block a tick for N fetch limits.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+
+from daemon.git.mirror import FetchError
+from daemon.loop.transitions import retry_delay
+
+POLL_BUDGET_PER_TICK = 1.0  # seconds of git per tick before triggers stop asking again
+
+
+class PollSchedule:
+    def __init__(self, poll_interval: float, retry_max: float) -> None:
+        self.poll_interval = poll_interval
+        self.retry_max = retry_max
+        self.next_at = 0.0  # epoch seconds; 0: at once
+        self.polled_at = 0.0  # epoch seconds: when the last poll ended
+        self.failures = 0  # failed polls in a row
+        self.spent_this_tick = 0.0  # seconds this tick's polls took
+
+    def new_tick(self) -> None:
+        self.spent_this_tick = 0.0
+
+    def may_poll(self) -> bool:
+        return self.spent_this_tick <= POLL_BUDGET_PER_TICK
+
+    def polled(self, began: float, now: float, error: FetchError | None) -> float:
+        """Note a poll that began at ``began`` (monotonic) in a tick at ``now`` (epoch);
+        return the seconds until the next one."""
+        self.spent_this_tick += time.monotonic() - began
+        self.polled_at = max(now, time.time())
+        if error is None:
+            self.failures = 0
+            delay = self.poll_interval
+        else:
+            self.failures += 1
+            jitter = random.uniform(0.5, 1.0)
+            delay = retry_delay(
+                self.failures, error.transient, self.poll_interval, self.retry_max, jitter
+            )
+        self.next_at = self.polled_at + delay
+        return delay
