@@ -1,0 +1,91 @@
+"""A daemon restarted over a damaged state directory recovers, or says clearly what is wrong."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from tests.support.daemon_helpers import deploy_files, make_deploy_repo, push_content, run_daemon
+from tests.support.git_servers import free_port
+from tests.support.helpers import commit, git, wait_for
+
+
+def test_restart_over_a_damaged_run_record_and_marker(tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "repo")
+    state_dir = tmp_path / "state"
+    with run_daemon(tmp_path / "first", repo, state_dir=state_dir) as daemon:
+        first = daemon.wait_run(trigger="startup", outcome="succeeded")
+    (state_dir / "runs" / f"{first['id']}.json").write_text("[]")  # damaged by hand
+    (state_dir / "running.json").write_text("{torn")
+    with run_daemon(tmp_path / "second", repo, state_dir=state_dir) as daemon:
+        crashed = daemon.wait_run(outcome="crashed", reason="daemon-restarted")
+        again = daemon.wait_run(trigger="startup", outcome="succeeded")
+        status = daemon.status()
+        assert status["state"]["last_good"]["sha"] == first["commit"]["sha"]
+        history = daemon.cli("history", check=True).stdout
+        assert crashed["id"] in history and again["id"] in history
+        assert first["id"] not in history
+        assert daemon.cli("history", first["id"]).returncode == 3
+        assert f"run record {first['id']} unreadable" in daemon.output()
+        assert "Traceback" not in daemon.output()
+
+
+def test_a_host_section_removed_later_is_refused_and_polling_goes_on(tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "repo")
+    config = "environments/test/environment.cfg"
+    with run_daemon(tmp_path, repo, poll_interval=0.2) as daemon:
+        good = daemon.wait_run(trigger="startup", outcome="succeeded")
+        removed = commit(repo, {config: "[environment]\n\n[host:otherhost]\ncomponents = hello\n"})
+        refused = daemon.wait_run(commit__sha=removed)
+        assert refused["outcome"] == "refused" and refused["reason"] == "host-missing", refused
+        assert (daemon.root / "work/hello/hello.txt").read_text() == "hello version 1\n"
+        status = daemon.status()
+        assert status["state"]["last_good"]["sha"] == good["commit"]["sha"]
+        before = status["state"]["last_fetch_at"]
+        wait_for(lambda: daemon.status()["state"]["last_fetch_at"] > before)
+        back = commit(repo, {**deploy_files("version 2")})
+        run = daemon.wait_run(commit__sha=back)
+        assert run["outcome"] == "succeeded", run
+        assert (daemon.root / "work/hello/hello.txt").read_text() == "hello version 2\n"
+
+
+def test_a_bundle_that_cannot_be_filed_away_still_converges(tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "repo")
+    unreachable = f"git://127.0.0.1:{free_port()}/deploy"
+    with run_daemon(tmp_path, unreachable, poll_interval=5) as daemon:
+        inbox = daemon.state_dir / "inbox"
+        (inbox / "processed").write_text("a file where the daemon wants a directory")
+        staged = tmp_path / "b.bundle"
+        git("bundle", "create", str(staged), "main", cwd=repo)
+        os.replace(staged, inbox / "b.bundle")
+        run = daemon.wait_run(trigger="inbox")
+        assert run["outcome"] == "succeeded", run
+        assert "inbox: cannot move b.bundle into processed/" in daemon.output()
+        assert daemon.alive() and "Traceback" not in daemon.output()
+
+
+def test_the_loop_survives_a_state_file_it_cannot_write(tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "repo")
+    with run_daemon(tmp_path, repo, poll_interval=0.2, watch_repository=False) as daemon:
+        daemon.wait_run(trigger="startup", outcome="succeeded")
+        state_file = daemon.state_dir / "state.json"
+
+        def block() -> bool:  # a directory where state.json belongs: os.replace onto it fails
+            try:
+                state_file.unlink(missing_ok=True)
+                (state_file / "blocker").mkdir(parents=True)
+            except OSError:  # the daemon wrote state.json in between: again
+                return False
+            return True
+
+        wait_for(block)
+        wait_for(lambda: "loop: still failing" in daemon.output())
+        assert daemon.alive()
+        assert daemon.status()["state"]["last_good"] is not None, "the API still answers"
+        assert daemon.output().count("Traceback") == 1, "one traceback, then one line each"
+        shutil.rmtree(state_file)
+        sha = push_content(repo, "after the disk came back")
+        daemon.cli("converge", check=True)
+        daemon.wait_run(commit__sha=sha, outcome="succeeded", timeout=90)
+        assert state_file.is_file()

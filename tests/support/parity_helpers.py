@@ -1,0 +1,169 @@
+"""Running real batou 2.7.1 next to ``deployd apply`` and comparing what they leave on disk.
+
+batou is installed once into a throwaway venv in a cache directory outside the repository
+(``~/.cache/deployd-tests/batou-2.7.1``, or ``$DEPLOYD_TEST_CACHE``). It is never our
+dependency: it is the reference the file library is measured against.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.support.paths import REPO_ROOT
+
+BATOU_VERSION = "2.7.1"
+REPO_ROOT = REPO_ROOT
+
+
+def cache_dir() -> Path:
+    default = Path.home() / ".cache" / "deployd-tests"
+    return Path(os.environ.get("DEPLOYD_TEST_CACHE", default))
+
+
+def batou_venv() -> Path:
+    """The venv holding batou 2.7.1, built on first use (a lock keeps parallel builders apart).
+
+    Raises ``RuntimeError`` with pip's output when it cannot be built: the parity tests fail
+    rather than skip.
+    """
+    venv = cache_dir() / f"batou-{BATOU_VERSION}"
+    marker = venv / ".complete"
+    if marker.exists():
+        return venv
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.parent / f".batou-{BATOU_VERSION}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.exists():
+            return venv
+        shutil.rmtree(venv, ignore_errors=True)
+        base_python = getattr(sys, "_base_executable", sys.executable)
+        steps = [
+            [base_python, "-m", "venv", str(venv)],
+            [str(venv / "bin" / "pip"), "install", "-q", f"batou=={BATOU_VERSION}"],
+        ]
+        for step in steps:
+            done = subprocess.run(step, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise RuntimeError(
+                    f"cannot build the batou reference venv ({' '.join(step)}):\n"
+                    f"{done.stdout}\n{done.stderr}"
+                )
+        marker.touch()
+    return venv
+
+
+def write_repo(path: Path, files: dict[str, str | bytes]) -> Path:
+    """A batou deployment repository (local connect, migrations up to date) from ``files``."""
+    for rel, content in files.items():
+        target = path / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content)
+    (path / ".batou.json").write_text('{"migration": {"version": 2400}}\n')
+    return path
+
+
+def run_batou(venv: Path, repo: Path, environment: str) -> str:
+    """``batou deploy`` in ``repo``; its work tree is ``repo/work``. Returns the output."""
+    env = {**os.environ, "APPENV_BASEDIR": str(repo)}
+    done = subprocess.run(
+        [str(venv / "bin" / "batou"), "deploy", environment],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"batou deploy failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def deployd_command(
+    repo: Path, environment: str, root: Path, state_dir: Path | None = None
+) -> list[str]:
+    """The ``deployd apply`` command line. Its state directory (run lock, venvs) defaults to
+    ``<root>.state`` next to the root, so parallel test runs never share a lock."""
+    state_dir = state_dir or root.with_name(root.name + ".state")
+    return [
+        sys.executable,
+        "-m",
+        "daemon.cli",
+        "apply",
+        str(repo),
+        "-e",
+        environment,
+        "--host",
+        "localhost",
+        "--root",
+        str(root),
+        "--state-dir",
+        str(state_dir),
+    ]
+
+
+def run_deployd(repo: Path, environment: str, root: Path) -> str:
+    """``deployd apply``; its work tree is ``root/work``. Returns the output."""
+    done = subprocess.run(
+        deployd_command(repo, environment, root),
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"deployd apply failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout + done.stderr
+
+
+DIFF_DIR = ".batou-diffs"
+
+
+def snapshot(work: Path) -> dict[str, Any]:
+    """Everything that must be identical about a work tree, with the base path taken out.
+
+    Files map to ``(mode, uid, gid, bytes)``, directories to ``(mode, uid, gid, "dir")``,
+    symlinks to ``("link", target)``; an absolute target under ``work`` reads ``WORK/...``. The diff
+    logs under ``.batou-diffs`` have random names, so they are compared as a sorted list.
+    """
+    tree: dict[str, Any] = {}
+    diffs: list[tuple[int, bytes]] = []
+    for folder, dirs, files in os.walk(work):
+        for name in sorted(dirs + files):
+            path = Path(folder, name)
+            rel = str(path.relative_to(work))
+            info = path.lstat()
+            if rel.startswith(DIFF_DIR + "/"):
+                diffs.append((stat.S_IMODE(info.st_mode), path.read_bytes()))
+            elif stat.S_ISLNK(info.st_mode):
+                target = os.readlink(path)
+                if target.startswith(str(work)):
+                    target = "WORK" + target[len(str(work)) :]
+                tree[rel] = ("link", target)
+            elif stat.S_ISDIR(info.st_mode):
+                tree[rel] = (stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid, "dir")
+            else:
+                mode = stat.S_IMODE(info.st_mode)
+                tree[rel] = (mode, info.st_uid, info.st_gid, path.read_bytes())
+    tree[DIFF_DIR + "/*"] = sorted(diffs)
+    return tree
+
+
+def differences(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
+    """Human-readable list of what differs between two snapshots (empty when identical)."""
+    problems = []
+    for key in sorted(set(expected) | set(actual)):
+        if key not in actual:
+            problems.append(f"missing in deployd: {key}")
+        elif key not in expected:
+            problems.append(f"only in deployd: {key} = {actual[key]!r:.200}")
+        elif expected[key] != actual[key]:
+            problems.append(f"{key}: batou {expected[key]!r:.300} != deployd {actual[key]!r:.300}")
+    return problems
