@@ -13,16 +13,12 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from daemon.api.server import ApiError, ApiServer
-from daemon.config.settings import Settings, SettingsError, load_settings
-from daemon.loop.owner import Loop
-from daemon.loop.transitions import status_line
-from daemon.observe.logs import setup_logging
-from daemon.observe.notify import Notifier, watchdog_interval
-from daemon.state.locks import LockBusy, host_lock
-from daemon.state.store import StateError, StateStore
-from daemon.triggers.watchers import start_watchers
-from daemon.triggers.webhook import WebhookError, WebhookServer
+from daemon.api import ApiError, ApiServer
+from daemon.config import Settings, SettingsError, load_settings
+from daemon.loop import Loop, status_line
+from daemon.observe import Notifier, setup_logging, watchdog_interval
+from daemon.state import LockBusy, StateError, StateStore, host_lock
+from daemon.triggers import WebhookError, WebhookServer, start_watchers
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +102,7 @@ def _check_watchdog(settings: Settings) -> None:
 def _metrics(settings: Settings, loop: Loop) -> tuple[dict[Any, Any], Any]:
     """The Prometheus routes and listener (daemon.observe.exporter), when that module is present."""
     try:
-        from daemon.observe.exporter import MetricsExporter, build_registry, metrics_route
+        from daemon.observe import MetricsExporter, build_registry, metrics_route
     except ImportError:
         return {}, None
     registry = build_registry(

@@ -1,5 +1,5 @@
 """``batou._output``: the output object and its (terminal) backend class."""
 
-from components_runtime.support.output import Output, TerminalBackend, output
+from components_runtime.support import Output, TerminalBackend, output
 
 __all__ = ["Output", "TerminalBackend", "output"]

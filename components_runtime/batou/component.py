@@ -1,12 +1,18 @@
 """``batou.component``: re-exports of the component model."""
 
-from components_runtime.engine.loader import ComponentDefinition
-from components_runtime.model.attribute import NO_DEFAULT, Attribute, ConfigString
-from components_runtime.model.component import Component, HookComponent, RootComponent
-from components_runtime.model.events import handle_event
-from components_runtime.model.events import in_scope as check_event_scope
-from components_runtime.model.platforms import platform
-from components_runtime.support.template import generated_header as batou_generated_header
+from components_runtime.engine import ComponentDefinition
+from components_runtime.model import (
+    NO_DEFAULT,
+    Attribute,
+    Component,
+    ConfigString,
+    HookComponent,
+    RootComponent,
+    handle_event,
+    platform,
+)
+from components_runtime.model import in_scope as check_event_scope
+from components_runtime.support import generated_header as batou_generated_header
 
 __all__ = [
     "NO_DEFAULT",

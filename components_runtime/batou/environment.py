@@ -1,5 +1,5 @@
 """``batou.environment``: the runtime environment class."""
 
-from components_runtime.model.environment import Environment
+from components_runtime.model import Environment
 
 __all__ = ["Environment"]

@@ -1,5 +1,5 @@
 """``batou.host``: the runtime host class."""
 
-from components_runtime.model.environment import Host
+from components_runtime.model import Host
 
 __all__ = ["Host"]

@@ -1,6 +1,6 @@
 """``batou.output``: ``output.annotate/line/tabular/step/warn/error`` (re-exports)."""
 
-from components_runtime.support.output import (
+from components_runtime.support import (
     annotate,
     clear_buffer,
     error,

@@ -1,12 +1,11 @@
 """``batou.utils``: addresses, ``cmd`` and small helpers (re-exports)."""
 
 from components_runtime.errors import CmdExecutionError, CycleError
-from components_runtime.model.environment import BagOfAttributes
-from components_runtime.model.resolver import Address, NetLoc, resolve, resolve_v6
-from components_runtime.support.shell import cmd
-from components_runtime.support.utilities import (
+from components_runtime.model import Address, BagOfAttributes, NetLoc, resolve, resolve_v6
+from components_runtime.support import (
     Timer,
     call_with_optional_args,
+    cmd,
     dict_merge,
     format_duration,
     hash,

@@ -32,9 +32,8 @@ from components_runtime.errors import (
     SilentConfigurationError,
     UnknownConfigureError,
 )
-from components_runtime.model.component import TRACKED_INSTANCES, Component
-from components_runtime.model.resources import Link, Resources
-from components_runtime.support.tracebacks import relative, user_frame, user_traceback_lines
+from components_runtime.model import TRACKED_INSTANCES, Component, Link, Resources
+from components_runtime.support import relative, user_frame, user_traceback_lines
 
 
 @dataclass

@@ -24,13 +24,16 @@ from pathlib import Path
 from typing import Any
 
 from components_runtime.errors import DeploydError, DeploymentError
-from components_runtime.model import events
-from components_runtime.model.component import Component
-from components_runtime.model.component_helpers import working_directory
+from components_runtime.model import Component, trigger_event, working_directory
 from components_runtime.protocol import ComponentResult, make_event
-from components_runtime.support.output import output
-from components_runtime.support.tracebacks import relative, user_frame, user_traceback_lines
-from components_runtime.support.utilities import call_with_optional_args, format_duration
+from components_runtime.support import (
+    call_with_optional_args,
+    format_duration,
+    output,
+    relative,
+    user_frame,
+    user_traceback_lines,
+)
 
 Emit = Callable[[dict[str, Any]], None]
 
@@ -156,7 +159,7 @@ def _update(
         _explain(
             component, f"needs update: {str(reason) or 'verify() raised ' + type(reason).__name__}"
         )
-    events.trigger(component, "before-update", predict_only, output.annotate)
+    trigger_event(component, "before-update", predict_only, output.annotate)
     if not predict_only:
         update_started = time.perf_counter()
         component.update()

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from components_runtime.errors import LoadError
-from components_runtime.model.component import Component
-from components_runtime.support.tracebacks import frame_in_file, relative, user_traceback_lines
+from components_runtime.model import Component
+from components_runtime.support import frame_in_file, relative, user_traceback_lines
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from components_runtime.model.environment import Environment
-from components_runtime.model.roots import RootComponent
+from components_runtime.model import Environment, RootComponent
 
 
 def make_environment(

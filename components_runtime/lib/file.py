@@ -13,7 +13,7 @@ from components_runtime.lib.files.permissions import Group, Mode, Owner, convert
 from components_runtime.lib.files.presence import FileComponent, Presence
 from components_runtime.lib.files.purge import Purge
 from components_runtime.lib.files.structured import JSONContent, YAMLContent
-from components_runtime.support.utilities import dict_merge
+from components_runtime.support import dict_merge
 
 __all__ = [
     "BinaryFile",

@@ -73,7 +73,7 @@ class Component(ComponentHelpers):
     """Base class of every component. Subclass it and implement configure/verify/update."""
 
     namevar: str | None = None
-    workdir: str | None = None  # type: ignore[assignment]
+    workdir: str | None = None
     parent: Any = None
     _: Any = None
     changed = False
@@ -122,7 +122,8 @@ class Component(ComponentHelpers):
 
     @property
     def defdir(self) -> str:
-        return self.root.defdir
+        defdir: str = self.root.defdir
+        return defdir
 
     @property
     def host(self) -> Any:
@@ -195,7 +196,7 @@ class Component(ComponentHelpers):
     # -- deploy phase -------------------------------------------------------------------------
 
     def deploy(self, predict_only: bool = False) -> None:
-        from components_runtime.engine.converge import deploy_component
+        from components_runtime.engine import deploy_component
 
         deploy_component(self, predict_only)
 
@@ -244,7 +245,8 @@ class Component(ComponentHelpers):
         platforms.add_platform(cls, name, component)
 
     def _get_platform(self) -> Component | None:
-        return platforms.platform_component_for(self)
+        found: Component | None = platforms.platform_component_for(self)
+        return found
 
     # -- breadcrumbs --------------------------------------------------------------------------
 

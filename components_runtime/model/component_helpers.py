@@ -22,7 +22,10 @@ from components_runtime.errors import (
     SilentConfigurationError,
     UpdateNeeded,
 )
-from components_runtime.support import shell, template
+from components_runtime.support import cmd as run_command
+from components_runtime.support import expand as expand_template
+from components_runtime.support import generated_header
+from components_runtime.support import render_file as render_template_file
 
 
 class AmbiguousResource(ConfigurationError, KeyError):
@@ -103,7 +106,10 @@ class ComponentHelpers:
                 )
             host = hosts[host]
         resources = self.environment.resources
-        return resources.require(self.root, key, host, strict, reverse, dirty, calling_site())
+        found: list[Any] = resources.require(
+            self.root, key, host, strict, reverse, dirty, calling_site()
+        )
+        return found
 
     def require_one(
         self,
@@ -154,7 +160,7 @@ class ComponentHelpers:
                 f"assert_component_is_current({self._breadcrumb}, ...): No reference"  # type: ignore[attr-defined]
             )
         for requirement in requirements:
-            self |= requirement  # type: ignore[operator]
+            self |= requirement
             required = requirement.last_updated(**kw)
             if required is not None and reference < required:
                 raise UpdateNeeded(
@@ -184,7 +190,7 @@ class ComponentHelpers:
     ) -> Any:
         if expand:
             cmd = self.expand(cmd)
-        return shell.cmd(cmd, silent, ignore_returncode, communicate, env)
+        return run_command(cmd, silent, ignore_returncode, communicate, env)
 
     def touch(self, filename: str) -> None:
         if os.path.exists(filename):
@@ -202,7 +208,8 @@ class ComponentHelpers:
             path = os.path.expanduser(path)
         if not path.startswith("/"):
             return os.path.normpath(os.path.join(self.workdir, path))
-        return self.environment.map(path)
+        mapped: str = self.environment.map(path)
+        return mapped
 
     def _template_args(self, component: Any = None, **kw: Any) -> dict[str, Any]:
         component = self if component is None else component
@@ -210,7 +217,7 @@ class ComponentHelpers:
             "host": component.host,
             "environment": component.environment,
             "component": component,
-            "batou_generated_header": template.generated_header(component),
+            "batou_generated_header": generated_header(component),
         }
         args.update(kw)
         return args
@@ -219,10 +226,10 @@ class ComponentHelpers:
         if "{" not in string and "@@" not in string and "\r" not in string:
             return string  # plain text: skip building the context (hot in configure)
         identifier = (component or self)._breadcrumbs
-        return template.expand(string, self._template_args(component, **kw), identifier)
+        return expand_template(string, self._template_args(component, **kw), identifier)
 
     def template(self, filename: str, component: Any = None) -> str:
-        return template.render_file(filename, self._template_args(component))
+        return render_template_file(filename, self._template_args(component))
 
     # -- misc -----------------------------------------------------------------------------------
 

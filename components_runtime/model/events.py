@@ -83,7 +83,7 @@ class _RootIndex:
 
 def _index(top: Any) -> _RootIndex:
     index = top.__dict__.get("_deployd_event_index")
-    if index is None:
+    if not isinstance(index, _RootIndex):
         index = top.__dict__["_deployd_event_index"] = _RootIndex(top)
     return index
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from components_runtime.errors import DeploydError
-from components_runtime.support import output
+from components_runtime.support import log
 
 
 class RootComponent:
@@ -62,7 +62,7 @@ class RootComponent:
         """Buffered while configuring (only the last pass is shown), immediate otherwise."""
         text = _format_log(message, args)  # here, so that a bad format names the log() line
         if self._logs is None:
-            output.log(text, host=self.host.name, root=self.name)
+            log(text, host=self.host.name, root=self.name)
         else:
             self._logs.append((message, args))
 
@@ -83,7 +83,8 @@ class RootComponent:
 
     @property
     def _breadcrumbs(self) -> str:
-        return self.host.name
+        name: str = self.host.name
+        return name
 
     def __repr__(self) -> str:
         return f'<RootComponent "{self.name}" on {getattr(self.host, "name", "?")}>'

@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from components_runtime.envconfig.types import VfsConfig
+from components_runtime.envconfig import VfsConfig
 
 Mapper = Callable[[str], str]
 

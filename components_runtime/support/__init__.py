@@ -1,0 +1,63 @@
+"""Helpers for component code: output, templates, shell commands, tracebacks."""
+
+from components_runtime.support.output import (
+    Output,
+    TerminalBackend,
+    annotate,
+    clear_buffer,
+    error,
+    flush_buffer,
+    line,
+    log,
+    output,
+    section,
+    sep,
+    step,
+    tabular,
+    warn,
+)
+from components_runtime.support.shell import cmd
+from components_runtime.support.template import expand, generated_header, render_file
+from components_runtime.support.tracebacks import (
+    frame_in_file,
+    relative,
+    user_frame,
+    user_traceback_lines,
+)
+from components_runtime.support.utilities import (
+    Timer,
+    call_with_optional_args,
+    dict_merge,
+    format_duration,
+    hash,
+)
+
+__all__ = [
+    "annotate",
+    "call_with_optional_args",
+    "clear_buffer",
+    "cmd",
+    "dict_merge",
+    "error",
+    "expand",
+    "flush_buffer",
+    "format_duration",
+    "frame_in_file",
+    "generated_header",
+    "hash",
+    "line",
+    "log",
+    "Output",
+    "output",
+    "relative",
+    "render_file",
+    "section",
+    "sep",
+    "step",
+    "tabular",
+    "TerminalBackend",
+    "Timer",
+    "user_frame",
+    "user_traceback_lines",
+    "warn",
+]

@@ -1,0 +1,6 @@
+"""One worker process: entry point, the session of one request, debugging."""
+
+from components_runtime.worker.debugging import is_loopback
+from components_runtime.worker.entry import main
+
+__all__ = ["is_loopback", "main"]

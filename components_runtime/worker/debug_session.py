@@ -51,7 +51,8 @@ class SessionPdb(RemotePdb):
 
     def do_quit(self, arg: str) -> bool | None:
         self._release(close=False)  # RemotePdb.do_quit closes the connection itself
-        return RemotePdb.do_quit(self, arg)
+        quit_answer: bool | None = RemotePdb.do_quit(self, arg)
+        return quit_answer
 
     do_q = do_exit = do_quit
 

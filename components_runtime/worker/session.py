@@ -16,12 +16,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from components_runtime.engine.configure import configure_environment
-from components_runtime.engine.converge import converge_host
-from components_runtime.engine.loader import LoadResult, load_components
-from components_runtime.envconfig import load as envconfig
-from components_runtime.envconfig import this_host as hosts
-from components_runtime.envconfig.sections import did_you_mean
+from components_runtime.engine import (
+    LoadResult,
+    configure_environment,
+    converge_host,
+    load_components,
+)
+from components_runtime.envconfig import (
+    did_you_mean,
+    load_environment_config,
+    select_host,
+    validate_component_names,
+)
 from components_runtime.errors import (
     ConfigurationError,
     DeploydError,
@@ -29,11 +35,15 @@ from components_runtime.errors import (
     HostSelectionError,
     sorted_errors,
 )
-from components_runtime.model import resolver, vfs
-from components_runtime.model.environment import Environment
-from components_runtime.model.roots import RootComponent
+from components_runtime.model import (
+    Environment,
+    RootComponent,
+    build_mapper,
+    install_overrides,
+    set_address_defaults,
+)
 from components_runtime.protocol import ErrorInfo, RunOutcome, WorkerRequest, WorkerResult
-from components_runtime.support.output import output
+from components_runtime.support import output
 from components_runtime.worker import aliases
 
 Emit = Callable[[dict[str, Any]], None]
@@ -72,7 +82,7 @@ def run_request(
 def _exit_from_user_code(
     error: SystemExit | KeyboardInterrupt, request: WorkerRequest, started: float
 ) -> WorkerResult:
-    from components_runtime.support.tracebacks import user_frame
+    from components_runtime.support import user_frame
 
     file, line = user_frame(error.__traceback__, Path(request.repository).resolve())
     what = (
@@ -106,7 +116,7 @@ def _run(
     base_dir = Path(request.repository).resolve()
     aliases.install()
     try:
-        config = envconfig.load_environment_config(base_dir, request.environment)
+        config = load_environment_config(base_dir, request.environment)
     except ConfigurationError as error:
         return _failed([error], started, [])
     errors: list[DeploydError] = list(config.errors)
@@ -151,7 +161,7 @@ def _select(
     selected = None
     if not (request.mode == "check" and request.all_hosts):
         try:
-            selected = hosts.select_host(config, request.host)
+            selected = select_host(config, request.host)
         except HostSelectionError as error:
             errors.append(error)
     checked = [selected] if selected is not None else list(config.hosts.values())
@@ -162,10 +172,10 @@ def _select(
 def _build_environment(request: WorkerRequest, config: Any, loaded: LoadResult) -> Environment:
     """Install the [resolver] and address defaults, build the VFS mapper, the environment
     and every root of every host."""
-    resolver.install_overrides(config.resolver_v4, config.resolver_v6)
-    resolver.set_address_defaults(config.settings.require_v4, config.settings.require_v6)
+    install_overrides(config.resolver_v4, config.resolver_v6)
+    set_address_defaults(config.settings.require_v4, config.settings.require_v6)
     # Only apply may create directories while mapping (as batou does); check/predict stay pure.
-    mapper = vfs.build_mapper(config.vfs, Path(request.root), eager=request.mode == "apply")
+    mapper = build_mapper(config.vfs, Path(request.root), eager=request.mode == "apply")
     environment = Environment(config, request.root, mapper)
     _add_roots(environment, config, loaded)
     return environment
@@ -223,7 +233,7 @@ def _config_warning(warning: Any) -> str:
 def _name_errors(config: Any, loaded: LoadResult, base_dir: Path) -> list[ConfigurationError]:
     """Unknown component names; the hint says why when the reason is known."""
     failed = {Path(error.file or "").parent.name for error in loaded.errors}
-    errors = envconfig.validate_component_names(config, set(loaded.definitions))
+    errors = validate_component_names(config, set(loaded.definitions))
     for error in errors:
         file = base_dir / "components" / str(error.component) / "component.py"
         if error.component in failed:

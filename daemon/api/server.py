@@ -36,9 +36,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from daemon.loop.messages import Control, Trigger
-from daemon.loop.owner import Loop
-from daemon.records.model import SCHEMA_VERSION
+from daemon.loop import Control, Loop, Trigger
+from daemon.records import SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
 

@@ -99,7 +99,7 @@ def run_apply(args: argparse.Namespace) -> int:
     request = _request(args, mode=mode, root=os.path.abspath(args.root))
     if request is None:
         return 2
-    from daemon.state.locks import LockBusy, host_lock
+    from daemon.state import LockBusy, host_lock
 
     try:
         with host_lock(args.state_dir, who=f"deployd apply {args.path} -e {args.environment}"):
@@ -142,7 +142,7 @@ def _request(args: argparse.Namespace, **kw: Any) -> WorkerRequest | None:
             file=sys.stderr,
         )
         return None
-    from daemon.runs.one_shot import DEFAULT_DEBUG_HOST, DEFAULT_DEBUG_PORT, debug_endpoint
+    from daemon.runs import DEFAULT_DEBUG_HOST, DEFAULT_DEBUG_PORT, debug_endpoint
 
     debug_host, debug_port = DEFAULT_DEBUG_HOST, DEFAULT_DEBUG_PORT
     if args.debug:  # REMOTE_PDB_* matter only in debug mode
@@ -170,8 +170,8 @@ def _request(args: argparse.Namespace, **kw: Any) -> WorkerRequest | None:
 def _refuse_remote_debugger(host: str, port: int) -> bool:
     """A debugger on a non-loopback address gives anyone who reaches it a Python prompt as
     root: refuse before anything runs, rather than converge past every breakpoint."""
-    from components_runtime.worker.debugging import is_loopback
-    from daemon.runs.one_shot import DEFAULT_DEBUG_PORT
+    from components_runtime.worker import is_loopback
+    from daemon.runs import DEFAULT_DEBUG_PORT
 
     if is_loopback(host):
         return False
@@ -189,7 +189,7 @@ def _refuse_remote_debugger(host: str, port: int) -> bool:
 def _limits(request: WorkerRequest) -> tuple[Any, list[ErrorInfo]]:
     """The default limits with the environment's [deployd] section, and an error for each of
     its keys that is wrong (that key keeps its default)."""
-    from daemon.config.limits import Limits, LimitsError, environment_section
+    from daemon.config import Limits, LimitsError, environment_section
 
     section = environment_section(Path(request.repository), request.environment)
     limits, problems = Limits(), []
@@ -294,7 +294,7 @@ def _quiet_library_logs(debug: bool) -> None:
 
 def _run(request: WorkerRequest, args: argparse.Namespace) -> int:
     from daemon.cli import render
-    from daemon.runs.one_shot import attach_instructions, run_isolated
+    from daemon.runs import attach_instructions, run_isolated
 
     limits, limit_errors = _limits(request)
     if limit_errors and request.mode != "check":  # never converge with limits nobody meant

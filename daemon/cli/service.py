@@ -116,7 +116,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _call(args: argparse.Namespace, action: Any) -> Any:
-    from daemon.api.client import Client, ClientError
+    from daemon.api import Client, ClientError
 
     try:
         with Client(_socket(args)) as client:
@@ -127,7 +127,7 @@ def _call(args: argparse.Namespace, action: Any) -> Any:
 
 
 def _status(args: argparse.Namespace) -> int:
-    from daemon.records.text import render_oneline, render_status
+    from daemon.records import render_oneline, render_status
 
     status = _call(args, lambda c: c.status())
     if args.json:
@@ -139,7 +139,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _history(args: argparse.Namespace) -> int:
-    from daemon.records.text import render_run, render_runs
+    from daemon.records import render_run, render_runs
 
     if args.run_id:
         run = _call(args, lambda c: c.run(args.run_id))
@@ -154,7 +154,7 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _converge(args: argparse.Namespace) -> int:
-    from daemon.records.text import render_run
+    from daemon.records import render_run
 
     if not args.wait:
         _call(args, lambda c: c.converge())
@@ -172,7 +172,7 @@ def _converge(args: argparse.Namespace) -> int:
 
 
 def _wait_for_record(client: Any, run_id: str) -> dict[str, Any]:
-    from daemon.api.client import ClientError
+    from daemon.api import ClientError
 
     delay = 0.05
     while True:

@@ -124,7 +124,7 @@ def environment_section(repository: Path, environment: str) -> Mapping[str, Any]
     files = (environments / name / "environment.cfg", environments / f"{name}.cfg")
     if not any("[deployd]" in _text(file) for file in files):
         return {}
-    from components_runtime.envconfig.load import load_environment_config
+    from components_runtime.envconfig import load_environment_config
     from components_runtime.errors import DeploydError
 
     try:

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from daemon.config.limits import Limits, LimitsError
-from daemon.git.ssh import UNQUOTABLE
+from daemon.git import UNQUOTABLE
 
 DEFAULT_CONFIG = Path("/etc/deployd/deployd.toml")
 
@@ -155,7 +155,7 @@ def with_debug_endpoint(settings: Settings, environ: Mapping[str, str]) -> Setti
 
 
 def _debug_endpoint(environ: Mapping[str, str]) -> tuple[str, int]:
-    from daemon.runs.one_shot import debug_endpoint  # the one parser, shared with `deployd apply`
+    from daemon.runs import debug_endpoint  # the one parser, shared with `deployd apply`
 
     return debug_endpoint(environ)
 
@@ -316,7 +316,7 @@ def _check_ssh_file(path: Path, text: str, key: str, value: str) -> Path:
 
 def _check_listen(path: Path, text: str, value: str) -> None:
     try:
-        from daemon.observe.exporter import parse_listen
+        from daemon.observe import parse_listen
     except ImportError:  # the metrics exporter is optional at this layer
         return
     try:

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from daemon.git.mirror import FetchError, Mirror
-from daemon.records.model import HostState
+from daemon.records import HostState
 
 log = logging.getLogger(__name__)
 

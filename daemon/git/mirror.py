@@ -28,7 +28,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import git
 
 from daemon.git.ssh import SshOptions, explain, is_scp_form, ssh_environment
-from daemon.records.model import CommitInfo
+from daemon.records import CommitInfo
 
 log = logging.getLogger(__name__)
 

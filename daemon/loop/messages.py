@@ -7,7 +7,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from daemon.records.model import RunRecord
+from daemon.records import RunRecord
 
 
 @dataclass(frozen=True)

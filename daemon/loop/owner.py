@@ -22,19 +22,16 @@ from concurrent.futures import Future
 from dataclasses import replace
 from typing import Any
 
-from daemon.config.settings import Settings
-from daemon.git.bundles import import_bundle
-from daemon.git.mirror import Mirror, decide
-from daemon.git.ssh import SshOptions
+from daemon.config import Settings
+from daemon.git import Mirror, SshOptions, decide, import_bundle
 from daemon.loop import transitions
 from daemon.loop.messages import Control, RunDone, RunEvent, Trigger
 from daemon.loop.run_thread import RunThread
 from daemon.loop.schedule import PollSchedule
-from daemon.observe.logs import log_run_outcome, log_worker_event
-from daemon.observe.notify import Notifier, watchdog_interval
-from daemon.records.model import LiveStatus, RunRecord, StatusSnapshot
-from daemon.runs.pipeline import RunPlan
-from daemon.state.store import StateStore
+from daemon.observe import Notifier, log_run_outcome, log_worker_event, watchdog_interval
+from daemon.records import LiveStatus, RunRecord, StatusSnapshot
+from daemon.runs import RunPlan
+from daemon.state import StateStore
 
 log = logging.getLogger(__name__)
 # Triggers that mean "look now": they converge only when the head differs from the last run's

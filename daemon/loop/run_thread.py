@@ -15,10 +15,10 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from daemon.git.mirror import Mirror
+from daemon.git import Mirror
 from daemon.loop import transitions
 from daemon.loop.messages import RunDone, RunEvent
-from daemon.runs.pipeline import RunPlan, converge_locked, crashed_record
+from daemon.runs import RunPlan, converge_locked, crashed_record
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 import time
 
-from daemon.git.mirror import FetchError
+from daemon.git import FetchError
 from daemon.loop.transitions import retry_delay
 
 POLL_BUDGET_PER_TICK = 1.0  # seconds of git per tick before triggers stop asking again

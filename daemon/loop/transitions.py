@@ -17,9 +17,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from daemon.config.settings import Settings
-from daemon.git.mirror import FetchError, Mirror, redact
-from daemon.records.model import (
+from daemon.config import Settings
+from daemon.git import FetchError, Mirror, redact
+from daemon.records import (
     TRIGGERS,
     CommitInfo,
     DebuggerInfo,
@@ -29,7 +29,7 @@ from daemon.records.model import (
     RunRecord,
     StatusSnapshot,
 )
-from daemon.state.store import StateStore, is_run_id
+from daemon.state import StateStore, is_run_id
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 
-from daemon.records.model import ErrorRecord, RunRecord
+from daemon.records import ErrorRecord, RunRecord
 
 FIELDS = {"run_id": "DEPLOYD_RUN", "commit": "DEPLOYD_COMMIT", "component": "DEPLOYD_COMPONENT"}
 _SYSTEMD_FORMAT = "%(levelname)s %(name)s: %(message)s"  # journald adds the time

@@ -23,6 +23,7 @@ import platform
 from collections.abc import Callable, Iterable, Iterator
 from importlib import metadata
 from itertools import accumulate, product
+from typing import cast
 
 from prometheus_client.metrics_core import (
     CounterMetricFamily,
@@ -31,9 +32,9 @@ from prometheus_client.metrics_core import (
     Metric,
 )
 from prometheus_client.registry import Collector
-from prometheus_client.utils import floatToGoString
+from prometheus_client.utils import floatToGoString as _untyped_float_to_go
 
-from daemon.records.model import (
+from daemon.records import (
     FETCH_OUTCOMES,
     OUTCOMES,
     REFUSAL_REASONS,
@@ -49,6 +50,8 @@ from daemon.records.model import (
 )
 
 log = logging.getLogger(__name__)
+# prometheus_client's label formatting for bucket bounds ("+Inf", "0.5"); the library is untyped.
+float_to_go = cast(Callable[[float], str], _untyped_float_to_go)
 
 SnapshotProvider = Callable[[], StatusSnapshot]
 COMPONENT_STATES = ("changed", "unchanged", "failed", "skipped")
@@ -352,7 +355,7 @@ def histogram_family(name: str, text: str, hist: Histogram | None) -> HistogramM
     cumulative = list(accumulate(hist.counts))
     total = max(hist.count, cumulative[-1] if cumulative else 0)
     pairs = zip(hist.buckets, cumulative, strict=False)
-    buckets = [(floatToGoString(le), float(c)) for le, c in pairs]
+    buckets = [(float_to_go(le), float(c)) for le, c in pairs]
     buckets.append(("+Inf", float(total)))
     return HistogramMetricFamily(f"deployd_{name}", text, buckets=buckets, sum_value=hist.sum)
 

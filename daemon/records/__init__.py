@@ -1,0 +1,51 @@
+"""RunRecord, HostState and snapshots (stored = served = printed = measured), and their text."""
+
+from typing import TYPE_CHECKING
+
+from daemon import lazy_exports
+
+if TYPE_CHECKING:  # the export table: imported on first use (see lazy_exports)
+    from daemon.records.model import (
+        FETCH_OUTCOMES,
+        OUTCOMES,
+        REFUSAL_REASONS,
+        SCHEMA_VERSION,
+        TRIGGERS,
+        VENV_OUTCOMES,
+        CommitInfo,
+        DebuggerInfo,
+        ErrorRecord,
+        Histogram,
+        HostState,
+        LiveStatus,
+        RunRecord,
+        StatusSnapshot,
+        empty_histogram,
+        parse_labels,
+    )
+    from daemon.records.text import render_oneline, render_run, render_runs, render_status
+
+__all__ = [
+    "CommitInfo",
+    "DebuggerInfo",
+    "empty_histogram",
+    "ErrorRecord",
+    "FETCH_OUTCOMES",
+    "Histogram",
+    "HostState",
+    "LiveStatus",
+    "OUTCOMES",
+    "parse_labels",
+    "REFUSAL_REASONS",
+    "render_oneline",
+    "render_run",
+    "render_runs",
+    "render_status",
+    "RunRecord",
+    "SCHEMA_VERSION",
+    "StatusSnapshot",
+    "TRIGGERS",
+    "VENV_OUTCOMES",
+]
+
+__getattr__ = lazy_exports(__name__, __file__)

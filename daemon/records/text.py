@@ -28,7 +28,7 @@ def _when(stamp: float | None, now: float) -> str:
 def _commit(commit: dict[str, Any] | None, now: float) -> str:
     if not commit:
         return "-"
-    text = commit["sha"][:10]
+    text: str = commit["sha"][:10]
     if commit.get("subject"):
         text += f' "{commit["subject"]}"'
     if commit.get("timestamp"):

@@ -1,0 +1,28 @@
+"""One run: checkout, venv, worker, record; ``apply`` and ``check`` in one call."""
+
+from typing import TYPE_CHECKING
+
+from daemon import lazy_exports
+
+if TYPE_CHECKING:  # the export table: imported on first use (see lazy_exports)
+    from daemon.runs.one_shot import (
+        DEFAULT_DEBUG_HOST,
+        DEFAULT_DEBUG_PORT,
+        attach_instructions,
+        debug_endpoint,
+        run_isolated,
+    )
+    from daemon.runs.pipeline import RunPlan, converge_locked, crashed_record
+
+__all__ = [
+    "attach_instructions",
+    "converge_locked",
+    "crashed_record",
+    "debug_endpoint",
+    "DEFAULT_DEBUG_HOST",
+    "DEFAULT_DEBUG_PORT",
+    "run_isolated",
+    "RunPlan",
+]
+
+__getattr__ = lazy_exports(__name__, __file__)

@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from components_runtime.protocol import ErrorInfo, WorkerRequest
-from daemon.config.limits import DEFAULT_LIMITS, Limits
-from daemon.venvs.cache import InUse, VenvResult, ensure_venv, lock_in_use
-from daemon.venvs.requirements import Requirements
-from daemon.worker.spawn import WorkerRun, run_worker
+from daemon.config import DEFAULT_LIMITS, Limits
+from daemon.venvs import InUse, Requirements, VenvResult, ensure_venv, lock_in_use
+from daemon.worker import WorkerRun, run_worker
 
 DEFAULT_STATE_DIR = Path("/var/lib/deployd")
 DEFAULT_DEBUG_HOST = "127.0.0.1"

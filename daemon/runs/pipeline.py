@@ -18,14 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from components_runtime.protocol import WorkerRequest
-from daemon.config.limits import Limits, LimitsError, environment_section
-from daemon.config.settings import Settings
-from daemon.git.mirror import FetchError, Mirror
-from daemon.observe.logs import log_worker_stderr
-from daemon.records.model import CommitInfo, ErrorRecord, RunRecord
-from daemon.state.locks import LockBusy, host_lock
-from daemon.venvs.cache import ensure_venv
-from daemon.worker.spawn import WorkerRun, run_worker
+from daemon.config import Limits, LimitsError, Settings, environment_section
+from daemon.git import FetchError, Mirror
+from daemon.observe import log_worker_stderr
+from daemon.records import CommitInfo, ErrorRecord, RunRecord
+from daemon.state import LockBusy, host_lock
+from daemon.venvs import ensure_venv
+from daemon.worker import WorkerRun, run_worker
 
 log = logging.getLogger(__name__)
 

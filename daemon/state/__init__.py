@@ -1,0 +1,13 @@
+"""The state dir: atomic ``state.json`` and ``runs/``, the run lock and the daemon lock."""
+
+from typing import TYPE_CHECKING
+
+from daemon import lazy_exports
+
+if TYPE_CHECKING:  # the export table: imported on first use (see lazy_exports)
+    from daemon.state.locks import LockBusy, host_lock
+    from daemon.state.store import StateError, StateStore, is_run_id
+
+__all__ = ["host_lock", "is_run_id", "LockBusy", "StateError", "StateStore"]
+
+__getattr__ = lazy_exports(__name__, __file__)

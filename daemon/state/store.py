@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from daemon.records.model import HostState, RunRecord
+from daemon.records import HostState, RunRecord
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,9 @@ from pathlib import Path
 
 import watchfiles
 
-from daemon.config.settings import Settings
-from daemon.git.bundles import pending_bundles
-from daemon.git.mirror import local_repository_path
-from daemon.loop.messages import Trigger
+from daemon.config import Settings
+from daemon.git import local_repository_path, pending_bundles
+from daemon.loop import Trigger
 
 log = logging.getLogger(__name__)
 

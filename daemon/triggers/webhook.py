@@ -27,8 +27,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from daemon.config.settings import WebhookSettings
-from daemon.loop.messages import Trigger
+from daemon.config import WebhookSettings
+from daemon.loop import Trigger
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1 << 20

@@ -49,8 +49,8 @@ from pathlib import Path
 from typing import Literal
 
 from components_runtime.protocol import ErrorInfo
-from components_runtime.support.tracebacks import relative
-from daemon.config.limits import DEFAULT_LIMITS
+from components_runtime.support import relative
+from daemon.config import DEFAULT_LIMITS
 from daemon.venvs.in_use import IN_USE, InUse, claim_exclusive, hold_shared
 from daemon.venvs.requirements import Requirements, RequirementsError, read_requirements
 from daemon.venvs.runtime_overlay import install_overlay, runtime_fingerprint

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from components_runtime.protocol import ErrorInfo
-from components_runtime.support.tracebacks import relative
+from components_runtime.support import relative
 from daemon.venvs.requirements import Requirements, find_requirement
 
 TAIL_LINES = 25

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from components_runtime.protocol import ErrorInfo
-from daemon.config.limits import Limits
+from daemon.config import Limits
 
 LIMIT_KEYS = {"run": "run_timeout", "component": "component_timeout", "debug": "debug_timeout"}
 

@@ -41,7 +41,7 @@ from components_runtime.protocol import (
     WorkerResult,
     decode_event,
 )
-from daemon.config.limits import DEFAULT_LIMITS, Limits
+from daemon.config import DEFAULT_LIMITS, Limits
 from daemon.worker.clock import Clock
 from daemon.worker.oom import oom_kill_count
 from daemon.worker.progress import WorkerProgress

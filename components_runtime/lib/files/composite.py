@@ -11,7 +11,7 @@ from components_runtime.lib.files.links import Symlink
 from components_runtime.lib.files.paths import short_path_name, stat_field
 from components_runtime.lib.files.permissions import Group, Mode, Owner
 from components_runtime.lib.files.presence import Presence
-from components_runtime.model.component import Component
+from components_runtime.model import Component
 
 ENSURE_CHOICES = ("file", "directory", "symlink")
 
@@ -71,7 +71,7 @@ class File(Component):
 
         A missing template is an error rather than an empty file, so that a typo is noticed.
         """
-        guess = self.root.defdir + "/" + os.path.basename(self.path)
+        guess: str = self.root.defdir + "/" + os.path.basename(self.path)
         if os.path.isfile(guess):
             return guess
         raise ValueError(

@@ -6,7 +6,7 @@ import os
 
 from components_runtime.errors import ComponentUsageError, UpdateNeeded
 from components_runtime.lib.files.paths import ensure_path_nonexistent
-from components_runtime.model.component import Component
+from components_runtime.model import Component
 
 
 class Symlink(Component):

@@ -11,7 +11,7 @@ from typing import Any
 
 from components_runtime.errors import ConfigurationError, OverrideError, UpdateNeeded
 from components_runtime.lib.files.presence import FileComponent
-from components_runtime.model.attribute import Attribute
+from components_runtime.model import Attribute
 
 _RWX = re.compile(r"^([r-])([w-])([x-])([r-])([w-])([x-])([r-])([w-])([x-])$")
 # The permission bit of each of the nine positions, from owner-read down to other-execute.

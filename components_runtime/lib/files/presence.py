@@ -7,7 +7,7 @@ from typing import Any
 
 from components_runtime.errors import UpdateNeeded
 from components_runtime.lib.files.paths import ensure_path_nonexistent, short_path_name, stat_field
-from components_runtime.model.component import Component
+from components_runtime.model import Component
 
 
 def _file_composites() -> tuple[type, ...]:

@@ -7,7 +7,7 @@ import os
 import shutil
 
 from components_runtime.errors import UpdateNeeded
-from components_runtime.model.component import Component
+from components_runtime.model import Component
 
 
 class Purge(Component):

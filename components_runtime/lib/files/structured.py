@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from components_runtime.lib.files.content import ManagedContentBase
-from components_runtime.support.utilities import dict_merge
+from components_runtime.support import dict_merge
 
 
 class JSONContent(ManagedContentBase):
