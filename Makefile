@@ -32,6 +32,7 @@ check: $(STAMP)
 	$(BIN)/ruff check daemon components_runtime tests benchmarks
 	$(BIN)/ruff format --check daemon components_runtime tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py

@@ -6,7 +6,7 @@
 * Idle: a real ``deployd run`` on a file:// repository with a 60 s poll, measured after its
   start-up converge for ``--idle-seconds`` (the issue's 5 minutes: ``--idle-seconds 300``);
   then a stress run with a 1 s poll. RSS from /proc (VmRSS), CPU as (utime+stime)/wall.
-* Poll: one no-change poll (``daemon.loop.transitions.poll``: ls-remote, compare, no fetch)
+* Poll: one no-change poll (``daemon.loop.polling.poll``: ls-remote, compare, no fetch)
   against a bare ``git ls-remote`` of the same URL, for file:// and smart HTTP.
 * Triggers: time from the trigger (POST /converge, a ``git commit`` in the watched repository,
   a signed webhook POST, a bundle renamed into the inbox) to the run's ``started_at``.
@@ -44,7 +44,7 @@ from git_servers import SmartHttp, free_port  # noqa: E402
 from helpers import git, wait_for  # noqa: E402
 
 from daemon.git.mirror import Mirror  # noqa: E402
-from daemon.loop.transitions import poll  # noqa: E402
+from daemon.loop.polling import poll  # noqa: E402
 from daemon.records.model import HostState  # noqa: E402
 
 

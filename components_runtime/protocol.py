@@ -180,6 +180,21 @@ def decode_event(line: bytes | str) -> dict[str, Any]:
     return event
 
 
+def is_loopback(host: str) -> bool:
+    """Whether a debugger listening on ``host`` is reachable from this machine only.
+
+    Both sides decide with it: ``deployd apply`` refuses a remote debugger up front, and the
+    worker refuses it again (a request may come from elsewhere)."""
+    if host == "localhost":
+        return True
+    import ipaddress  # only when debugging: a plain run never needs it
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 __all__ = [
     "PROTOCOL_VERSION",
     "ComponentResult",
@@ -188,5 +203,6 @@ __all__ = [
     "WorkerResult",
     "decode_event",
     "encode_event",
+    "is_loopback",
     "make_event",
 ]

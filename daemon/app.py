@@ -15,8 +15,9 @@ from typing import Any
 
 from daemon.api import ApiError, ApiServer
 from daemon.config import Settings, SettingsError, load_settings
-from daemon.loop import Loop, status_line
+from daemon.loop import Loop
 from daemon.observe import Notifier, setup_logging, watchdog_interval
+from daemon.records import status_line
 from daemon.state import LockBusy, StateError, StateStore, host_lock
 from daemon.triggers import WebhookError, WebhookServer, start_watchers
 

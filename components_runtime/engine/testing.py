@@ -9,9 +9,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
+from components_runtime.envconfig import (
+    ConfigValue,
+    EnvironmentConfig,
+    EnvironmentSettings,
+    HostConfig,
+    Origin,
+    frozen_map,
+)
 from components_runtime.model import Environment, RootComponent
 
 
@@ -25,36 +32,40 @@ def make_environment(
     host_domain: str | None = None,
 ) -> Environment:
     """An environment with ``hosts`` (name -> platform) and no components yet."""
-    overrides = overrides or {}
-    settings = SimpleNamespace(
-        service_user=None,
-        host_domain=host_domain,
-        platform=None,
-        require_sudo=None,
-        require_v4=True,
-        require_v6=False,
-        timeout=None,
-        jobs=None,
-        branch=None,
-    )
+    origin = Origin(file="(made by components_runtime.engine.testing)")
     host_configs = {
-        host: SimpleNamespace(
+        host: HostConfig(
             name=host,
             fqdn=f"{host}.{host_domain}" if host_domain else host,
             platform=platform,
-            data={},
+            own_platform=platform,
+            service_user=None,
+            require_sudo=None,
             ignore=False,
+            data=frozen_map(),
             aliases=(),
+            components=(),
+            origin=origin,
         )
         for host, platform in (hosts or {"localhost": None}).items()
     }
-    config = SimpleNamespace(
+    config = EnvironmentConfig(
         name=name,
         base_dir=Path(base_dir),
-        settings=settings,
-        hosts=host_configs,
-        overrides=overrides,
-        override_strings=lambda n: dict(overrides.get(n, {})),
+        file=Path(base_dir) / "environment.cfg",
+        settings=EnvironmentSettings(host_domain=host_domain),
+        hosts=frozen_map(host_configs),
+        overrides=frozen_map(
+            {
+                component: frozen_map({k: ConfigValue(text, origin) for k, text in keys.items()})
+                for component, keys in (overrides or {}).items()
+            }
+        ),
+        resolver_v4=frozen_map(),
+        resolver_v6=frozen_map(),
+        vfs=None,
+        errors=(),
+        warnings=(),
     )
     root_dir = str(deployment_root if deployment_root is not None else base_dir)
     return Environment(config, root_dir)

@@ -1,5 +1,5 @@
 """The ``Environment`` and ``Host`` objects component code sees (``self.environment``,
-``self.host``), built from the frozen ``envconfig_types.EnvironmentConfig``.
+``self.host``), built from the frozen ``envconfig.EnvironmentConfig``.
 
 These are live objects on purpose: ``require(host=...)`` compares hosts by identity, and
 ``environment.resources`` is the registry the configure pass fills. Everything else on them is
@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from components_runtime.envconfig import EnvironmentConfig, HostConfig
 from components_runtime.model.resources import Resources
 
 
@@ -28,14 +29,14 @@ class BagOfAttributes(dict):  # type: ignore[type-arg]
 class Host:
     """One host of the environment (batou's ``Host`` without the remoting parts)."""
 
-    def __init__(self, config: Any, environment: Environment) -> None:
+    def __init__(self, config: HostConfig, environment: Environment) -> None:
         self.name: str = config.name
         self.fqdn: str = config.fqdn
         self.platform: str | None = config.platform
-        self.service_user: str | None = getattr(config, "service_user", None)
-        self.require_sudo: bool | None = getattr(config, "require_sudo", None)
-        self.ignore: bool = bool(getattr(config, "ignore", False))
-        self.data: dict[str, str] = dict(getattr(config, "data", {}) or {})
+        self.service_user = config.service_user
+        self.require_sudo = config.require_sudo
+        self.ignore = config.ignore
+        self.data: dict[str, str] = dict(config.data)
         # batou fills aliases only from a provisioner (alias -> public FQDN); deployd has none.
         self.aliases = BagOfAttributes()
         self.environment = environment
@@ -51,7 +52,7 @@ class Environment:
 
     def __init__(
         self,
-        config: Any,
+        config: EnvironmentConfig,
         deployment_root: str,
         mapper: Callable[[str], str] | None = None,
     ) -> None:

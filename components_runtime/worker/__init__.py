@@ -1,6 +1,5 @@
 """One worker process: entry point, the session of one request, debugging."""
 
-from components_runtime.worker.debugging import is_loopback
 from components_runtime.worker.entry import main
 
-__all__ = ["is_loopback", "main"]
+__all__ = ["main"]

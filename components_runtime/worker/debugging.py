@@ -26,24 +26,13 @@ from types import FrameType
 from typing import Any
 
 from components_runtime.errors import DeploymentError
-from components_runtime.protocol import WorkerRequest, make_event
+from components_runtime.protocol import WorkerRequest, is_loopback, make_event
 
 Emit = Callable[[dict[str, Any]], None]
 DEBUG_HINT = (
     "to stop here, run `deployd apply --debug` on the host and attach with "
     "`nc -C 127.0.0.1 4444` (see docs/debugging.md)"
 )
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    import ipaddress  # imported here, like socket and pdb: a worker that never debugs skips them
-
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def install_breakpoint_hook(request: WorkerRequest, emit: Emit) -> BreakpointHook:
@@ -132,4 +121,4 @@ class BreakpointHook:
             return filename
 
 
-__all__ = ["BreakpointHook", "install_breakpoint_hook", "is_loopback"]
+__all__ = ["BreakpointHook", "install_breakpoint_hook"]

@@ -19,17 +19,15 @@ import argparse
 import contextlib
 import os
 import sys
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from daemon.config import ROOT, SETTINGS_FILE, STATE_DIR, read_key, settings_path
+
 if TYPE_CHECKING:  # imported where used: `deployd status` builds this parser too
     from components_runtime.protocol import ErrorInfo, WorkerRequest
 
-DEFAULT_ROOT = "/srv/deployd"
-DEFAULT_STATE_DIR = "/var/lib/deployd"
-SETTINGS_FILE = "/etc/deployd/deployd.toml"  # the daemon's, as `deployd run` finds it
 # Errors that mean "the runtime itself broke", not "your configuration is wrong".
 RUN_FAILURE_KINDS = {"WorkerCrashed", "InternalError", "ProtocolError", "Timeout"}
 
@@ -42,8 +40,8 @@ def register(subparsers: Any) -> None:
     _common(apply)
     apply.add_argument("--host", help="the [host:NAME] to converge (default: this machine)")
     apply.add_argument(
-        "--root", default=DEFAULT_ROOT,
-        help=f"deployment root; work dirs are ROOT/work/<component> (default {DEFAULT_ROOT})",
+        "--root", default=str(ROOT),
+        help=f"deployment root; work dirs are ROOT/work/<component> (default {ROOT})",
     )  # fmt: skip
     apply.add_argument("--predict", action="store_true",
                        help="verify only: say what would change, change nothing")  # fmt: skip
@@ -71,7 +69,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--state-dir",
         help="the repository's venvs live in STATE_DIR/venvs; apply takes STATE_DIR/lock "
         f"(default: the daemon's state_dir from $DEPLOYD_CONFIG or {SETTINGS_FILE}, "
-        f"else {DEFAULT_STATE_DIR})",
+        f"else {STATE_DIR})",
     )  # fmt: skip
 
 
@@ -80,14 +78,11 @@ def _resolve_state_dir(args: argparse.Namespace) -> None:
     daemon on this host whatever its settings say (a daemon elsewhere would converge at once)."""
     if args.state_dir:
         return
-    path = Path(os.environ.get("DEPLOYD_CONFIG") or SETTINGS_FILE)
-    args.state_dir = DEFAULT_STATE_DIR
-    try:
-        value = tomllib.loads(path.read_text()).get("state_dir")
-    except FileNotFoundError:
-        return
-    except (OSError, ValueError) as error:  # TOMLDecodeError and UnicodeDecodeError are both
-        print(f"note: cannot read {path} ({error}); using {DEFAULT_STATE_DIR}", file=sys.stderr)
+    path = settings_path()
+    args.state_dir = str(STATE_DIR)
+    value, unreadable = read_key(path, "state_dir")
+    if unreadable:
+        print(f"note: cannot read {path} ({unreadable}); using {STATE_DIR}", file=sys.stderr)
         return
     if isinstance(value, str) and value:
         args.state_dir = value
@@ -142,9 +137,9 @@ def _request(args: argparse.Namespace, **kw: Any) -> WorkerRequest | None:
             file=sys.stderr,
         )
         return None
-    from daemon.runs import DEFAULT_DEBUG_HOST, DEFAULT_DEBUG_PORT, debug_endpoint
+    from daemon.config import DEBUG_HOST, DEBUG_PORT, debug_endpoint
 
-    debug_host, debug_port = DEFAULT_DEBUG_HOST, DEFAULT_DEBUG_PORT
+    debug_host, debug_port = DEBUG_HOST, DEBUG_PORT
     if args.debug:  # REMOTE_PDB_* matter only in debug mode
         try:
             debug_host, debug_port = debug_endpoint()
@@ -170,12 +165,12 @@ def _request(args: argparse.Namespace, **kw: Any) -> WorkerRequest | None:
 def _refuse_remote_debugger(host: str, port: int) -> bool:
     """A debugger on a non-loopback address gives anyone who reaches it a Python prompt as
     root: refuse before anything runs, rather than converge past every breakpoint."""
-    from components_runtime.worker import is_loopback
-    from daemon.runs import DEFAULT_DEBUG_PORT
+    from components_runtime.protocol import is_loopback
+    from daemon.config import DEBUG_PORT
 
     if is_loopback(host):
         return False
-    port = port or DEFAULT_DEBUG_PORT
+    port = port or DEBUG_PORT
     print(
         f"deployd: REMOTE_PDB_HOST={host} is not a loopback address: refused (anyone who "
         "reaches the port gets a Python prompt as root)\n"
@@ -189,7 +184,8 @@ def _refuse_remote_debugger(host: str, port: int) -> bool:
 def _limits(request: WorkerRequest) -> tuple[Any, list[ErrorInfo]]:
     """The default limits with the environment's [deployd] section, and an error for each of
     its keys that is wrong (that key keeps its default)."""
-    from daemon.config import Limits, LimitsError, environment_section
+    from daemon.config import Limits, LimitsError
+    from daemon.runs import environment_section
 
     section = environment_section(Path(request.repository), request.environment)
     limits, problems = Limits(), []

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-DEFAULT_SOCKET = "/run/deployd/deployd.sock"
+from daemon.config import SETTINGS_FILE, SOCKET, read_key, settings_path
 
 
 def register(subparsers: Any) -> None:
@@ -69,7 +69,7 @@ def _config(parser: argparse.ArgumentParser) -> None:
         "-c",
         type=Path,
         default=None,
-        help="settings file (default $DEPLOYD_CONFIG or /etc/deployd/deployd.toml)",
+        help=f"settings file (default $DEPLOYD_CONFIG or {SETTINGS_FILE})",
     )
 
 
@@ -79,7 +79,7 @@ def _client_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _config_path(args: argparse.Namespace) -> Path:
-    return args.config or Path(os.environ.get("DEPLOYD_CONFIG", "/etc/deployd/deployd.toml"))
+    return settings_path(args.config)
 
 
 def _socket(args: argparse.Namespace) -> Path:
@@ -90,22 +90,21 @@ def _socket(args: argparse.Namespace) -> Path:
     config = _config_path(args)
     if config.exists():
         return _socket_from(config)
-    return Path(DEFAULT_SOCKET)
+    return SOCKET
 
 
 def _socket_from(config: Path) -> Path:
     """Only the ``socket`` key of the settings file: a client need not validate the rest (the
     daemon did at start-up), and the full check imports the exporter and the worker runner."""
-    import tomllib
-
-    try:
-        value = tomllib.loads(config.read_text()).get("socket", DEFAULT_SOCKET)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        print(f"deployd: {config}: {error} (using the default socket)", file=sys.stderr)
-        return Path(DEFAULT_SOCKET)
+    value, unreadable = read_key(config, "socket")
+    if unreadable:
+        print(f"deployd: {config}: {unreadable} (using the default socket)", file=sys.stderr)
+        return SOCKET
+    if value is None:
+        return SOCKET
     if not isinstance(value, str) or not value:
         print(f"deployd: {config}: socket: not a path (using the default)", file=sys.stderr)
-        return Path(DEFAULT_SOCKET)
+        return SOCKET
     return Path(value)
 
 

@@ -1,21 +1,52 @@
-"""Settings and limits: ``deployd.toml`` and every time limit, parsed once into frozen values."""
+"""Settings and limits: ``deployd.toml`` and every time limit, parsed once into frozen values.
+
+Imports nothing else of deployd: every other folder may depend on it.
+"""
 
 from typing import TYPE_CHECKING
 
 from daemon import lazy_exports
 
 if TYPE_CHECKING:  # the export table: imported on first use (see lazy_exports)
-    from daemon.config.limits import DEFAULT_LIMITS, Limits, LimitsError, environment_section
-    from daemon.config.settings import Settings, SettingsError, WebhookSettings, load_settings
+    from daemon.config.addresses import debug_endpoint, parse_listen
+    from daemon.config.defaults import (
+        DEBUG_HOST,
+        DEBUG_PORT,
+        METRICS_LISTEN,
+        ROOT,
+        SETTINGS_FILE,
+        SOCKET,
+        STATE_DIR,
+    )
+    from daemon.config.limits import DEFAULT_LIMITS, Limits, LimitsError
+    from daemon.config.settings import (
+        SSH_UNQUOTABLE,
+        Settings,
+        SettingsError,
+        WebhookSettings,
+        load_settings,
+    )
+    from daemon.config.settings_file import read_key, settings_path
 
 __all__ = [
+    "DEBUG_HOST",
+    "DEBUG_PORT",
+    "debug_endpoint",
     "DEFAULT_LIMITS",
-    "environment_section",
     "Limits",
     "LimitsError",
     "load_settings",
+    "METRICS_LISTEN",
+    "parse_listen",
+    "read_key",
+    "ROOT",
     "Settings",
+    "SETTINGS_FILE",
+    "settings_path",
     "SettingsError",
+    "SOCKET",
+    "SSH_UNQUOTABLE",
+    "STATE_DIR",
     "WebhookSettings",
 ]
 

@@ -18,8 +18,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from pathlib import Path
-from typing import Any
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
 _UNIT = {None: 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -112,30 +110,3 @@ def parse_duration(raw: object, *, key: str = "value", source: str = "limits") -
 DEFAULT_LIMITS = Limits()
 
 __all__ = ["DEFAULT_LIMITS", "Limits", "LimitsError", "parse_duration"]
-
-
-def environment_section(repository: Path, environment: str) -> Mapping[str, Any]:
-    """The environment's ``[deployd]`` section (values keep their file and line), or nothing:
-    when no environment file mentions it (a text check first, so the common case does not parse
-    the environment in this process), or when the environment cannot be read (the worker
-    reports that together with every other error)."""
-    name = environment.removesuffix(".cfg")
-    environments = repository / "environments"
-    files = (environments / name / "environment.cfg", environments / f"{name}.cfg")
-    if not any("[deployd]" in _text(file) for file in files):
-        return {}
-    from components_runtime.envconfig import load_environment_config
-    from components_runtime.errors import DeploydError
-
-    try:
-        config = load_environment_config(repository, environment)
-    except DeploydError:
-        return {}
-    return dict(getattr(config, "deployd", {}))
-
-
-def _text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return ""

@@ -20,10 +20,20 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from daemon.config.addresses import debug_endpoint, parse_listen
+from daemon.config.defaults import (
+    DEBUG_PORT,
+    METRICS_LISTEN,
+    ROOT,
+    SETTINGS_FILE,
+    SOCKET,
+    STATE_DIR,
+)
 from daemon.config.limits import Limits, LimitsError
-from daemon.git import UNQUOTABLE
 
-DEFAULT_CONFIG = Path("/etc/deployd/deployd.toml")
+# ssh reads ``${NAME}`` in a file name as an environment variable and has no escape for it:
+# a path that holds it is refused.
+SSH_UNQUOTABLE = "${"
 
 # (key, type, default, check) per table; None as default means "required" for repository and
 # environment, "not set" for the others.
@@ -32,15 +42,15 @@ _TOP: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "branch": (str, "main"),
     "environment": (str, None),
     "host": (str, ""),  # empty: this machine's host name
-    "root": (str, "/srv/deployd"),
-    "state_dir": (str, "/var/lib/deployd"),
+    "root": (str, str(ROOT)),
+    "state_dir": (str, str(STATE_DIR)),
     "poll_interval": ((int, float), 60.0),
     "converge_interval": ((int, float), 1800.0),
     "splay": ((int, float), 300.0),
-    "socket": (str, "/run/deployd/deployd.sock"),
+    "socket": (str, str(SOCKET)),
     "socket_group": (str, "deployd"),
     "debug": (bool, False),
-    "debug_port": (int, 4444),  # 0: any free port (status shows it); REMOTE_PDB_PORT wins
+    "debug_port": (int, DEBUG_PORT),  # 0: any free port (status shows it); REMOTE_PDB_PORT wins
     "debug_allow_remote": (bool, False),
     "wheelhouse": (str, ""),  # empty: only the repository's own wheels/
     "no_index": (bool, False),
@@ -49,7 +59,7 @@ _TOP: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "watch_repository": (bool, True),
     "retry_max": ((int, float), 300.0),
     "shutdown_grace": ((int, float), 60.0),
-    "metrics_listen": (str, "127.0.0.1:9477"),
+    "metrics_listen": (str, METRICS_LISTEN),
     "ssh_key": (str, ""),  # empty: ssh's own choice (~/.ssh/config, the agent, ~/.ssh/id_*)
     "ssh_known_hosts": (str, ""),  # empty: ssh's own known_hosts files
 }
@@ -96,25 +106,25 @@ class Settings:
     environment: str
     branch: str = "main"
     host: str = ""
-    root: Path = Path("/srv/deployd")
-    state_dir: Path = Path("/var/lib/deployd")
+    root: Path = ROOT
+    state_dir: Path = STATE_DIR
     poll_interval: float = 60.0
     converge_interval: float = 1800.0
     splay: float = 300.0
-    socket: Path = Path("/run/deployd/deployd.sock")
+    socket: Path = SOCKET
     socket_group: str = "deployd"
     debug: bool = False
-    debug_port: int = 4444
+    debug_port: int = DEBUG_PORT
     debug_host: str = "127.0.0.1"  # from REMOTE_PDB_HOST (not a file option)
     debug_allow_remote: bool = False
     wheelhouse: Path | None = None
     no_index: bool = False
     keep_runs: int = 200
-    inbox: Path = Path("/var/lib/deployd/inbox")
+    inbox: Path = STATE_DIR / "inbox"
     watch_repository: bool = True
     retry_max: float = 300.0
     shutdown_grace: float = 60.0
-    metrics_listen: str = "127.0.0.1:9477"
+    metrics_listen: str = METRICS_LISTEN
     ssh_key: Path | None = None
     ssh_known_hosts: Path | None = None
     limits: Limits = Limits()
@@ -128,7 +138,7 @@ class Settings:
 
 
 def load_settings(
-    path: Path | str = DEFAULT_CONFIG, environ: Mapping[str, str] = os.environ
+    path: Path | str = SETTINGS_FILE, environ: Mapping[str, str] = os.environ
 ) -> Settings:
     """Read and check the settings file; raise :class:`SettingsError` on any problem.
 
@@ -144,20 +154,14 @@ def load_settings(
 
 def with_debug_endpoint(settings: Settings, environ: Mapping[str, str]) -> Settings:
     """``settings`` with the debugger's host/port from the environment (REMOTE_PDB_*)."""
-    source = settings.source or DEFAULT_CONFIG
+    source = settings.source or SETTINGS_FILE
     defaults = {"REMOTE_PDB_PORT": str(settings.debug_port)}
     merged = {**defaults, **{k: v for k, v in environ.items() if k.startswith("REMOTE_PDB_") and v}}
     try:
-        host, port = _debug_endpoint(merged)
+        host, port = debug_endpoint(merged)
     except ValueError as error:
         raise SettingsError(source, f"{error} (in the daemon's environment)") from None
     return replace(settings, debug_host=host, debug_port=port)
-
-
-def _debug_endpoint(environ: Mapping[str, str]) -> tuple[str, int]:
-    from daemon.runs import debug_endpoint  # the one parser, shared with `deployd apply`
-
-    return debug_endpoint(environ)
 
 
 def parse_settings(text: str, path: Path) -> Settings:
@@ -296,8 +300,10 @@ def _check_ssh_file(path: Path, text: str, key: str, value: str) -> Path:
     read is refused up front (ssh would ignore it and every fetch would fail)."""
     line = _line_of(text, key, "")
     file = Path(value)
-    if UNQUOTABLE in value:
-        message = f"ssh would read {UNQUOTABLE!r} in {value} as a variable: move or link the file"
+    if SSH_UNQUOTABLE in value:
+        message = (
+            f"ssh would read {SSH_UNQUOTABLE!r} in {value} as a variable: move or link the file"
+        )
         raise SettingsError(path, message, key, line)
     try:
         info = file.stat()
@@ -315,10 +321,6 @@ def _check_ssh_file(path: Path, text: str, key: str, value: str) -> Path:
 
 
 def _check_listen(path: Path, text: str, value: str) -> None:
-    try:
-        from daemon.observe import parse_listen
-    except ImportError:  # the metrics exporter is optional at this layer
-        return
     try:
         parse_listen(value)
     except ValueError as error:
@@ -346,7 +348,3 @@ def _line_of(text: str, key: str, table: str) -> int | None:
         if current == "" and dotted and dotted.match(line):
             return number
     return None
-
-
-def config_path_from_env() -> Path:
-    return Path(os.environ.get("DEPLOYD_CONFIG", str(DEFAULT_CONFIG)))

@@ -7,7 +7,7 @@ from daemon import lazy_exports
 if TYPE_CHECKING:  # the export table: imported on first use (see lazy_exports)
     from daemon.git.bundles import import_bundle, pending_bundles
     from daemon.git.mirror import FetchError, Mirror, decide, local_repository_path, redact
-    from daemon.git.ssh import UNQUOTABLE, SshOptions
+    from daemon.git.ssh import SshOptions
 
 __all__ = [
     "decide",
@@ -18,7 +18,6 @@ __all__ = [
     "pending_bundles",
     "redact",
     "SshOptions",
-    "UNQUOTABLE",
 ]
 
 __getattr__ = lazy_exports(__name__, __file__)

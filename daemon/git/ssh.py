@@ -35,9 +35,6 @@ log = logging.getLogger(__name__)
 _SCP_FORM = re.compile(r"^(?:(?P<user>[^@/]+)@)?(?P<host>\[[^\]/]+\]|[^:/\[]+):")
 _SSH_SCHEMES = ("ssh", "git+ssh", "ssh+git")
 _OPERATOR_VARIABLES = ("GIT_SSH_COMMAND", "GIT_SSH")
-# ssh reads ``${NAME}`` in a file name as an environment variable and has no escape for it:
-# the settings refuse a path that holds it.
-UNQUOTABLE = "${"
 
 
 @dataclass(frozen=True)

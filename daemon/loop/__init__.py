@@ -7,8 +7,7 @@ from daemon import lazy_exports
 if TYPE_CHECKING:  # the export table: imported on first use (see lazy_exports)
     from daemon.loop.messages import Control, Trigger
     from daemon.loop.owner import Loop
-    from daemon.loop.transitions import status_line
 
-__all__ = ["Control", "Loop", "status_line", "Trigger"]
+__all__ = ["Control", "Loop", "Trigger"]
 
 __getattr__ = lazy_exports(__name__, __file__)

@@ -26,10 +26,12 @@ from daemon.config import Settings
 from daemon.git import Mirror, SshOptions, decide, import_bundle
 from daemon.loop import transitions
 from daemon.loop.messages import Control, RunDone, RunEvent, Trigger
+from daemon.loop.polling import poll
+from daemon.loop.recovery import recover
 from daemon.loop.run_thread import RunThread
-from daemon.loop.schedule import PollSchedule
+from daemon.loop.schedule import PollSchedule, splay_offset
 from daemon.observe import Notifier, log_run_outcome, log_worker_event, watchdog_interval
-from daemon.records import LiveStatus, RunRecord, StatusSnapshot
+from daemon.records import LiveStatus, RunRecord, StatusSnapshot, status_line
 from daemon.runs import RunPlan
 from daemon.state import StateStore
 
@@ -103,7 +105,7 @@ class Loop:
 
     def startup(self) -> None:
         self.store.ensure()
-        self.state = transitions.recover(self.state, self.store)
+        self.state = recover(self.state, self.store)
         self.last_record = self.store.get_run(self.state.last_run) if self.state.last_run else None
         self._pending = "startup"
         self._next_converge = time.time() + self.converge_delay()
@@ -237,7 +239,7 @@ class Loop:
             log.debug("%s: no second slow poll in this tick; it stays pending", why)
             return
         began = time.monotonic()
-        self.state, moved, error = transitions.poll(self.state, self.mirror)
+        self.state, moved, error = poll(self.state, self.mirror)
         delay = self._polls.polled(began, now, error)
         if error is None:
             if moved and why == "poll" and not self._pending:
@@ -359,7 +361,7 @@ class Loop:
 
     def converge_delay(self) -> float:
         """Converge interval plus this host's fixed splay, so a fleet spreads out."""
-        splay = transitions.splay_offset(self.settings.host_name, self.settings.splay)
+        splay = splay_offset(self.settings.host_name, self.settings.splay)
         return self.settings.converge_interval + splay
 
     def _publish(self) -> None:
@@ -370,7 +372,7 @@ class Loop:
             pending_trigger=self._pending,
         )
         self.snapshot = self._make_snapshot()
-        self.notifier.status(transitions.status_line(self.snapshot))
+        self.notifier.status(status_line(self.snapshot))
         now = time.monotonic()
         # At every tick (at most once a second), not only every WatchdogSec/2: then the longest
         # gap between pings is one tick, and one tick holds at most one slow poll.

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from daemon.git import Mirror
-from daemon.loop import transitions
 from daemon.loop.messages import RunDone, RunEvent
 from daemon.runs import RunPlan, converge_locked, crashed_record
+from daemon.worker import kill_worker, stop_between_components
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class RunThread:
         self.thread.start()
 
     def stop_between_components(self) -> None:
-        transitions.stop_between_components(self.cancel, self.worker_pid)
+        stop_between_components(self.cancel, self.worker_pid)
 
     def stop(self, grace: float, kill_grace: float) -> None:
         """Shutdown: let the running component finish for up to ``grace`` seconds, then abort
@@ -56,7 +56,7 @@ class RunThread:
         self.abort.set()
         self.thread.join(kill_grace + 5)
         if self.thread.is_alive():  # the runner itself is stuck: last resort
-            transitions.kill_worker(self.worker_pid)
+            kill_worker(self.worker_pid)
             self.thread.join(5)
 
     def _converge(self) -> None:

@@ -1,7 +1,7 @@
 """When the loop asks git next: the pacing of ``daemon.loop.owner``'s polls.
 
 After a poll that worked, the next comes one poll interval later; after a failure,
-``transitions.retry_delay`` decides (capped exponential backoff with jitter when the failure is
+``retry_delay`` decides (capped exponential backoff with jitter when the failure is
 transient). Times count from the end of a poll, so a slow git server does not make the next
 poll due at once. And within one tick of the loop, git is asked at most once when it is slow:
 once this tick's polls took longer than ``POLL_BUDGET_PER_TICK``, further triggers in the same
@@ -11,11 +11,11 @@ server must not block a tick for N fetch limits.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 
 from daemon.git import FetchError
-from daemon.loop.transitions import retry_delay
 
 POLL_BUDGET_PER_TICK = 1.0  # seconds of git per tick before triggers stop asking again
 
@@ -51,3 +51,23 @@ class PollSchedule:
             )
         self.next_at = self.polled_at + delay
         return delay
+
+
+def splay_offset(host: str, splay: float) -> float:
+    """A fixed fraction of ``splay`` for this host (the same after every restart)."""
+    digest = hashlib.sha256(host.encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32 * splay
+
+
+def retry_delay(
+    failures: int, transient: bool, poll_interval: float, retry_max: float, jitter: float
+) -> float:
+    """Seconds until the next poll after ``failures`` failed polls in a row.
+
+    A transient failure (server away, timeout, 5xx) backs off exponentially (2, 4, 8 … s),
+    capped by ``retry_max`` and by the poll interval, scaled by ``jitter`` (0.5-1.0, random)
+    so a fleet does not come back at once; any other failure waits one poll interval."""
+    if not transient:
+        return poll_interval
+    backoff = min(retry_max, 2.0 ** min(failures, 20))
+    return min(poll_interval, backoff * jitter)

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING
 from daemon import lazy_exports
 
 if TYPE_CHECKING:  # the export table: imported on first use (see lazy_exports)
-    from daemon.observe.exporter import MetricsExporter, build_registry, metrics_route, parse_listen
+    from daemon.observe.exporter import MetricsExporter, build_registry, metrics_route
     from daemon.observe.logs import (
         log_run_outcome,
         log_worker_event,
@@ -22,7 +22,6 @@ __all__ = [
     "metrics_route",
     "MetricsExporter",
     "Notifier",
-    "parse_listen",
     "setup_logging",
     "watchdog_interval",
 ]

@@ -22,35 +22,16 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 from prometheus_client import CollectorRegistry, ProcessCollector, make_wsgi_app
 from prometheus_client.exposition import choose_encoder
 
+from daemon.config import parse_listen
 from daemon.observe.metrics import DeploydCollector, SnapshotProvider
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LISTEN = "127.0.0.1:9477"
 Route = Callable[[str], tuple[int, str, bytes]]
 
 
 class ExporterError(Exception):
     """The metrics listener cannot start: bad address, or the port is taken."""
-
-
-def parse_listen(text: str) -> tuple[str, int] | None:
-    """``"HOST:PORT"`` or ``"[V6]:PORT"`` into (host, port); ``""`` means no listener."""
-    text = text.strip()
-    if not text:
-        return None
-    host, sep, port_text = text.rpartition(":")
-    if not sep or not host:
-        raise ValueError(
-            f"metrics_listen {text!r}: expected HOST:PORT, e.g. 127.0.0.1:9477 or [::1]:9477"
-        )
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    elif ":" in host:
-        raise ValueError(f"metrics_listen {text!r}: write an IPv6 address in brackets, [::1]:9477")
-    if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
-        raise ValueError(f"metrics_listen {text!r}: the port must be a number from 0 to 65535")
-    return host, int(port_text)
 
 
 def build_registry(

@@ -23,7 +23,13 @@ if TYPE_CHECKING:  # the export table: imported on first use (see lazy_exports)
         empty_histogram,
         parse_labels,
     )
-    from daemon.records.text import render_oneline, render_run, render_runs, render_status
+    from daemon.records.text import (
+        render_oneline,
+        render_run,
+        render_runs,
+        render_status,
+        status_line,
+    )
 
 __all__ = [
     "CommitInfo",
@@ -44,6 +50,7 @@ __all__ = [
     "RunRecord",
     "SCHEMA_VERSION",
     "StatusSnapshot",
+    "status_line",
     "TRIGGERS",
     "VENV_OUTCOMES",
 ]

@@ -43,8 +43,6 @@ DURATION_BUCKETS = (1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
 FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 HISTOGRAM_BUCKETS = {"fetch_duration_seconds": FETCH_BUCKETS}
 
-Outcome = Literal["succeeded", "failed", "timeout", "crashed", "refused", "skipped", "cancelled"]
-
 
 # A run record keeps what the worker reported in the worker's own shapes: one definition of
 # "a component's outcome" and "an error with its location" for the wire, the disk and the API.

@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from daemon.records.model import StatusSnapshot
+
 
 def age(seconds_ago: float) -> str:
     seconds = max(0, int(seconds_ago))
@@ -178,3 +180,29 @@ def render_run(run: dict[str, Any], now: float | None = None) -> str:
         lines.append("  worker stderr (tail):")
         lines.extend(f"    {line}" for line in run["stderr_tail"].splitlines()[-15:])
     return "\n".join(lines)
+
+
+def status_line(snapshot: StatusSnapshot) -> str:
+    """The one-line summary for systemd's STATUS= and ``deployd status --oneline``."""
+    state, live = snapshot.state, snapshot.live
+    deployed = state.last_good.sha[:7] if state.last_good else "nothing"
+    parts = [f"{snapshot.host}: deployed {deployed}"]
+    if snapshot.last_run:
+        parts.append(f"last run {snapshot.last_run.outcome}")
+    if live.running_run_id:
+        commit = (live.running_commit or "")[:7]
+        parts.append(
+            f"converging {commit}"
+            + (f" ({live.running_component})" if live.running_component else "")
+        )
+    if state.upstream and state.last_good and state.upstream.sha != state.last_good.sha:
+        parts.append(f"behind ({state.upstream.sha[:7]} upstream)")
+    if state.refused_commit:
+        parts.append(f"REFUSING rewritten {state.refused_commit[:7]}")
+    if state.suspended_reason:
+        parts.append(f"SUSPENDED: {state.suspended_reason}")
+    if state.last_fetch_error:
+        parts.append("fetch failing")
+    if live.debugger:
+        parts.append(f"debugger waiting on port {live.debugger.port}")
+    return "; ".join(parts)

@@ -5,22 +5,15 @@ from typing import TYPE_CHECKING
 from daemon import lazy_exports
 
 if TYPE_CHECKING:  # the export table: imported on first use (see lazy_exports)
-    from daemon.runs.one_shot import (
-        DEFAULT_DEBUG_HOST,
-        DEFAULT_DEBUG_PORT,
-        attach_instructions,
-        debug_endpoint,
-        run_isolated,
-    )
+    from daemon.runs.environment_limits import environment_section
+    from daemon.runs.one_shot import attach_instructions, run_isolated
     from daemon.runs.pipeline import RunPlan, converge_locked, crashed_record
 
 __all__ = [
     "attach_instructions",
     "converge_locked",
     "crashed_record",
-    "debug_endpoint",
-    "DEFAULT_DEBUG_HOST",
-    "DEFAULT_DEBUG_PORT",
+    "environment_section",
     "run_isolated",
     "RunPlan",
 ]

@@ -17,13 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from components_runtime.protocol import ErrorInfo, WorkerRequest
-from daemon.config import DEFAULT_LIMITS, Limits
+from daemon.config import DEBUG_HOST, DEBUG_PORT, DEFAULT_LIMITS, Limits
 from daemon.venvs import InUse, Requirements, VenvResult, ensure_venv, lock_in_use
 from daemon.worker import WorkerRun, run_worker
-
-DEFAULT_STATE_DIR = Path("/var/lib/deployd")
-DEFAULT_DEBUG_HOST = "127.0.0.1"
-DEFAULT_DEBUG_PORT = 4444
 
 
 @dataclass(frozen=True)
@@ -109,23 +105,9 @@ def _held_venv(prepare: Callable[[], VenvResult]) -> tuple[VenvResult, InUse | N
     return VenvResult(None, venv.key, "failed", venv.duration, gone, venv.notices), None
 
 
-def debug_endpoint(environ: Mapping[str, str] = os.environ) -> tuple[str, int]:
-    """Where remote-pdb listens, from ``REMOTE_PDB_HOST`` / ``REMOTE_PDB_PORT`` (as batou reads
-    them; empty means the default). Raises ValueError for a port that is not a number."""
-    host = environ.get("REMOTE_PDB_HOST") or DEFAULT_DEBUG_HOST
-    raw_port = environ.get("REMOTE_PDB_PORT") or str(DEFAULT_DEBUG_PORT)
-    try:
-        port = int(raw_port)
-    except ValueError:
-        raise ValueError(f"REMOTE_PDB_PORT={raw_port!r} is not a port number") from None
-    if not 0 <= port <= 65535:
-        raise ValueError(f"REMOTE_PDB_PORT={raw_port!r} is not a port number")
-    return host, port
-
-
 def attach_instructions(event: Mapping[str, Any], ssh_host: str | None = None) -> str:
     """What ``apply --debug`` prints when a ``debugger-waiting`` event arrives."""
-    host, port = event.get("host", DEFAULT_DEBUG_HOST), event.get("port", DEFAULT_DEBUG_PORT)
+    host, port = event.get("host", DEBUG_HOST), event.get("port", DEBUG_PORT)
     where = f"{event.get('file')}:{event.get('line')}" if event.get("file") else "a breakpoint()"
     target = ssh_host or os.uname().nodename
     return (
@@ -137,4 +119,4 @@ def attach_instructions(event: Mapping[str, Any], ssh_host: str | None = None) -
     )
 
 
-__all__ = ["IsolatedRun", "attach_instructions", "debug_endpoint", "run_isolated"]
+__all__ = ["IsolatedRun", "attach_instructions", "run_isolated"]

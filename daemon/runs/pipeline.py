@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from components_runtime.protocol import WorkerRequest
-from daemon.config import Limits, LimitsError, Settings, environment_section
+from daemon.config import Limits, LimitsError, Settings
 from daemon.git import FetchError, Mirror
 from daemon.observe import log_worker_stderr
 from daemon.records import CommitInfo, ErrorRecord, RunRecord
+from daemon.runs.environment_limits import environment_section
 from daemon.state import LockBusy, host_lock
 from daemon.venvs import ensure_venv
 from daemon.worker import WorkerRun, run_worker

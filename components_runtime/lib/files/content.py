@@ -8,7 +8,7 @@ from typing import Any
 from components_runtime.errors import TemplatingError, UpdateNeeded
 from components_runtime.lib.files.diffs import DIFF_DIR_NAME, show_diff
 from components_runtime.lib.files.presence import FileComponent
-from components_runtime.lib.files.report import annotate
+from components_runtime.support import annotate
 
 
 class ManagedContentBase(FileComponent):

@@ -7,7 +7,7 @@ import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 
-from components_runtime.lib.files.report import annotate, line
+from components_runtime.support import annotate, line
 
 DIFF_DIR_NAME = ".batou-diffs"
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from components_runtime.errors import ComponentUsageError, UpdateNeeded
 from components_runtime.lib.files.paths import ensure_path_nonexistent, short_path_name
-from components_runtime.lib.files.report import annotate
 from components_runtime.model import Component
+from components_runtime.support import annotate
 
 # rsync -n -v prints a fixed frame of 4 lines (header, blank, totals); more means pending work.
 RSYNC_FRAME_LINES = 4

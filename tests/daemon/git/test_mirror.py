@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from daemon.git.mirror import FetchError, Mirror, decide, redact, split_credentials
-from daemon.loop.transitions import poll
+from daemon.loop.polling import poll
 from daemon.records.model import HostState
 from tests.support.daemon_helpers import make_deploy_repo, push_content, run_daemon
 from tests.support.git_servers import GitDaemon, SmartHttp

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from daemon.loop.transitions import retry_delay, splay_offset
+from daemon.loop.schedule import retry_delay, splay_offset
 from tests.support.daemon_helpers import HOST, make_deploy_repo, run_daemon
 from tests.support.helpers import wait_for
 

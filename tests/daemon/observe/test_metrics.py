@@ -13,12 +13,12 @@ from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as openmetrics_families,
 )
 
+from daemon.config.addresses import parse_listen
 from daemon.observe.exporter import (
     ExporterError,
     MetricsExporter,
     build_registry,
     metrics_route,
-    parse_listen,
 )
 from daemon.records.model import (
     DURATION_BUCKETS,

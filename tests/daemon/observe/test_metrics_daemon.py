@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from daemon.loop.transitions import splay_offset
+from daemon.loop.schedule import splay_offset
 from tests.support.daemon_helpers import HOST, Daemon, make_deploy_repo, push_content, run_daemon
 from tests.support.helpers import commit, git, wait_for
 from tests.support.metrics_store import (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from daemon.loop.transitions import status_line
+from daemon.records import status_line
 from daemon.records.model import (
     CommitInfo,
     ComponentRecord,

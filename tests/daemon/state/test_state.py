@@ -73,7 +73,7 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
 
 
 def test_recovery_after_a_kill_between_record_and_marker(tmp_path: Path) -> None:
-    from daemon.loop.transitions import recover
+    from daemon.loop.recovery import recover
 
     store = StateStore(tmp_path)
     record = _record(store)
@@ -89,7 +89,7 @@ def test_recovery_after_a_kill_between_record_and_marker(tmp_path: Path) -> None
 
 
 def test_recovery_records_an_interrupted_run_as_crashed(tmp_path: Path) -> None:
-    from daemon.loop.transitions import recover
+    from daemon.loop.recovery import recover
 
     store = StateStore(tmp_path)
     store.mark_running(id="20270101T000000-000003", trigger="push", commit="c" * 40, worker_pid=1)
@@ -140,7 +140,7 @@ def test_a_damaged_run_record_is_skipped(tmp_path: Path, text: str | bytes) -> N
 
 
 def test_a_damaged_running_marker_is_still_recorded_as_crashed(tmp_path: Path) -> None:
-    from daemon.loop.transitions import recover
+    from daemon.loop.recovery import recover
 
     store = StateStore(tmp_path)
     store.ensure()
@@ -168,7 +168,7 @@ def test_recovery_kills_a_worker_that_survived_its_daemon(tmp_path: Path) -> Non
     import subprocess
     import sys
 
-    from daemon.loop.transitions import recover
+    from daemon.loop.recovery import recover
 
     # A stand-in whose command line looks like a worker's, in its own session like a worker.
     code = "import signal, time; signal.signal(signal.SIGHUP, signal.SIG_IGN); time.sleep(60)"

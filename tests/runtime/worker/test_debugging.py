@@ -6,8 +6,9 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from daemon.config import debug_endpoint
 from daemon.config.limits import Limits
-from daemon.runs.one_shot import attach_instructions, debug_endpoint
+from daemon.runs.one_shot import attach_instructions
 from daemon.worker.spawn import run_worker
 from tests.support.debug_client import BREAKS, next_event, read_until, start_run
 from tests.support.worker_repos import repo, request
