@@ -7,9 +7,10 @@ the client needs no daemon modules.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from daemon.records.model import StatusSnapshot
+if TYPE_CHECKING:  # status and history print plain dicts: no need to load the record classes
+    from daemon.records.model import StatusSnapshot
 
 
 def age(seconds_ago: float) -> str:
