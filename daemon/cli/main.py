@@ -17,9 +17,25 @@ import sys
 COMMAND_GROUPS = ("daemon.cli.local", "daemon.cli.service")
 
 
+class _Version(argparse.Action):
+    """``--version``: worked out only when asked for (in a checkout it asks git)."""
+
+    def __init__(self, option_strings: list[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        from daemon.cli.version import version_text
+
+        print(version_text())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="deployd", description="Pull-based GitOps for batou deployment repositories."
+    )
+    parser.add_argument(
+        "--version", action=_Version, help="print the version and the commit it was built from"
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_GROUPS:
