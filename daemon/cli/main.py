@@ -14,7 +14,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_GROUPS = ("daemon.cli.local", "daemon.cli.service")
+COMMAND_GROUPS = ("daemon.cli.local", "daemon.cli.service", "daemon.cli.enroll")
 
 
 class _Version(argparse.Action):

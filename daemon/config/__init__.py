@@ -25,17 +25,21 @@ if TYPE_CHECKING:  # the export table: imported on first use (see lazy_exports)
         SettingsError,
         WebhookSettings,
         load_settings,
+        parse_settings,
     )
     from daemon.config.settings_file import read_key, settings_path
+    from daemon.config.template import holds_settings, settings_text, template_text
 
 __all__ = [
     "DEBUG_HOST",
     "DEBUG_PORT",
     "debug_endpoint",
     "DEFAULT_LIMITS",
+    "holds_settings",
     "Limits",
     "LimitsError",
     "load_settings",
+    "parse_settings",
     "METRICS_LISTEN",
     "parse_listen",
     "read_key",
@@ -44,9 +48,11 @@ __all__ = [
     "SETTINGS_FILE",
     "settings_path",
     "SettingsError",
+    "settings_text",
     "SOCKET",
     "SSH_UNQUOTABLE",
     "STATE_DIR",
+    "template_text",
     "WebhookSettings",
 ]
 

@@ -6,17 +6,30 @@ from daemon import lazy_exports
 
 if TYPE_CHECKING:  # the export table: imported on first use (see lazy_exports)
     from daemon.git.bundles import import_bundle, pending_bundles
-    from daemon.git.mirror import FetchError, Mirror, decide, local_repository_path, redact
-    from daemon.git.ssh import SshOptions
+    from daemon.git.mirror import (
+        FetchError,
+        Mirror,
+        decide,
+        git_environment,
+        local_repository_path,
+        redact,
+        split_credentials,
+    )
+    from daemon.git.ssh import SshOptions, is_ssh_url
+    from daemon.git.ssh import explain as explain_git_failure
 
 __all__ = [
     "decide",
+    "explain_git_failure",
     "FetchError",
+    "git_environment",
     "import_bundle",
+    "is_ssh_url",
     "local_repository_path",
     "Mirror",
     "pending_bundles",
     "redact",
+    "split_credentials",
     "SshOptions",
 ]
 

@@ -22,12 +22,13 @@ UNIT = REPO_ROOT / "systemd" / "deployd.service"
 
 
 def test_unit_passes_systemd_analyze_verify_with_empty_stderr(tmp_path: Path) -> None:
-    # ExecStart must name a program that exists where the check runs: point it at ours.
+    # ExecStart and ExecCondition must name a program that exists where the check runs: ours.
     program = shutil.which(deployd_command()[0]) or deployd_command()[0]
     text = UNIT.read_text()
     assert "ExecStart=/usr/bin/deployd run" in text and "Type=notify" in text
+    assert "ExecCondition=/usr/bin/deployd configured --config /etc/deployd/deployd.toml" in text
     unit = tmp_path / "deployd.service"
-    unit.write_text(text.replace("ExecStart=/usr/bin/deployd", f"ExecStart={program}"))
+    unit.write_text(text.replace("=/usr/bin/deployd ", f"={program} "))
     done = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
