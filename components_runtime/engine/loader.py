@@ -25,7 +25,12 @@ from typing import Any
 
 from components_runtime.errors import LoadError
 from components_runtime.model import Component
-from components_runtime.support import frame_in_file, relative, user_traceback_lines
+from components_runtime.support import (
+    frame_in_file,
+    missing_batou_module_hint,
+    relative,
+    user_traceback_lines,
+)
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,10 @@ def _import_hint(error: Exception) -> str | None:
     if module is None:
         return "is the package listed in the repository's requirements.txt?"
     missing = _MISSING_NAME.search(str(error))
+    if isinstance(error, ModuleNotFoundError):
+        pinned = missing_batou_module_hint(module)
+        if pinned is not None:  # batou.lib.X comes from the batou the repository pins
+            return f"{pinned}; see {_SERVED_DOC}"
     if missing and not isinstance(error, ModuleNotFoundError):
         return (
             f"deployd's {module} has no {missing.group(1)}: deployd serves batou's component "

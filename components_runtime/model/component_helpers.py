@@ -24,7 +24,7 @@ from components_runtime.errors import (
 )
 from components_runtime.support import cmd as run_command
 from components_runtime.support import expand as expand_template
-from components_runtime.support import generated_header
+from components_runtime.support import generated_header, library_prefixes
 from components_runtime.support import render_file as render_template_file
 
 
@@ -43,13 +43,16 @@ _RUNTIME_PREFIX = os.path.dirname(os.path.dirname(__file__)) + os.sep
 
 def calling_site() -> tuple[str, int] | None:
     """(file, line) of the code that called into the runtime: the nearest frame outside this
-    package (the user's ``self.provide(...)``), for errors that are found only later.
+    package and outside the batou modules served from the pinned distribution (the user's
+    ``self.provide(...)``, or ``self += Build(...)`` for the ``Download`` that ``Build`` adds),
+    for errors that are found only later.
 
     A short walk up the stack, once per call; no traceback objects, no source lines read."""
+    library = (_RUNTIME_PREFIX, "<", *library_prefixes())
     frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         file = frame.f_code.co_filename
-        if not file.startswith(_RUNTIME_PREFIX) and not file.startswith("<"):
+        if not file.startswith(library):
             return file, frame.f_lineno
         frame = frame.f_back
     return None

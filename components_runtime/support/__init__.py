@@ -1,5 +1,13 @@
 """Helpers for component code: output, templates, shell commands, tracebacks."""
 
+from components_runtime.support.batou_library import (
+    batou_package_dir,
+    forget_batou_distribution,
+    is_served_module,
+    library_prefixes,
+    missing_batou_module_hint,
+    served_module_spec,
+)
 from components_runtime.support.output import (
     Output,
     TerminalBackend,
@@ -34,6 +42,12 @@ from components_runtime.support.utilities import (
 
 __all__ = [
     "annotate",
+    "batou_package_dir",
+    "forget_batou_distribution",
+    "is_served_module",
+    "library_prefixes",
+    "missing_batou_module_hint",
+    "served_module_spec",
     "call_with_optional_args",
     "clear_buffer",
     "cmd",

@@ -2,7 +2,9 @@
 
 Errors point at the component code that caused them, never at runtime frames: the deepest
 frame inside the deployment repository wins; failing that, the deepest frame outside this
-package and outside the standard library (an extension library such as batou_ext).
+package and outside the standard library (an extension library such as batou_ext) that runs
+before any ``batou.lib`` module of the pinned batou distribution: those are library code like
+the runtime, and so is everything they call (``requests`` inside ``Download``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ import os
 import sysconfig
 from pathlib import Path
 from types import TracebackType
+
+from components_runtime.support.batou_library import library_prefixes
 
 # In a venv the worker imports the runtime through a symlink (daemon.venvs.runtime_overlay),
 # so frame file names are compared with symlinks resolved.
@@ -56,6 +60,10 @@ def user_frame(
         if inside:
             file, line = inside[-1]
             return relative(file, base_dir), line
+    served = library_prefixes()
+    if served:
+        first = next((i for i, (f, _) in enumerate(frames) if f.startswith(served)), None)
+        frames = frames[:first]
     outside = [
         (f, n)
         for f, n in frames

@@ -2,9 +2,11 @@
 
 :func:`install` puts a finder first on ``sys.meta_path`` that answers every ``batou`` /
 ``batou.X`` import with the module ``components_runtime.batou.X``, and drops any ``batou``
-modules already imported. It therefore wins over a real ``batou`` distribution that an
-extension library (e.g. batou_ext) pulled into the venv. ``batou.c.<dir>`` modules are put
-into ``sys.modules`` by the loader itself. Installing twice is harmless.
+modules already imported. It therefore wins over a real ``batou`` distribution in the venv.
+A ``batou.lib.X`` the runtime does not have is loaded from the file of the batou distribution
+the repository pins, if there is one (see ``components_runtime.support.batou_library``); its own
+``batou`` imports come back here. ``batou.c.<dir>`` modules are put into ``sys.modules`` by the
+loader itself. Installing twice is harmless.
 """
 
 from __future__ import annotations
@@ -15,6 +17,12 @@ import importlib.util
 import sys
 import types
 from collections.abc import Sequence
+
+from components_runtime.support import (
+    forget_batou_distribution,
+    is_served_module,
+    served_module_spec,
+)
 
 PREFIX = "components_runtime."
 
@@ -49,7 +57,9 @@ class BatouAliasFinder:  # the meta path finder protocol
         except ModuleNotFoundError:
             found = None
         if found is None:
-            return None  # e.g. batou.c.<dir> not loaded: ModuleNotFoundError as usual
+            # batou.lib.X from the pinned distribution; else (batou.c.<dir> not loaded, no
+            # pin) None: ModuleNotFoundError as usual.
+            return served_module_spec(fullname)
         return importlib.machinery.ModuleSpec(
             fullname,
             _AliasLoader(real),  # type: ignore[arg-type]
@@ -65,10 +75,10 @@ def install() -> None:
     """Serve ``batou.*`` from deployd's runtime from now on, in this process."""
     for name in [n for n in sys.modules if n == "batou" or n.startswith("batou.")]:
         module = sys.modules[name]
-        if not getattr(module, "__name__", "").startswith(PREFIX) and not name.startswith(
-            "batou.c."
-        ):
+        ours = getattr(module, "__name__", "").startswith(PREFIX)
+        if not ours and not name.startswith("batou.c.") and not is_served_module(module):
             del sys.modules[name]  # a real batou imported earlier: forget it
+    forget_batou_distribution()
     if not installed():
         sys.meta_path.insert(0, BatouAliasFinder())
     importlib.invalidate_caches()

@@ -15,8 +15,11 @@ How a venv is made (docs/third-party-libraries.md):
 2. ``daemon.venvs.runtime_overlay`` links the runtime's modules into ``VENV/deployd-runtime/`` and a
    ``.pth`` appends that directory *after* the venv's own site-packages, so the user's
    requirements win, as in batou, and nothing of the runtime is installed twice.
-3. A ``batou`` distribution stub (metadata only, no modules): a ``batou`` dependency of e.g.
-   ``batou_ext`` counts as satisfied by the runtime and is never downloaded.
+3. Unless ``requirements.txt`` names batou itself: a ``batou`` distribution stub (metadata only,
+   no modules), so a ``batou`` dependency of e.g. ``batou_ext`` counts as satisfied by the
+   runtime and is never downloaded. A repository that pins batou gets the real distribution:
+   the worker loads the ``batou.lib`` modules deployd does not implement from it
+   (``components_runtime.support.batou_library``).
 4. The host's pip installs into it: ``python -m pip --python VENV/bin/python install -r ...``,
    run in the checkout so relative paths resolve there.
 5. ``deployd-ready.json`` is written last, atomically. A directory without it is an unfinished
@@ -253,7 +256,8 @@ def _build(
         return error
     site_packages = _site_packages(target)
     install_overlay(target, site_packages)
-    _write_batou_stub(site_packages)
+    if not requirements.pins_batou:
+        _write_batou_stub(site_packages)
     if not requirements.empty:
         error = pip.install(
             target,

@@ -10,7 +10,9 @@ Rules (see docs/third-party-libraries.md):
 * ``requirements.lock`` is used, with ``--no-deps``, when its first line is
   ``# appenv-requirements-hash: <sha256 of requirements.txt>`` (as appenv writes it);
   a stale lock is ignored with a notice and ``requirements.txt`` is installed instead.
-* Lines naming ``batou`` itself are satisfied by the runtime and skipped with a notice.
+* Lines naming ``batou`` itself are installed like any other: the worker loads the
+  ``batou.lib`` modules deployd does not implement from that distribution, while the component
+  API still comes from the runtime (see :attr:`Requirements.pins_batou`).
 * ``-e ./path`` and ``./path`` resolve against the repository checkout; the path must exist.
 """
 
@@ -23,7 +25,6 @@ from pathlib import Path
 
 LOCK_HASH_PREFIX = "# appenv-requirements-hash:"
 BUILD_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
-PROVIDED_BY_RUNTIME = frozenset({"batou"})  # normalised distribution names
 
 _NAME = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)")
 _EGG = re.compile(r"[#&]egg=([A-Za-z0-9][A-Za-z0-9._-]*)")
@@ -49,6 +50,11 @@ class Requirements:
     files: tuple[Path, ...]  # every requirement file read
     notices: tuple[str, ...] = ()
     copied_packages: tuple[Path, ...] = ()  # local packages installed as a copy (not -e)
+
+    @property
+    def pins_batou(self) -> bool:
+        """A line names batou itself: the venv gets batou's real distribution (not the stub)."""
+        return any(requirement_name(line) == "batou" for line in self.lines)
 
     @property
     def empty(self) -> bool:
@@ -177,12 +183,6 @@ class _Reader:
             return
         if _is_local(line):
             self.lines.append(self._local(path, number, line))
-            return
-        name = requirement_name(line)
-        if name in PROVIDED_BY_RUNTIME:
-            self.notices.append(
-                f"{path.name}:{number}: skipping '{line}': batou is provided by deployd's runtime"
-            )
             return
         self.lines.append(line)
 

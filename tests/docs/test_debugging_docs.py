@@ -71,10 +71,9 @@ def test_the_requirements_example_reads_as_described(tmp_path: Path) -> None:
     (checkout / "requirements.txt").write_text(text)
     result = read_requirements(checkout)
     assert result.lines == (
+        "batou==2.7.1",
         "batou_ext @ https://github.com/flyingcircusio/batou_ext/archive/refs/tags/2.4.10.zip",
         "requests>=2.31",
         f"-e {checkout.resolve() / 'batou_myapp'}",
     )
-    assert result.notices == (
-        "requirements.txt:2: skipping 'batou==2.7.1': batou is provided by deployd's runtime",
-    )
+    assert result.pins_batou and result.notices == ()

@@ -495,9 +495,10 @@ def test_errors_name_the_file_and_line_batou_leaves_out(errors: dict[str, Any]) 
         assert f"location:  {location}" in block, block
 
 
-def test_an_unserved_batou_module_says_what_is_missing(errors: dict[str, Any]) -> None:
+def test_an_unpinned_batou_module_says_what_is_missing(errors: dict[str, Any]) -> None:
     out = errors["deployd"][1]
-    assert "deployd provides batou's component API, but not batou.lib.cron" in out
+    assert "deployd loads batou.lib.cron from the batou distribution the repository pins" in out
+    assert "add 'batou==2.7.1' to requirements.txt" in out
     assert "docs/component-model.md" in out
     page = (REPO_ROOT / "docs/component-model.md").read_text()
     assert "`cron`" in page and "### batou modules" in page

@@ -59,6 +59,20 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
             {"needsnewbatou.py": ""},
             dependencies=("batou>=9",),
         ),
+        # batou as the repository pins it: the worker loads batou.lib modules from it
+        project(
+            src / "pinned",
+            "batou",
+            "2.7.1",
+            {
+                "batou/__init__.py": "raise RuntimeError('batou.__init__ must not run')\n",
+                "batou/lib/__init__.py": "",
+                "batou/lib/demo.py": (
+                    "from batou.component import Component\n\n"
+                    "class Demo(Component):\n    namevar = 'what'\n"
+                ),
+            },
+        ),
         # its dependency is in no wheelhouse: installable only with --no-deps (a lock)
         project(
             src / "needsmissing",
@@ -149,17 +163,38 @@ def test_repository_without_requirements_gets_an_empty_venv_without_pip(
     assert venv_python(python, "import components_runtime.worker, jinja2, yaml, remote_pdb") == ""
 
 
-def test_batou_line_is_skipped_with_a_notice_and_needs_no_pip(
-    tmp_path: Path, fake_pip_path: Path
+BATOU_FILES = (
+    "import importlib.metadata as m, importlib.util as u\n"
+    "print(m.version('batou'), m.distribution('batou').read_text('METADATA').count('deployd'),"
+    " u.find_spec('batou') is not None)"
+)
+SERVED = (
+    "from components_runtime.worker import aliases; aliases.install()\n"
+    "from batou.lib.demo import Demo\n"
+    "from components_runtime.model import Component\n"
+    "print(issubclass(Demo, Component), Demo.__module__, Demo('x').what)"
+)
+
+
+def test_a_batou_pin_installs_batou_for_its_library_modules(
+    tmp_path: Path, wheelhouse: Path
 ) -> None:
-    checkout = repo_with(tmp_path / "repo", "batou==2.7.1\n")
-    marker = tmp_path / "pip-ran"
-    result = ensure_without_pip(fake_pip_path, marker, checkout, tmp_path / "venvs")
-    assert result["outcome"] == "built" and not marker.exists()
-    notices = ensure_venv(checkout, tmp_path / "venvs", timeout=60).notices
-    assert notices == (
-        "requirements.txt:1: skipping 'batou==2.7.1': batou is provided by deployd's runtime",
-    )
+    pinned = repo_with(tmp_path / "pinned", "batou==2.7.1\n")
+    result = ensure_venv(pinned, tmp_path / "venvs", wheelhouse=wheelhouse, no_index=True)
+    assert result.outcome == "built" and result.python, result.error
+    assert result.notices == ()
+    # the real distribution, not the stub; its batou.lib.demo runs on the runtime's Component
+    assert venv_python(result.python, BATOU_FILES) == "2.7.1 0 True"
+    assert venv_python(result.python, SERVED) == "True batou.lib.demo x"
+
+
+def test_without_a_batou_pin_a_dependency_on_batou_is_met_by_the_stub(
+    tmp_path: Path, wheelhouse: Path
+) -> None:
+    unpinned = repo_with(tmp_path / "unpinned", "extlike\n")
+    result = ensure_venv(unpinned, tmp_path / "venvs", wheelhouse=wheelhouse, no_index=True)
+    assert result.outcome == "built" and result.python, result.error
+    assert venv_python(result.python, BATOU_FILES) == "2.7.1 1 False"
 
 
 def test_runtime_comes_after_user_packages_and_daemon_libraries_stay_out(tmp_path: Path) -> None:
@@ -343,7 +378,8 @@ def test_lock_is_used_without_deps_when_its_hash_matches(tmp_path: Path) -> None
         f"# appenv-requirements-hash: {digest}\nbatou==2.7.1\ngreeting==1.0\nexecnet==2.1.1\n"
     )
     locked = read_requirements(checkout)
-    assert (locked.lines, locked.no_deps) == (("greeting==1.0", "execnet==2.1.1"), True)
+    assert locked.lines == ("batou==2.7.1", "greeting==1.0", "execnet==2.1.1")
+    assert locked.no_deps and locked.pins_batou
     (checkout / "requirements.txt").write_text("greeting\n")
     stale = read_requirements(checkout)
     assert (stale.lines, stale.no_deps) == (("greeting",), False)
@@ -387,12 +423,11 @@ def test_includes_continuations_and_comments_are_flattened(tmp_path: Path) -> No
     result = read_requirements(checkout)
     assert result.lines == (
         "batou_ext @ https://example.invalid/batou_ext.zip",
+        "Batou[extra] >= 2",
         "--find-links wheels",
         "greeting ==1.0",
     )
-    assert result.notices == (
-        "more.txt:2: skipping 'Batou[extra] >= 2': batou is provided by deployd's runtime",
-    )
+    assert result.pins_batou and result.notices == ()
 
 
 def test_a_missing_local_package_is_a_located_error(tmp_path: Path) -> None:
@@ -415,7 +450,7 @@ def test_a_component_imports_from_a_local_extension_module_in_the_worker(tmp_pat
         tmp_path / "repo",
         {
             ".batou.json": '{"migration": {"version": 2400}}\n',
-            "requirements.txt": "batou==2.7.1\n-e ./myext\n",
+            "requirements.txt": "-e ./myext\n",
             "environments/test/environment.cfg": "[host:localhost]\ncomponents = app\n",
             "components/app/component.py": (
                 "from batou.component import Component\n"
@@ -447,7 +482,6 @@ def test_a_component_imports_from_a_local_extension_module_in_the_worker(tmp_pat
     assert (tmp_path / "root/work/app/greeting.txt").read_text() == "hi from myext"
     hello = next(e for e in events if e["event"] == "hello")
     assert hello["prefix"] == str(done.venv.path)  # the worker ran inside the repository's venv
-    assert "batou is provided by deployd's runtime" in done.venv.notices[0]
 
 
 def test_every_third_party_import_of_the_runtime_is_linked_into_venvs() -> None:

@@ -1,0 +1,272 @@
+"""batou 2.7.1 and ``deployd apply`` side by side on repositories that use ``batou.lib``.
+
+Both tools converge their own copy of one repository that pins ``batou==2.7.1``, in rounds
+(first converge, a no-op, then after the same drift of both work trees). After each round the
+comparison covers the work trees (paths, bytes, modes; the two tools' base paths replaced by
+``WORK``; version-control metadata and Python venv internals summarised, because they carry
+timestamps and byte code) and the components each tool reported as changed, in order.
+
+Everything runs offline: pip (batou's own venv, deployd's venv for the repository, and the pip
+runs that ``VirtualEnv`` / ``AppEnv`` / ``Buildout`` make) reads a local wheelhouse that is
+downloaded once into the test cache, next to the batou reference venv.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import functools
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.support.parity_helpers import (
+    BATOU_VERSION,
+    batou_venv,
+    cache_dir,
+    deployd_command,
+    snapshot,
+    write_repo,
+)
+from tests.support.paths import REPO_ROOT
+
+# What the repositories' own pip runs install (zc.buildout 6 wants pip >= 25 in its venv;
+# setuptools before 81 still has pkg_resources, which batou's Package check imports).
+WHEELS = (
+    f"batou=={BATOU_VERSION}",
+    "zc.buildout==6.0.1",
+    "setuptools==80.9.0",
+    "wheel==0.48.0",
+    "pip==26.3",
+    "packaging==26.4",
+)
+PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
+
+
+def wheelhouse() -> Path:
+    """Every wheel the repositories install, downloaded once (PyPI, through pip's cache)."""
+    house = cache_dir() / f"batou-lib-wheelhouse-{BATOU_VERSION}"
+    marker = house / ".complete"
+    if marker.exists():
+        return house
+    house.parent.mkdir(parents=True, exist_ok=True)
+    with open(house.parent / ".batou-lib-wheelhouse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.exists():
+            return house
+        shutil.rmtree(house, ignore_errors=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
+             "-d", str(house), *WHEELS],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"cannot fill the wheelhouse:\n{done.stdout}\n{done.stderr}")
+        marker.touch()
+    return house
+
+
+def offline_environment() -> dict[str, str]:
+    """The process environment both tools run in: pip reads only the wheelhouse."""
+    return {
+        **os.environ,
+        "PIP_NO_INDEX": "1",
+        "PIP_FIND_LINKS": str(wheelhouse()),
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
+
+
+@contextlib.contextmanager
+def http_server(directory: Path) -> Iterator[str]:
+    """A real HTTP server for ``directory`` on 127.0.0.1; yields its base URL."""
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(directory))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@dataclass
+class Outcome:
+    """One tool's run: exit status, full output, reported components, normalised tree."""
+
+    status: int
+    output: str
+    components: list[str]
+    tree: dict[str, Any] = field(default_factory=dict)
+
+
+def _components(output: str, prefix: str, work: Path) -> list[str]:
+    """The components a tool reported (``prefix`` starts its line), without the base path."""
+    return [
+        line[len(prefix) :].replace(str(work), "WORK")
+        for line in output.splitlines()
+        if line.startswith(prefix)
+    ]
+
+
+def run_batou(repo: Path, environment: str) -> Outcome:
+    venv = batou_venv()
+    done = subprocess.run(
+        [str(venv / "bin" / "batou"), "deploy", environment],
+        cwd=repo,
+        env={**offline_environment(), "APPENV_BASEDIR": str(repo)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    output = done.stdout + done.stderr
+    work = repo / "work"
+    return Outcome(
+        done.returncode, output, _components(output, "🚀 localhost: ", work), tree_of(work)
+    )
+
+
+def run_deployd(repo: Path, environment: str, root: Path, state: Path) -> Outcome:
+    done = subprocess.run(
+        deployd_command(repo, environment, root, state),
+        cwd=REPO_ROOT,
+        env=offline_environment(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    output = done.stdout + done.stderr
+    work = root / "work"
+    return Outcome(
+        done.returncode, output, _components(output, "localhost > ", work), tree_of(work)
+    )
+
+
+_METADATA = {".git": "git", ".hg": "hg", ".svn": "svn"}
+
+
+def tree_of(work: Path) -> dict[str, Any]:
+    """``parity_helpers.snapshot`` with version-control metadata and venv internals summarised
+    and the work tree's own path replaced by ``WORK`` in every file."""
+    if not work.exists():
+        return {}
+    tree: dict[str, Any] = {}
+    for key, value in snapshot(work).items():
+        parts = key.split("/")
+        if any(part in _METADATA for part in parts[:-1]) or "__pycache__" in parts:
+            continue
+        if "site-packages" in parts[:-1]:
+            if parts[-2] == "site-packages" and parts[-1].endswith(".dist-info"):
+                tree[key] = "installed"
+            continue
+        if parts[-1] in _METADATA and isinstance(value, tuple) and value[-1] == "dir":
+            tree[key] = _checkout_state(work / key, _METADATA[parts[-1]])
+            continue
+        if isinstance(value, tuple) and isinstance(value[-1], bytes):
+            value = (*value[:-1], value[-1].replace(str(work).encode(), b"WORK"))
+        elif key == ".batou-diffs/*":
+            value = sorted(
+                (mode, data.replace(str(work).encode(), b"WORK")) for mode, data in value
+            )
+        tree[key] = value
+    return tree
+
+
+_STATE_COMMANDS = {
+    "git": "git rev-parse HEAD && git status --porcelain --untracked-files=all",
+    "hg": "hg id -i && hg branch && hg status",
+    "svn": "svn info --show-item revision && svn status",
+}
+
+
+def _checkout_state(metadata: Path, tool: str) -> str:
+    done = subprocess.run(
+        _STATE_COMMANDS[tool], shell=True, cwd=metadata.parent, capture_output=True, text=True
+    )
+    return done.stdout + done.stderr
+
+
+@dataclass
+class Pair:
+    """batou's and deployd's copies of one repository, converged round by round."""
+
+    base: Path
+    files: dict[str, str | bytes]
+    state: Path
+    rounds: list[tuple[Outcome, Outcome]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        files = {"requirements.txt": f"batou=={BATOU_VERSION}\n", **self.files}
+        self.batou_repo = write_repo(self.base / "batou", files)
+        self.deployd_repo = write_repo(self.base / "deployd", files)
+        self.root = self.base / "root"
+
+    @property
+    def work_trees(self) -> tuple[Path, Path]:
+        return self.batou_repo / "work", self.root / "work"
+
+    def converge(
+        self, environment: str = "dev", drift: Callable[[Path], None] | None = None
+    ) -> tuple[Outcome, Outcome]:
+        """One round: ``drift`` (if given) changes both work trees the same way first."""
+        if drift is not None:
+            for work in self.work_trees:
+                drift(work)
+        pair = (
+            run_batou(self.batou_repo, environment),
+            run_deployd(self.deployd_repo, environment, self.root, self.state),
+        )
+        self.rounds.append(pair)
+        return pair
+
+
+def differences(batou: Outcome, deployd: Outcome) -> list[str]:
+    """What differs between the tools' runs: status, reported components, work trees."""
+    from tests.support.parity_helpers import differences as tree_differences
+
+    problems = []
+    if (batou.status == 0) != (deployd.status == 0):
+        problems.append(f"batou exit {batou.status}, deployd exit {deployd.status}")
+    if batou.components != deployd.components:
+        problems.append(f"components: batou {batou.components} != deployd {deployd.components}")
+    problems += tree_differences(batou.tree, deployd.tree)
+    if problems:
+        problems.append(
+            f"batou said:\n{batou.output[-3000:]}\ndeployd said:\n{deployd.output[-3000:]}"
+        )
+    return problems
+
+
+def error_text(output: str) -> str:
+    """The output with batou's and deployd's framing removed, for finding one message."""
+    return re.sub(r"\s+", " ", output)
+
+
+__all__ = [
+    "PYTHON",
+    "WHEELS",
+    "Outcome",
+    "Pair",
+    "differences",
+    "error_text",
+    "http_server",
+    "offline_environment",
+    "run_batou",
+    "run_deployd",
+    "tree_of",
+    "wheelhouse",
+]
