@@ -134,6 +134,8 @@ def _status(args: argparse.Namespace) -> int:
     else:
         print(render_oneline(status) if args.oneline else render_status(status))
     last = status.get("last_run")
+    if status["live"].get("loop_error"):
+        return 1
     return 0 if not last or last["outcome"] in ("succeeded", "skipped") else 1
 
 

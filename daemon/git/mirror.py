@@ -274,6 +274,13 @@ class Mirror:
         except FetchError:
             return False
 
+    def stored_ratchet(self) -> str | None:
+        """The ratchet kept in the mirror (``refs/deployd/ratchet``), if the mirror and the ref
+        exist; nothing is created here (start-up asks before the first fetch)."""
+        if not (self.path / "HEAD").is_file():
+            return None
+        return self.resolve(RATCHET_REF)
+
     def set_ratchet(self, sha: str) -> None:
         """Keep the ratchet commit reachable in the mirror, even after a force-push."""
         self._git("update-ref", RATCHET_REF, sha)

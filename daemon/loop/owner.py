@@ -27,13 +27,14 @@ from daemon.git import Mirror, SshOptions, decide, import_bundle
 from daemon.loop import transitions
 from daemon.loop.messages import Control, RunDone, RunEvent, Trigger
 from daemon.loop.polling import poll
+from daemon.loop.rebuild import needs_rebuild, rebuild
 from daemon.loop.recovery import recover
 from daemon.loop.run_thread import RunThread
 from daemon.loop.schedule import PollSchedule, splay_offset
 from daemon.observe import Notifier, log_run_outcome, log_worker_event, watchdog_interval
 from daemon.records import LiveStatus, RunRecord, StatusSnapshot, status_line
 from daemon.runs import RunPlan
-from daemon.state import StateStore
+from daemon.state import StateError, StateStore
 
 log = logging.getLogger(__name__)
 # Triggers that mean "look now": they converge only when the head differs from the last run's
@@ -77,6 +78,9 @@ class Loop:
         while not self._stop.is_set():
             try:
                 self.tick()
+                if failures:
+                    log.warning("loop: working again after %d failed ticks", failures)
+                    self.live = replace(self.live, loop_error=None, loop_failing_since=None)
                 failures = 0
             except Exception as error:  # a bug or a broken disk must not end the daemon here
                 failures += 1
@@ -84,14 +88,22 @@ class Loop:
         self.shutdown()
 
     def _tick_failed(self, error: Exception, failures: int) -> None:
-        """Log a failed tick (the traceback once, then one line) and back off: the API keeps
-        answering from the last snapshot; a loop that keeps failing stops sending WATCHDOG=1,
+        """Log a failed tick and back off. A state dir that cannot be written is named in one
+        line; anything else is a bug: its traceback once, then one line. The snapshot shows
+        the failure (``deployd status``); a loop that keeps failing stops sending WATCHDOG=1,
         so systemd restarts it."""
         delay = min(60.0, 2.0 ** min(failures, 6))
-        if failures == 1:
+        if failures == 1 and not isinstance(error, StateError):
             log.exception("loop: %s (retrying in %.0fs)", error, delay)
+        elif failures == 1:
+            log.error("loop: %s (retrying in %.0fs)", error, delay)
         else:
             log.error("loop: still failing (%d times): %s; retry in %.0fs", failures, error, delay)
+        since = self.live.loop_failing_since or time.time()
+        text = str(error) or type(error).__name__
+        self.live = replace(self.live, loop_error=text, loop_failing_since=since)
+        self.snapshot = self._make_snapshot()
+        self.notifier.status(status_line(self.snapshot))
         self._stop.wait(delay)
 
     def request_stop(self, wake: bool = True) -> None:
@@ -105,11 +117,25 @@ class Loop:
 
     def startup(self) -> None:
         self.store.ensure()
+        self._rebuild_if_lost()
         self.state = recover(self.state, self.store)
         self.last_record = self.store.get_run(self.state.last_run) if self.state.last_run else None
         self._pending = "startup"
         self._next_converge = time.time() + self.converge_delay()
         self._publish()
+
+    def _rebuild_if_lost(self) -> None:
+        """No state.json (or one without a ratchet) but leftovers in the state dir: rebuild
+        the ratchet and the last good deployment from them, loudly (see loop.rebuild)."""
+        if self.state.ratchet is not None and self.state.last_run is not None:
+            return
+        runs = self.store.list_runs()
+        ratchet = self.mirror.stored_ratchet() if self.state.ratchet is None else None
+        if not needs_rebuild(self.state, ratchet, runs):
+            return
+        self.state, note = rebuild(self.state, ratchet, runs)
+        log.warning("state: %s", note)
+        self.store.save(self.state)
 
     def tick(self, max_wait: float = 1.0) -> None:
         self._polls.new_tick()
@@ -191,19 +217,18 @@ class Loop:
             self._mark_running(running)
 
     def _record(self, record: RunRecord) -> None:
-        """Store a record and fold it into the state (also for refusals that ran nothing)."""
-        self.store.write_run(record)
+        """Fold a record into the state and store both (also for refusals that ran nothing).
+        Memory first: a disk that fails here still leaves the snapshot right."""
         self.state = transitions.apply_record(self.state, record)
-        self.store.save(self.state)
         self.last_record = record
         log_run_outcome(record)
+        self.store.write_run(record)
+        self.store.save(self.state)
 
     def _on_done(self, record: RunRecord) -> None:
         self._running = None
         if self._pending == "schedule":  # the run that just ended was the drift correction
             self._pending = None
-        self._record(record)
-        self.store.clear_running()
         self.live = replace(
             self.live,
             running_run_id=None,
@@ -216,6 +241,8 @@ class Loop:
         if record.reason == "locked":  # someone else converges: try again soon
             delay = self.settings.poll_interval
         self._next_converge = time.time() + delay
+        self._record(record)
+        self.store.clear_running()
 
     def _drain_done(self) -> None:
         try:

@@ -147,6 +147,10 @@ class HostState:
     # component name -> finished_at of the newest run in which it changed (metrics read this
     # instead of scanning every run record; maintained with note_changed_components).
     component_last_changed: dict[str, float] = field(default_factory=dict)
+    # Set when start-up found no state.json and rebuilt it from the state dir's leftovers
+    # (loop.rebuild): what was rebuilt, shown by `deployd status`.
+    rebuilt_note: str | None = None
+    rebuilt_at: float | None = None
     schema: int = SCHEMA_VERSION
 
     def note_changed_components(self, run: RunRecord) -> HostState:
@@ -241,6 +245,9 @@ class LiveStatus:
     next_poll_at: float | None = None
     next_converge_at: float | None = None
     debugger: DebuggerInfo | None = None
+    # The daemon's own health: the loop's ticks fail (state dir not writable, a bug) since then.
+    loop_error: str | None = None
+    loop_failing_since: float | None = None
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,11 @@ def render_status(status: dict[str, Any], now: float | None = None) -> str:
         )
     if state.get("last_fetch_error"):
         rows.append(("fetch error", state["last_fetch_error"]))
+    if live.get("loop_error"):
+        since = _when(live.get("loop_failing_since"), now)
+        rows.insert(0, ("DAEMON FAILING", f"since {since}: {live['loop_error']}"))
+    if state.get("rebuilt_note"):
+        rows.append(("REBUILT", f"{state['rebuilt_note']} ({_when(state.get('rebuilt_at'), now)})"))
     if last and last.get("errors"):
         rows.extend(("error", _error(e)) for e in last["errors"][:3])
     debugger = live.get("debugger")
@@ -142,6 +147,8 @@ def render_oneline(status: dict[str, Any]) -> str:
         parts.append(f"refusing={state['refused_commit'][:7]}")
     if status["live"].get("debugger"):
         parts.append("debugger-waiting")
+    if status["live"].get("loop_error"):
+        parts.append("daemon-failing")
     return " ".join(parts)
 
 
@@ -206,4 +213,6 @@ def status_line(snapshot: StatusSnapshot) -> str:
         parts.append("fetch failing")
     if live.debugger:
         parts.append(f"debugger waiting on port {live.debugger.port}")
+    if live.loop_error:
+        parts.append(f"DAEMON FAILING: {live.loop_error}")
     return "; ".join(parts)

@@ -47,7 +47,17 @@ class StateError(Exception):
 
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o640) -> None:
-    """Write ``data`` to ``path`` so that readers see the old or the new file, never a mix."""
+    """Write ``data`` to ``path`` so that readers see the old or the new file, never a mix.
+    A failure (a full disk, a read-only or immutable file, a directory in the way) raises
+    :class:`StateError` naming ``path``; the old file stays as it was."""
+    try:
+        _atomic_write(path, data, mode)
+    except OSError as error:
+        why = error.strerror or str(error)
+        raise StateError(f"cannot write {path}: {why} (errno {error.errno})") from error
+
+
+def _atomic_write(path: Path, data: bytes, mode: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -119,12 +129,17 @@ class StateStore:
             data = self.state_file.read_bytes()
         except FileNotFoundError:
             return HostState()
+        if not data.strip():  # an empty file (a full disk, `> state.json`): nothing to read
+            log.warning("state: %s is empty: treated as missing", self.state_file)
+            return HostState()
         try:
             return HostState.from_dict(json.loads(data.decode()))
         except (ValueError, TypeError, KeyError, AttributeError) as error:
             raise StateError(
                 f"{self.state_file}: cannot read the daemon state ({error}); "
-                "move the file away to start with a fresh state (the ratchet is then reset)"
+                f"move it away (e.g. to {self.state_file.name}.damaged) and start again: the "
+                "ratchet and the last good deployment are rebuilt from refs/deployd/ratchet and "
+                "runs/ (counters start from zero)"
             ) from error
 
     def save(self, state: HostState) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 from tests.support.daemon_helpers import deploy_files, make_deploy_repo, push_content, run_daemon
 from tests.support.git_servers import free_port
@@ -55,6 +57,7 @@ def test_a_bundle_that_cannot_be_filed_away_still_converges(tmp_path: Path) -> N
     unreachable = f"git://127.0.0.1:{free_port()}/deploy"
     with run_daemon(tmp_path, unreachable, poll_interval=5) as daemon:
         inbox = daemon.state_dir / "inbox"
+        wait_for(inbox.is_dir)  # the watchers make it once the API answers, not before
         (inbox / "processed").write_text("a file where the daemon wants a directory")
         staged = tmp_path / "b.bundle"
         git("bundle", "create", str(staged), "main", cwd=repo)
@@ -82,10 +85,69 @@ def test_the_loop_survives_a_state_file_it_cannot_write(tmp_path: Path) -> None:
         wait_for(block)
         wait_for(lambda: "loop: still failing" in daemon.output())
         assert daemon.alive()
-        assert daemon.status()["state"]["last_good"] is not None, "the API still answers"
-        assert daemon.output().count("Traceback") == 1, "one traceback, then one line each"
+        status = daemon.status()
+        assert status["state"]["last_good"] is not None, "the API still answers"
+        assert f"cannot write {state_file}" in status["live"]["loop_error"]
+        text = daemon.cli("status")
+        assert text.returncode == 1 and "DAEMON FAILING" in text.stdout
+        assert f"loop: cannot write {state_file}: Is a directory" in daemon.output()
+        assert "Traceback" not in daemon.output(), "a located error, not a traceback"
         shutil.rmtree(state_file)
         sha = push_content(repo, "after the disk came back")
         daemon.cli("converge", check=True)
         daemon.wait_run(commit__sha=sha, outcome="succeeded", timeout=90)
         assert state_file.is_file()
+        wait_for(lambda: daemon.status()["live"]["loop_error"] is None)
+
+
+def test_a_lost_state_file_keeps_the_ratchet_from_the_state_dirs_leftovers(
+    tmp_path: Path,
+) -> None:
+    repo = make_deploy_repo(tmp_path / "repo")
+    first = git("rev-parse", "HEAD", cwd=repo)
+    state_dir = tmp_path / "state"
+    with run_daemon(tmp_path / "a", repo, state_dir=state_dir) as daemon:
+        daemon.wait_run(trigger="startup", outcome="succeeded")
+        newer = push_content(repo, "version 2")
+        daemon.cli("converge", check=True)
+        daemon.wait_run(commit__sha=newer, outcome="succeeded")
+    (state_dir / "state.json").unlink()  # deleted by hand
+    git("reset", "-q", "--hard", first, cwd=repo)  # the server's branch rewound
+    before = set(os.listdir(state_dir / "runs"))
+    with run_daemon(tmp_path / "b", repo, state_dir=state_dir, poll_interval=0.2) as daemon:
+        run = _new_run(state_dir, before)
+        assert run["outcome"] == "succeeded" and run["commit"]["sha"] == newer, run
+        assert (daemon.root / "work/hello/hello.txt").read_text() == "hello version 2\n"
+        assert f"rebuilt ratchet {newer[:12]} from refs/deployd/ratchet" in daemon.output()
+        status = daemon.cli("status", check=True).stdout
+        assert "REBUILT" in status and f"last good deployment {newer[:12]}" in status
+        rewritten = push_content(repo, "rewritten")  # on top of the older commit
+        refused = daemon.wait_run(commit__sha=rewritten)
+        assert refused["outcome"] == "refused" and refused["reason"] == "not-fast-forward"
+
+
+def test_an_empty_state_file_is_rebuilt_from_the_run_records(tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "repo")
+    state_dir = tmp_path / "state"
+    with run_daemon(tmp_path / "a", repo, state_dir=state_dir) as daemon:
+        good = daemon.wait_run(trigger="startup", outcome="succeeded")
+    (state_dir / "state.json").write_text("")
+    shutil.rmtree(state_dir / "repo.git")  # no ratchet ref either: the run records hold it
+    git("commit", "-q", "--amend", "-m", "rewritten", cwd=repo)
+    before = set(os.listdir(state_dir / "runs"))
+    with run_daemon(tmp_path / "b", repo, state_dir=state_dir) as daemon:
+        run = _new_run(state_dir, before)
+        assert run["outcome"] == "refused" and run["reason"] == "not-fast-forward", run
+        sha = good["commit"]["sha"][:12]
+        assert f"rebuilt ratchet {sha} from run {good['id']}" in daemon.output()
+
+
+def _new_run(state_dir: Path, before: set[str]) -> dict[str, Any]:
+    """The first run record written after ``before`` (the names in runs/ then)."""
+
+    def find() -> dict[str, Any] | None:
+        new = sorted(set(os.listdir(state_dir / "runs")) - before)
+        names = [n for n in new if n.endswith(".json") and not n.startswith(".")]
+        return json.loads((state_dir / "runs" / names[0]).read_text()) if names else None
+
+    return wait_for(find, timeout=30)

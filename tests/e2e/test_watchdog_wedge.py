@@ -71,14 +71,24 @@ def test_a_wedged_loop_stops_the_watchdog_and_a_recovered_one_feeds_it(tmp_path:
             wait_for(lambda: listener.drain() >= 3)
 
             state_file = daemon.state_dir / "state.json"
-            state_file.unlink()
-            state_file.mkdir()  # every save now fails: os.replace cannot replace a directory
-            (state_file / "keep").write_text("a directory in the way\n")
+
+            def block() -> bool:  # every save now fails: os.replace cannot replace a directory
+                try:
+                    state_file.unlink(missing_ok=True)
+                    state_file.mkdir()
+                except OSError:  # the daemon wrote state.json in between: again
+                    return False
+                (state_file / "keep").write_text("a directory in the way\n")
+                return True
+
+            wait_for(block)
             wait_for(lambda: "loop: " in daemon.output() and "retrying in" in daemon.output())
             before = listener.drain()  # every ping sent before the failure is in the socket now
             wait_for(lambda: "still failing (2 times)" in daemon.output(), timeout=30)
             assert listener.drain() == before, "a failing loop must not feed the watchdog"
-            assert daemon.cli("status", "--oneline").returncode == 0, "the API keeps answering"
+            oneline = daemon.cli("status", "--oneline")
+            assert "daemon-failing" in oneline.stdout, "the API keeps answering, and says so"
+            assert oneline.returncode == 1
 
             (state_file / "keep").unlink()
             state_file.rmdir()
