@@ -81,9 +81,9 @@ def _resolve_state_dir(args: argparse.Namespace) -> None:
     path = settings_path()
     args.state_dir = str(STATE_DIR)
     value, unreadable = read_key(path, "state_dir")
-    if unreadable:
-        print(f"note: cannot read {path} ({unreadable}); using {STATE_DIR}", file=sys.stderr)
-        return
+    if unreadable:  # a guessed state dir would miss the daemon's run lock
+        print(f"deployd: {unreadable}; fix it, or pass --state-dir", file=sys.stderr)
+        raise SystemExit(2)
     if isinstance(value, str) and value:
         args.state_dir = value
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import traceback
 
 COMMAND_GROUPS = ("daemon.cli.local", "daemon.cli.service", "daemon.cli.enroll")
 
@@ -44,16 +46,48 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help(sys.stderr)
-        return 2
     try:
-        return int(args.func(args))
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help(sys.stderr)
+            return 2
+        status = int(args.func(args))
+        sys.stdout.flush()  # here, not at exit: a closed pipe is then caught below
+        return status
     except KeyboardInterrupt:
         print("deployd: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`deployd history | head -3`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141  # as a process killed by SIGPIPE, like git
+    except Exception as error:  # a bug: one located line, the traceback only when asked for
+        print(internal_error(error), file=sys.stderr)
+        return 1
+
+
+def internal_error(error: BaseException) -> str:
+    """The one text for an exception nobody expected: what, and where in deployd's code (the
+    innermost frame of ours), so a report is useful without the full traceback, which
+    ``DEPLOYD_TRACEBACK=1`` prints."""
+    if os.environ.get("DEPLOYD_TRACEBACK"):
+        traceback.print_exception(error)
+    frames = traceback.extract_tb(error.__traceback__)
+    ours = [f for f in frames if f"{os.sep}daemon{os.sep}" in f.filename] or frames
+    where = ""
+    if ours:
+        frame = ours[-1]
+        path = frame.filename.split(f"{os.sep}daemon{os.sep}", 1)[-1]
+        where = f" at daemon/{path}:{frame.lineno}" if path != frame.filename else ""
+    try:
+        what = str(error)
+    except Exception:  # an exception whose __str__ fails
+        what = "(no message)"
+    return (
+        f"deployd: internal error{where}: {type(error).__name__}: {what}. This is a bug in "
+        "deployd: please report it with this line and `deployd --version` "
+        "(DEPLOYD_TRACEBACK=1 shows the traceback)"
+    )
 
 
 if __name__ == "__main__":

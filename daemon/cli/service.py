@@ -97,9 +97,9 @@ def _socket_from(config: Path) -> Path:
     """Only the ``socket`` key of the settings file: a client need not validate the rest (the
     daemon did at start-up), and the full check imports the exporter and the worker runner."""
     value, unreadable = read_key(config, "socket")
-    if unreadable:
-        print(f"deployd: {config}: {unreadable} (using the default socket)", file=sys.stderr)
-        return SOCKET
+    if unreadable:  # a guess could reach another daemon: say so, and let the operator choose
+        print(f"deployd: {unreadable}; fix it, or pass --socket", file=sys.stderr)
+        raise SystemExit(2)
     if value is None:
         return SOCKET
     if not isinstance(value, str) or not value:

@@ -19,6 +19,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 
+from daemon.config.checks import MAX_SECONDS
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h)?\s*$")
 _UNIT = {None: 1.0, "s": 1.0, "m": 60.0, "h": 3600.0}
 # environment.cfg spelling of each field, besides the field name itself
@@ -104,6 +106,9 @@ def parse_duration(raw: object, *, key: str = "value", source: str = "limits") -
         seconds = float(match.group(1)) * _UNIT[match.group(2)]
     if seconds <= 0:
         raise LimitsError(f"{raw!r}: a time limit must be positive", key=key, source=source)
+    if not seconds <= MAX_SECONDS:  # also NaN and infinity
+        message = f"{raw!r}: a time limit is at most 30 days ({MAX_SECONDS:g} seconds)"
+        raise LimitsError(message, key=key, source=source)
     return seconds
 
 

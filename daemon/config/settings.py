@@ -21,6 +21,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from daemon.config.addresses import debug_endpoint, parse_listen
+from daemon.config.checks import (
+    branch_problem,
+    directory_problem,
+    duration_problem,
+    url_problem,
+)
 from daemon.config.defaults import (
     DEBUG_PORT,
     METRICS_LISTEN,
@@ -30,6 +36,7 @@ from daemon.config.defaults import (
     STATE_DIR,
 )
 from daemon.config.limits import Limits, LimitsError
+from daemon.config.settings_file import UnreadableSettings, read_settings_text
 
 # ssh reads ``${NAME}`` in a file name as an environment variable and has no escape for it:
 # a path that holds it is refused.
@@ -79,6 +86,7 @@ _PORTS = {"port", "debug_port"}
 # top-level keys that must hold an absolute path; "" means the default for the optional ones
 _OPTIONAL_PATHS = {"inbox", "wheelhouse", "ssh_key", "ssh_known_hosts"}
 _PATHS = {"root", "state_dir", "socket", *_OPTIONAL_PATHS}
+_SECONDS = {"poll_interval", "converge_interval", "splay", "retry_max", "shutdown_grace"}
 _POSITIVE = {"poll_interval", "converge_interval", "keep_runs", "retry_max", "port", "rate_limit"}
 
 
@@ -146,9 +154,11 @@ def load_settings(
     environment, as for ``deployd apply --debug``; unset, it is 127.0.0.1 and ``debug_port``."""
     path = Path(path)
     try:
-        text = path.read_text()
-    except OSError as error:
-        raise SettingsError(path, f"cannot read the settings file: {error.strerror}") from error
+        text = read_settings_text(path)
+    except FileNotFoundError as error:
+        raise SettingsError(path, f"cannot read the settings file: {error.strerror}") from None
+    except UnreadableSettings as error:
+        raise SettingsError(path, str(error), line=error.line) from None
     return with_debug_endpoint(parse_settings(text, path), environ)
 
 
@@ -207,15 +217,23 @@ def _check(path: Path, text: str, table: str, key: str, value: Any, kind: Any) -
             raise SettingsError(path, f"must be a positive number, not {value!r}", name, line)
         if key in _PORTS and value > 65535:
             raise SettingsError(path, f"not a port number: {value!r}", name, line)
+        problem = duration_problem(key, value) if key in _SECONDS and not table else None
+        if problem:
+            raise SettingsError(path, problem, name, line)
     if key in _PATHS and not table and not (value == "" and key in _OPTIONAL_PATHS):
         if not os.path.isabs(value):
             message = f"must be an absolute path, not {value!r}"
             raise SettingsError(path, message, name, line)
-    if key == "branch" and (not value or value.startswith("-") or ".." in value):
-        raise SettingsError(path, f"not a valid branch name: {value!r}", name, line)
+    problem = None
+    if key == "branch":
+        problem = branch_problem(value)
+    elif key in ("root", "state_dir", "inbox") and not table:
+        problem = directory_problem(key, value)
+    if problem:
+        raise SettingsError(path, problem, name, line)
     if key in ("repository", "environment") and not value.strip():
         raise SettingsError(path, "must not be empty", name, line)
-    if key == "repository" and "://" in value:
+    if key == "repository":
         _check_url(path, value, name, line)
     return value
 
@@ -232,6 +250,11 @@ def _kind_names(kinds: tuple[type, ...]) -> str:
 def _check_url(path: Path, url: str, name: str, line: int | None) -> None:
     """A URL that Python's parser refuses would break every git call (the URL is not echoed:
     it may hold a token)."""
+    problem = url_problem(url)
+    if problem:
+        raise SettingsError(path, problem, name, line)
+    if "://" not in url:
+        return
     try:
         parts = urlsplit(url)
         _ = parts.port  # reading the port checks it too

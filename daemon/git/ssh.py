@@ -178,6 +178,14 @@ _PERMANENT: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "check the path in the repository URL, and that the daemon's credentials may read it",
     ),
+    (
+        re.compile(
+            r"url using bad/illegal format|unsupported protocol|protocol .* is not supported"
+            r"|invalid url|malformed url",
+            re.I,
+        ),
+        "the repository URL is malformed: correct repository in the settings and restart",
+    ),
 )
 _TRANSIENT = re.compile(
     r"could not resolve|connection refused|connection reset|timed out|timeout|"

@@ -105,9 +105,15 @@ def test_status_finds_the_socket_in_the_settings_file(tmp_path: Path) -> None:
     broken.write_text("socket = \n")
     env["DEPLOYD_CONFIG"] = str(broken)
     done = subprocess.run([*deployd_command(), "status"], env=env, **TEXT)
-    assert done.returncode == 3, done.stderr
-    assert f"{broken}: " in done.stderr and "using the default socket" in done.stderr
+    assert done.returncode == 2, done.stderr
+    assert f"{broken}: not valid TOML" in done.stderr and "pass --socket" in done.stderr
     assert "Traceback" not in done.stderr
+    broken.write_bytes(b'repository = "x"\nenvironment = "caf\xe9"\n')  # Latin-1, not UTF-8
+    for command in (["status"], ["run"], ["apply", str(repo), "-e", "test"]):
+        done = subprocess.run([*deployd_command(), *command], env=env, **TEXT)
+        assert done.returncode == 2, (command, done.stderr)
+        assert f"{broken}:2: " in done.stderr and "not UTF-8" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
 
 
 def test_status_imports_nothing_heavy(tmp_path: Path) -> None:

@@ -5,10 +5,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.support.daemon_helpers import deploy_files, make_deploy_repo, push_content, run_daemon
+from tests.support.daemon_helpers import (
+    Daemon,
+    deploy_files,
+    deployd_command,
+    make_deploy_repo,
+    push_content,
+    run_daemon,
+)
 from tests.support.git_servers import free_port
 from tests.support.helpers import commit, git, wait_for
 
@@ -121,6 +129,7 @@ def test_a_lost_state_file_keeps_the_ratchet_from_the_state_dirs_leftovers(
         assert f"rebuilt ratchet {newer[:12]} from refs/deployd/ratchet" in daemon.output()
         status = daemon.cli("status", check=True).stdout
         assert "REBUILT" in status and f"last good deployment {newer[:12]}" in status
+        _history_into_a_closed_pipe(daemon)
         rewritten = push_content(repo, "rewritten")  # on top of the older commit
         refused = daemon.wait_run(commit__sha=rewritten)
         assert refused["outcome"] == "refused" and refused["reason"] == "not-fast-forward"
@@ -151,3 +160,19 @@ def _new_run(state_dir: Path, before: set[str]) -> dict[str, Any]:
         return json.loads((state_dir / "runs" / names[0]).read_text()) if names else None
 
     return wait_for(find, timeout=30)
+
+
+def _history_into_a_closed_pipe(daemon: Daemon) -> None:
+    """`deployd history | head -0`: the reader is gone before the first line."""
+    read, write = os.pipe()
+    os.close(read)
+    done = subprocess.run(
+        [*deployd_command(), "history", "--socket", str(daemon.socket)],
+        stdout=write,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+    )
+    os.close(write)
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+    assert done.returncode == 141, done.stderr

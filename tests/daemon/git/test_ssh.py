@@ -323,3 +323,13 @@ def test_a_key_others_can_read_stops_startup(sshd: Sshd, tmp_path: Path) -> None
     output = daemon.output()
     assert f"ssh_key: {key} is readable by others, so ssh would ignore it: chmod 600" in output
     assert "Traceback" not in output
+
+
+def test_a_malformed_url_is_permanent_not_retried_with_backoff(tmp_path: Path) -> None:
+    """git's own words for a URL curl cannot parse (real git; no network is reached)."""
+    done = subprocess.run(
+        ["git", "ls-remote", "https://exa mple.com/x"], capture_output=True, text=True, cwd=tmp_path
+    )
+    why = explain(done.stderr, "https://exa mple.com/x")
+    assert done.returncode != 0 and not why.transient, done.stderr
+    assert "malformed" in (why.hint or "")
