@@ -25,6 +25,7 @@ from components_runtime.support import (
 )
 
 PREFIX = "components_runtime."
+_LIB = PREFIX + "batou.lib."
 
 
 class _AliasLoader:  # the loader protocol (importlib.abc is slow to import)
@@ -49,6 +50,8 @@ class BatouAliasFinder:  # the meta path finder protocol
         path: Sequence[str] | None = None,
         target: types.ModuleType | None = None,
     ) -> importlib.machinery.ModuleSpec | None:
+        if fullname.startswith(_LIB):
+            return _served_by_real_name(fullname, path)
         if fullname != "batou" and not fullname.startswith("batou."):
             return None
         real = PREFIX + fullname
@@ -56,15 +59,30 @@ class BatouAliasFinder:  # the meta path finder protocol
             found = importlib.util.find_spec(real)
         except ModuleNotFoundError:
             found = None
-        if found is None:
-            # batou.lib.X from the pinned distribution; else (batou.c.<dir> not loaded, no
-            # pin) None: ModuleNotFoundError as usual.
+        if found is None or isinstance(found.loader, _AliasLoader):
+            # Not the runtime's (an alias spec is this finder's answer for a served module's
+            # real name): batou.lib.X from the pinned distribution; else (batou.c.<dir> not
+            # loaded, no pin) None: ModuleNotFoundError as usual.
             return served_module_spec(fullname)
         return importlib.machinery.ModuleSpec(
             fullname,
             _AliasLoader(real),  # type: ignore[arg-type]
             is_package=found.submodule_search_locations is not None,
         )
+
+
+def _served_by_real_name(
+    fullname: str, path: Sequence[str] | None
+) -> importlib.machinery.ModuleSpec | None:
+    """``from batou.lib import git``: the import system asks for the submodule under the real
+    name of the package (``components_runtime.batou.lib.git``). A module of the runtime itself
+    is found as usual; a served one is the module ``batou.lib.git``, under both names."""
+    if importlib.machinery.PathFinder.find_spec(fullname, path) is not None:
+        return None
+    alias = fullname[len(PREFIX) :]
+    if served_module_spec(alias) is None:
+        return None
+    return importlib.machinery.ModuleSpec(fullname, _AliasLoader(alias))  # type: ignore[arg-type]
 
 
 def installed() -> bool:

@@ -11,6 +11,7 @@ local wheelhouse (``tests/support/batou_lib_parity.py``). deployd's venv for the
 
 from __future__ import annotations
 
+import ensurepip
 import hashlib
 import io
 import os
@@ -22,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.batou_lib_parity import PYTHON, Pair, differences, error_text, http_server
+from tests.support.git_servers import GitDaemon
 
 pytestmark = pytest.mark.slow
 
@@ -69,7 +71,8 @@ class Fetch(Component):
         self += Download(self.url + "/pkg-1.0.tar.gz", checksum=self.sums["tar"])
         self += Extract(self._.target, strip=1, target="pkg")
         # md5, an explicit target name, Unzip into the directory named after the archive
-        self += Download(self.url + "/data.zip", checksum=self.sums["zip"], target="d.zip")
+        self += Download(self.url + "/data.zip", checksum=self.sums["zip"], target="d.zip",
+                         requests_kwargs={"timeout": 30})
         self += Unzip("d.zip")
         # Untar without strip (keeps the top directory), and into the workdir itself
         self += Untar("pkg-1.0.tar.gz", target="untarred")
@@ -120,10 +123,11 @@ def test_download_and_extract_archives(tmp_path: Path, state: Path) -> None:
     assert "Fetch > Unzip('d.zip')" in pair.rounds[2][0].components
 
 
-BROKEN_DOWNLOADS = """\
+BROKEN = """\
 from batou.component import Attribute, Component
 from batou.lib.archive import Extract
 from batou.lib.download import Download
+from batou.lib.git import Clone
 
 
 class Mismatch(Component):
@@ -143,6 +147,22 @@ class Gone(Component):
 class Unknown(Component):
     def configure(self):
         self += Extract("archive.rar")
+
+
+class Twoways(Component):
+    def configure(self):
+        self += Clone("file:///nowhere", branch="main", revision="abc")
+"""
+
+# Another file, through the module: a second class named Clone in a namespace is an error.
+BROKEN_HG = """\
+from batou.component import Component
+from batou.lib import mercurial
+
+
+class Hgnone(Component):
+    def configure(self):
+        self += mercurial.Clone("file:///nowhere")
 """
 
 
@@ -152,18 +172,19 @@ class Unknown(Component):
         ("mismatch", "Checksum mismatch! expected: 0000 got: "),
         ("gone", "404 Client Error: File not found for url: "),
         ("unknown", "No handler found for archive "),
+        ("twoways", "Clone(file:///nowhere) needs exactly one of revision, branch or tag"),
+        ("hgnone", "Clone(file:///nowhere) needs exactly one of revision or branch"),
     ],
 )
-def test_download_and_archive_errors_are_batous(
-    tmp_path: Path, state: Path, component: str, message: str
-) -> None:
+def test_errors_are_batous(tmp_path: Path, state: Path, component: str, message: str) -> None:
     served = tmp_path / "served"
     served.mkdir()
     (served / "file.txt").write_text("data\n")
     with http_server(served) as url:
         overrides = "".join(f"\n[component:{c}]\nurl = {url}\n" for c in ("mismatch", "gone"))
         pair = Pair(tmp_path / "pair", {
-            "components/broken/component.py": BROKEN_DOWNLOADS,
+            "components/broken/component.py": BROKEN,
+            "components/brokenhg/component.py": BROKEN_HG,
             "environments/dev/environment.cfg": f"{LOCAL}[hosts]\nlocalhost = {component}\n"
             + overrides,
         }, state)  # fmt: skip
@@ -172,8 +193,9 @@ def test_download_and_archive_errors_are_batous(
     assert message in error_text(batou.output) and message in error_text(deployd.output)
     assert batou.components == deployd.components
     # deployd points at the user's line that added the failing component
-    line = {"mismatch": 10, "gone": 17, "unknown": 22}[component]
-    assert f"location:  components/broken/component.py:{line}" in deployd.output
+    line = {"mismatch": 11, "gone": 18, "unknown": 23, "twoways": 28, "hgnone": 7}[component]
+    file = "brokenhg" if component == "hgnone" else "broken"
+    assert f"location:  components/{file}/component.py:{line}" in deployd.output
 
 
 # -- version control ----------------------------------------------------------------------------
@@ -213,9 +235,11 @@ from batou.lib.git import Clone
 class Checkouts(Component):
     url = Attribute(str)
     first = Attribute(str)
+    daemon = Attribute(str)
 
     def configure(self):
         self += Clone(self.url, branch="main", target="by-branch")
+        self += Clone(self.daemon, branch="main", target="over-git-daemon")
         self += Clone(self.url, revision=self.first, target="by-revision")
         self += Clone(self.url, tag="v1", target="by-tag")
         self += Clone(self.url, branch="main", target="clobbered", clobber=True)
@@ -231,10 +255,13 @@ class Careful(Component):
 
 
 def test_git_clone_follows_branch_revision_and_tag_and_handles_local_changes(
-    tmp_path: Path, state: Path
+    tmp_path: Path, state: Path, request: pytest.FixtureRequest
 ) -> None:
     url, first, _ = upstream_git(tmp_path / "git")
+    daemon = GitDaemon(tmp_path / "git").start()
+    request.addfinalizer(daemon.stop)
     overrides = f"\n[component:checkouts]\nurl = {url}\nfirst = {first}\n"
+    overrides += f"daemon = {daemon.url('repo.git')}\n"
     overrides += f"\n[component:careful]\nurl = {url}\n"
     pair = Pair(tmp_path / "pair", {
         "components/checkouts/component.py": GIT,
@@ -257,6 +284,7 @@ def test_git_clone_follows_branch_revision_and_tag_and_handles_local_changes(
     head = sh("git rev-parse HEAD", upstream)
     tree = pair.rounds[2][0].tree
     assert tree["checkouts/by-branch/.git"].startswith(head)  # followed the branch
+    assert tree["checkouts/over-git-daemon/.git"].startswith(head)
     assert tree["checkouts/by-revision/.git"].startswith(first)
     assert tree["checkouts/clobbered/.git"] == head + "\n"  # local changes gone
     assert tree["checkouts/frozen/a.txt"][3] == b"kept: vcs_update=False\n"
@@ -420,6 +448,7 @@ def test_buildout_in_a_virtualenv_with_pinned_packages(tmp_path: Path, state: Pa
     assert pair.rounds[1][0].components == ["App > Buildout"]
 
 
+# The venv's own pip (no upgrade download): AppEnv's pip_version.
 APPENV = f"""\
 from batou.component import Component
 from batou.lib.appenv import AppEnv
@@ -431,7 +460,7 @@ import batou.lib.goceptnet  # the gocept.net platform component of Service
 # One root: batou deploys independent roots in parallel threads, whose lines can interleave.
 class App(Component):
     def configure(self):
-        self += AppEnv("{PYTHON}")
+        self += AppEnv("{PYTHON}", pip_version="{ensurepip.version()}")
         self += DPKG("git")  # installed already: verified, never installed
         self += Service("bin/daemon", pidfile="daemon.pid")
 """

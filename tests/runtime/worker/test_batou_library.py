@@ -144,6 +144,25 @@ def test_a_batou_271_module_without_a_pin_names_the_pin_to_add(tmp_path: Path) -
     )
 
 
+def test_a_served_module_imports_from_its_package_too(tmp_path: Path) -> None:
+    script = textwrap.dedent("""
+        import sys
+        sys.path.append(sys.argv[1])
+        from components_runtime.worker import aliases
+        aliases.install()
+        from batou.lib import demo, file
+        import batou.lib.demo
+        assert demo is batou.lib.demo and demo.__file__.endswith("site/batou/lib/demo.py")
+        assert file.__name__ == "components_runtime.batou.lib.file"
+        print("imported")
+    """)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(distribution(tmp_path))],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.stdout == "imported\n", done.stderr
+
+
 def test_installing_the_aliases_again_keeps_served_modules(tmp_path: Path) -> None:
     script = textwrap.dedent("""
         import sys
