@@ -16,6 +16,10 @@
         │   │   ├── MissingComponent         a host lists an unknown component
         │   │   ├── DuplicateHostError       a host in [hosts] and as [host:X]
         │   │   └── InvalidIPAddressError    a [resolver] value that is no IP address
+        │   ├── SecretsError             encrypted secrets: their layout, cleartext, use
+        │   │   ├── SuperfluousSecretsSection    secrets for an unknown component
+        │   │   ├── UnknownHostSecretsSection    secrets for an unknown host
+        │   │   └── DuplicateOverride            a key in environment.cfg and the secrets
         │   ├── OverrideError            [component:X] override unknown / not convertible
         │   ├── ResourceError            unused / unsatisfied provide/require
         │   ├── CycleError               dependency cycle (details: the cycle)
@@ -155,6 +159,22 @@ class DuplicateHostError(EnvironmentConfigError):
 
 
 class InvalidIPAddressError(EnvironmentConfigError):
+    pass
+
+
+class SecretsError(ConfigurationError):
+    sort_rank = 0
+
+
+class SuperfluousSecretsSection(SecretsError):
+    pass
+
+
+class UnknownHostSecretsSection(SecretsError):
+    pass
+
+
+class DuplicateOverride(SecretsError):
     pass
 
 

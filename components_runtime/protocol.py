@@ -3,7 +3,8 @@
 A converge runs in a worker subprocess (``python -m components_runtime.worker``) inside the
 deployment repository's venv. The parent and the worker speak through three pipes:
 
-* **stdin**: one JSON object, a :class:`WorkerRequest`, then EOF.
+* **stdin**: one JSON object, a :class:`WorkerRequest`, then EOF. It may carry decrypted secrets
+  (:class:`SecretsPayload`): the worker redacts their values from every event it sends.
 * **stdout**: JSON lines. Every line is one event, ``{"event": KIND, ...}``. The last line is
   always ``{"event": "result", ...}`` carrying a :class:`WorkerResult`. A worker that ends without
   a result line has crashed; the parent records that itself.
@@ -42,7 +43,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 PROTOCOL_VERSION = 1
@@ -66,6 +67,23 @@ EVENT_KINDS = frozenset(
 )
 
 
+@dataclass(frozen=True, repr=False)
+class SecretsPayload:
+    """Decrypted secrets for the worker: the cleartext of each encrypted file by its path in the
+    repository. The daemon decrypts with the host's key and sends this through the worker's
+    stdin only; nothing decrypted is written to disk. ``complete`` is False for a check
+    without keys (only the structure is checked then)."""
+
+    texts: tuple[tuple[str, str], ...] = ()
+    complete: bool = True
+
+    def __repr__(self) -> str:  # never the cleartext, whoever prints the request
+        return f"<SecretsPayload: {len(self.texts)} files, complete={self.complete}>"
+
+    def as_dict(self) -> dict[str, str]:
+        return dict(self.texts)
+
+
 @dataclass(frozen=True)
 class WorkerRequest:
     """What to converge. Paths are absolute."""
@@ -83,6 +101,7 @@ class WorkerRequest:
     debug_port: int = 4444
     debug_allow_remote: bool = False
     protocol: int = PROTOCOL_VERSION
+    secrets: SecretsPayload | None = field(default=None, repr=False)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -95,6 +114,10 @@ class WorkerRequest:
                 f"worker protocol {data.get('protocol')!r} is not {PROTOCOL_VERSION}: "
                 "the daemon and the runtime come from different deployd versions"
             )
+        secrets = data.pop("secrets", None)
+        if secrets is not None:
+            texts = tuple((str(path), str(text)) for path, text in secrets.get("texts", ()))
+            data["secrets"] = SecretsPayload(texts, bool(secrets.get("complete", True)))
         return cls(**data)
 
 
@@ -199,6 +222,7 @@ __all__ = [
     "PROTOCOL_VERSION",
     "ComponentResult",
     "ErrorInfo",
+    "SecretsPayload",
     "WorkerRequest",
     "WorkerResult",
     "decode_event",

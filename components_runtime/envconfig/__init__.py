@@ -1,6 +1,7 @@
 """``environment.cfg``: a line-tracking reader, frozen sections, host selection."""
 
 from components_runtime.envconfig.load import load_environment_config, validate_component_names
+from components_runtime.envconfig.parse import CONFIG_UPDATER, IniDialect, parse_ini
 from components_runtime.envconfig.sections import did_you_mean
 from components_runtime.envconfig.this_host import select_host
 from components_runtime.envconfig.types import (
@@ -14,13 +15,16 @@ from components_runtime.envconfig.types import (
 )
 
 __all__ = [
+    "CONFIG_UPDATER",
     "ConfigValue",
     "EnvironmentSettings",
-    "frozen_map",
+    "IniDialect",
     "Origin",
     "EnvironmentConfig",
     "HostConfig",
     "did_you_mean",
+    "frozen_map",
+    "parse_ini",
     "load_environment_config",
     "select_host",
     "validate_component_names",

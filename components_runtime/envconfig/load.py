@@ -118,31 +118,11 @@ def load_environment_config(base_dir: Path, name: str) -> EnvironmentConfig:
             None,
             hint=f"move it to environments/{name}/environment.cfg",
         )
-    if layout == "directory":
-        _warn_about_secrets(path.parent, out)
     config = _interpret(raw, name, base_dir, path, layout, out)
     log.debug(
         "envconfig: %s read, %d hosts, %d errors", relative, len(config.hosts), len(config.errors)
     )
     return config
-
-
-def _warn_about_secrets(folder: Path, out: Collector) -> None:
-    """batou's encrypted secrets are not read: say so for each file, or their overrides would be
-    missing without a word (``deployd check`` would pass)."""
-    found = sorted(
-        entry.name
-        for entry in folder.iterdir()
-        if entry.is_file() and entry.name.startswith(("secrets.cfg", "secret-"))
-    )
-    for name in found:
-        out.warn(
-            f"{name} next to it is not read: deployd does not decrypt batou's secrets, so the "
-            "overrides and files in it are not applied",
-            None,
-            None,
-            hint="Deliver secrets to the host another way; see docs/component-model.md#secrets.",
-        )
 
 
 def _read_text(path: Path, out: Collector) -> str:

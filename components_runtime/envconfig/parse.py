@@ -6,6 +6,9 @@ whole-line comments (``#`` / ``;``), indented lines continue the previous value,
 a value are kept, ``[DEFAULT]`` is a separate pool of keys. Unlike configparser it remembers the
 line of every key and of every line of a value, and it collects every problem instead of stopping
 at the first one, so a broken file is reported in one go.
+
+The decrypted ``secrets.cfg`` is read by batou with ConfigUpdater instead, whose rules differ a
+little; ``CONFIG_UPDATER`` is that dialect (see :class:`IniDialect`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,24 @@ DEFAULT_SECTION = "DEFAULT"
 _SECTION_RE = re.compile(r"\[(?P<header>.+)\]")  # configparser's permissive header pattern
 _OPTION_RE = re.compile(r"(?P<option>.*?)\s*(?P<vi>=|:)\s*(?P<value>.*)$")
 _COMMENT_PREFIXES = ("#", ";")
+
+
+@dataclass(frozen=True)
+class IniDialect:
+    """The rules that differ between the readers batou uses."""
+
+    lower_keys: bool = False  # ConfigUpdater lower-cases option names
+    default_section: bool = True  # configparser keeps [DEFAULT] apart; ConfigUpdater does not
+    # ConfigUpdater keeps comment lines inside a value when an indented line follows them (and
+    # an indented comment line always); configparser drops them.
+    comments_in_values: bool = False
+    quote_lines: bool = True  # False for decrypted text: a line it cannot read is never quoted
+
+
+RAW_CONFIG_PARSER = IniDialect()
+CONFIG_UPDATER = IniDialect(
+    lower_keys=True, default_section=False, comments_in_values=True, quote_lines=False
+)
 
 
 @dataclass(frozen=True)
@@ -56,8 +77,11 @@ class RawIni:
 class _Builder:
     """Mutable state of one read; only ``parse_ini`` uses it."""
 
-    def __init__(self, file: str) -> None:
+    def __init__(self, file: str, dialect: IniDialect) -> None:
         self.file = file
+        self.dialect = dialect
+        # comment and blank lines that belong to the open value if an indented line follows
+        self.pending: list[tuple[int, str]] = []
         self.sections: dict[str, tuple[int, dict[str, list[tuple[int, str]]]]] = {}
         self.errors: list[EnvironmentConfigError] = []
         self.current: dict[str, list[tuple[int, str]]] | None = None
@@ -73,7 +97,8 @@ class _Builder:
 
     def start_section(self, name: str, line: int) -> None:
         self.option = None
-        if name in self.sections and name != DEFAULT_SECTION:
+        self.pending = []
+        if name in self.sections and (name != DEFAULT_SECTION or not self.dialect.default_section):
             self.section_name = name
             self.error(
                 f"Section [{name}] appears twice (first on line {self.sections[name][0]})",
@@ -86,6 +111,9 @@ class _Builder:
 
     def start_option(self, key: str, value: str, line: int) -> None:
         assert self.current is not None
+        self.pending = []
+        if self.dialect.lower_keys:
+            key = key.lower()
         if not key:
             self.error("A line starts with a delimiter but has no key", line)
         if key in self.current:
@@ -99,23 +127,29 @@ class _Builder:
         self.option = key
 
 
-def parse_ini(text: str, file: str) -> RawIni:
-    builder = _Builder(file)
+def parse_ini(text: str, file: str, dialect: IniDialect = RAW_CONFIG_PARSER) -> RawIni:
+    builder = _Builder(file, dialect)
     indent_level = 0
     # Lines end at \n, \r\n or \r only, as when configparser reads a file in text mode
     # (str.splitlines would also split at form feeds and other separators).
     for lineno, line in enumerate(io.StringIO(text, newline=None), start=1):
         stripped = line.strip()
-        if stripped.startswith(_COMMENT_PREFIXES):
+        indent = len(line) - len(line.lstrip())
+        in_value = builder.current is not None and builder.option is not None
+        if stripped.startswith(_COMMENT_PREFIXES) or (not stripped and builder.pending):
+            if in_value and dialect.comments_in_values:
+                if indent > indent_level and stripped:
+                    _continue_value(builder, lineno, stripped)
+                else:
+                    builder.pending.append((lineno, stripped))
             continue
         if not stripped:
             # A blank line inside a value is kept (configparser's empty_lines_in_values).
             if builder.current is not None and builder.option:
                 builder.current[builder.option].append((lineno, ""))
             continue
-        indent = len(line) - len(line.lstrip())
-        if builder.current is not None and builder.option and indent > indent_level:
-            builder.current[builder.option].append((lineno, stripped))
+        if in_value and indent > indent_level:
+            _continue_value(builder, lineno, stripped)
             continue
         indent_level = indent
         header = _SECTION_RE.match(stripped)
@@ -135,12 +169,20 @@ def parse_ini(text: str, file: str) -> RawIni:
             if option:
                 builder.start_option(option.group("option").rstrip(), option.group("value"), lineno)
             else:
+                shown = f": {stripped!r}" if dialect.quote_lines else " (not shown: secret)"
                 builder.error(
-                    f"Cannot read this line: {stripped!r}",
+                    f"Cannot read this line{shown}",
                     lineno,
                     hint="Write `key = value`; continuation lines must be indented.",
                 )
     return _freeze(builder)
+
+
+def _continue_value(builder: _Builder, lineno: int, text: str) -> None:
+    assert builder.current is not None and builder.option is not None
+    builder.current[builder.option].extend(builder.pending)
+    builder.pending = []
+    builder.current[builder.option].append((lineno, text))
 
 
 def _freeze(builder: _Builder) -> RawIni:
@@ -148,7 +190,7 @@ def _freeze(builder: _Builder) -> RawIni:
     defaults = None
     for name, (line, options) in builder.sections.items():
         section = RawSection(name, line, tuple(_join(key, parts) for key, parts in options.items()))
-        if name == DEFAULT_SECTION:
+        if name == DEFAULT_SECTION and builder.dialect.default_section:
             defaults = section
         else:
             sections.append(section)

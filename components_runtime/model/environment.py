@@ -79,6 +79,9 @@ class Environment:
         }
         self.secret_data: set[str] = set()
         self.secret_files: dict[str, str] = {}
+        # components_runtime.secrets.SecretGuard once the run's secrets are applied: it hides
+        # every diff that holds a secret value anywhere
+        self.secret_guard: Any = None
         self.exceptions: list[Exception] = []
         self.resources = Resources()
         self.root_components: list[Any] = []

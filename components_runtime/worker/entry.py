@@ -24,6 +24,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any, BinaryIO
 
 from components_runtime.protocol import (
@@ -71,6 +72,19 @@ def _die_with_parent() -> None:
         os.killpg(os.getpgrp(), signal.SIGTERM)  # the parent went before prctl took effect
 
 
+def _redacting(emit: Callable[[dict[str, Any]], None], texts: dict[str, str]) -> Any:
+    """``emit`` with every secret value cut out of every event (log lines, error messages,
+    the result): whatever component code prints or raises, its events never carry one."""
+    from components_runtime.secrets import guard_for_texts
+
+    guard = guard_for_texts(texts)
+
+    def redacted(event: dict[str, Any]) -> None:
+        emit(guard.redact_data(event))
+
+    return redacted
+
+
 def main() -> int:
     _die_with_parent()
     stop = _stop_flag()
@@ -102,6 +116,9 @@ def main() -> int:
     from components_runtime.worker import aliases
     from components_runtime.worker.debugging import install_breakpoint_hook
     from components_runtime.worker.session import run_request
+
+    if request.secrets is not None and request.secrets.texts:
+        emit = _redacting(emit, request.secrets.as_dict())
 
     install_breakpoint_hook(request, emit)
     aliases.install()

@@ -43,6 +43,13 @@ from components_runtime.model import (
     set_address_defaults,
 )
 from components_runtime.protocol import ErrorInfo, RunOutcome, WorkerRequest, WorkerResult
+from components_runtime.secrets import (
+    Secrets,
+    apply_host_scoped,
+    apply_shared,
+    find_secrets,
+    read_secrets,
+)
 from components_runtime.support import output
 from components_runtime.worker import aliases
 
@@ -130,7 +137,9 @@ def _run(
     if selected is None and request.mode != "check":
         return _failed(errors, started, warnings)
 
-    environment = _build_environment(request, config, loaded)
+    secrets = _read_secrets(request, base_dir, config, selected, warnings)
+    errors.extend(secrets.errors)
+    environment = _build_environment(request, config, loaded, secrets, selected, errors)
     configured = configure_environment(environment, base_dir)
     errors.extend(configured.errors)
     warnings.extend(configured.warnings)
@@ -169,15 +178,46 @@ def _select(
     return selected, checked
 
 
-def _build_environment(request: WorkerRequest, config: Any, loaded: LoadResult) -> Environment:
+def _read_secrets(
+    request: WorkerRequest, base_dir: Path, config: Any, selected: Any, warnings: list[str]
+) -> Secrets:
+    """The decrypted secrets the daemon sent. Without them (a check without keys) secret
+    files read as placeholders; a converge without them is an error, never a run with
+    missing values."""
+    layout = find_secrets(base_dir, config.name)
+    warnings.extend(layout.warnings)
+    payload = request.secrets
+    complete = payload.complete if payload is not None else request.mode != "check"
+    texts = payload.as_dict() if payload is not None else {}
+    if not complete and not layout.empty:
+        warnings.append(
+            "the secrets were not all decrypted (no key for them here): their structure was "
+            "checked, their values were not applied"
+        )
+    return read_secrets(layout, texts, getattr(selected, "name", None), complete)
+
+
+def _build_environment(
+    request: WorkerRequest,
+    config: Any,
+    loaded: LoadResult,
+    secrets: Secrets,
+    selected: Any,
+    errors: list[DeploydError],
+) -> Environment:
     """Install the [resolver] and address defaults, build the VFS mapper, the environment
-    and every root of every host."""
+    (with the secrets) and every root of every host."""
     install_overrides(config.resolver_v4, config.resolver_v6)
     set_address_defaults(config.settings.require_v4, config.settings.require_v6)
     # Only apply may create directories while mapping (as batou does); check/predict stay pure.
     mapper = build_mapper(config.vfs, Path(request.root), eager=request.mode == "apply")
     environment = Environment(config, request.root, mapper)
-    _add_roots(environment, config, loaded)
+    env_file = str(Path(config.file).relative_to(config.base_dir))
+    secret_errors, locations = apply_shared(environment, secrets, loaded.definitions, env_file)
+    errors.extend(secret_errors)
+    _add_roots(environment, config, loaded, locations)
+    if selected is not None:
+        errors.extend(apply_host_scoped(environment, secrets, selected.name))
     return environment
 
 
@@ -268,8 +308,14 @@ def _empty_host_errors(checked: list[Any], known: list[DeploydError]) -> list[De
     ]
 
 
-def _add_roots(environment: Environment, config: Any, loaded: LoadResult) -> None:
-    """One RootComponent per (host, listed component), in config order."""
+def _add_roots(
+    environment: Environment,
+    config: Any,
+    loaded: LoadResult,
+    secret_locations: dict[str, dict[str, tuple[str, int | None]]],
+) -> None:
+    """One RootComponent per (host, listed component), in config order; an override error
+    points at environment.cfg or at the secrets file that set the value."""
     for host_config in config.hosts.values():
         host = environment.hosts[host_config.name]
         for ref in host_config.components:
@@ -290,7 +336,8 @@ def _add_roots(environment: Environment, config: Any, loaded: LoadResult) -> Non
                 filename=definition.filename,
                 order=len(environment.root_components),
                 override_locations={
-                    key: (value.origin.file, value.origin.line) for key, value in overrides.items()
+                    **{k: (v.origin.file, v.origin.line) for k, v in overrides.items()},
+                    **secret_locations.get(ref.name, {}),
                 },
             )
             environment.root_components.append(root)

@@ -2,6 +2,7 @@
 
     deployd apply PATH -e ENV [--host NAME] [--root DIR] [--predict] [--debug]
     deployd check PATH -e ENV [--host NAME | --all-hosts] [--debug]
+    both: [--identity FILE ...] [--gnupg-home DIR]  (keys for the secrets: local_secrets)
 
 Both run the worker in the repository's own venv (``STATE_DIR/venvs``, built from its
 requirements.txt; ``daemon.runs.one_shot.run_isolated``), with the environment's ``[deployd]`` time
@@ -23,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from daemon.cli import local_secrets
 from daemon.config import ROOT, SETTINGS_FILE, STATE_DIR, read_key, settings_path
 
 if TYPE_CHECKING:  # imported where used: `deployd status` builds this parser too
@@ -71,6 +73,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
         f"(default: the daemon's state_dir from $DEPLOYD_CONFIG or {SETTINGS_FILE}, "
         f"else {STATE_DIR})",
     )  # fmt: skip
+    local_secrets.add_arguments(parser)
 
 
 def _resolve_state_dir(args: argparse.Namespace) -> None:
@@ -297,6 +300,14 @@ def _run(request: WorkerRequest, args: argparse.Namespace) -> int:
         _say("\n" + "\n".join(render.error_report(limit_errors)))
         _say(f"{request.mode}: nothing was converged: fix [deployd] first - FAILED")
         return 2
+
+    options = local_secrets.secrets_options(args, settings_path())
+    with_secrets, refusal = local_secrets.with_secrets(request, options, _say)
+    if with_secrets is None:  # never converge without the values the repository holds
+        _say("\n" + "\n".join(render.error_report(refusal)))
+        _say(f"{request.mode}: REFUSED: the secrets cannot be decrypted on this host")
+        return 2
+    request = with_secrets
 
     def on_event(event: dict[str, Any]) -> None:
         if event.get("event") == "debugger-waiting":

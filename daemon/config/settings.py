@@ -69,6 +69,9 @@ _TOP: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "metrics_listen": (str, METRICS_LISTEN),
     "ssh_key": (str, ""),  # empty: ssh's own choice (~/.ssh/config, the agent, ~/.ssh/id_*)
     "ssh_known_hosts": (str, ""),  # empty: ssh's own known_hosts files
+    # keys for batou's encrypted secrets (docs/secrets.md); not set: the SSH host keys
+    "secrets_identities": (list, None),
+    "gnupg_home": (str, ""),  # empty: gpg's own keyring ($GNUPGHOME, ~/.gnupg)
 }
 # [limits] keys and defaults live in daemon.config.limits.Limits (one place for every time limit).
 _LIMITS: dict[str, tuple[type | tuple[type, ...], Any]] = {
@@ -84,7 +87,7 @@ _WEBHOOK: dict[str, tuple[type | tuple[type, ...], Any]] = {
 OPTIONS = {"": _TOP, "limits": _LIMITS, "webhook": _WEBHOOK}
 _PORTS = {"port", "debug_port"}
 # top-level keys that must hold an absolute path; "" means the default for the optional ones
-_OPTIONAL_PATHS = {"inbox", "wheelhouse", "ssh_key", "ssh_known_hosts"}
+_OPTIONAL_PATHS = {"inbox", "wheelhouse", "ssh_key", "ssh_known_hosts", "gnupg_home"}
 _PATHS = {"root", "state_dir", "socket", *_OPTIONAL_PATHS}
 _SECONDS = {"poll_interval", "converge_interval", "splay", "retry_max", "shutdown_grace"}
 _POSITIVE = {"poll_interval", "converge_interval", "keep_runs", "retry_max", "port", "rate_limit"}
@@ -135,6 +138,8 @@ class Settings:
     metrics_listen: str = METRICS_LISTEN
     ssh_key: Path | None = None
     ssh_known_hosts: Path | None = None
+    secrets_identities: tuple[Path, ...] | None = None  # None: the host's SSH host keys
+    gnupg_home: Path | None = None
     limits: Limits = Limits()
     webhook: WebhookSettings = WebhookSettings()
     source: Path | None = None
@@ -224,6 +229,8 @@ def _check(path: Path, text: str, table: str, key: str, value: Any, kind: Any) -
         if not os.path.isabs(value):
             message = f"must be an absolute path, not {value!r}"
             raise SettingsError(path, message, name, line)
+    if key == "secrets_identities":
+        _check_path_list(path, value, name, line)
     problem = None
     if key == "branch":
         problem = branch_problem(value)
@@ -238,7 +245,20 @@ def _check(path: Path, text: str, table: str, key: str, value: Any, kind: Any) -
     return value
 
 
-_KIND_NAMES = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+_KIND_NAMES = {
+    bool: "true or false",
+    int: "a whole number",
+    float: "a number",
+    str: "a string",
+    list: "a list of strings",
+}
+
+
+def _check_path_list(path: Path, value: list[Any], name: str, line: int | None) -> None:
+    for item in value:
+        if not isinstance(item, str) or not os.path.isabs(item):
+            message = f"every entry must be an absolute path (a string), not {item!r}"
+            raise SettingsError(path, message, name, line)
 
 
 def _kind_names(kinds: tuple[type, ...]) -> str:
@@ -294,6 +314,9 @@ def _build(path: Path, text: str, values: dict[str, Any]) -> Settings:
         top.pop("wheelhouse", None)
     for key in ("ssh_key", "ssh_known_hosts"):
         top[key] = _check_ssh_file(path, text, key, top[key]) if top.get(key) else None
+    if "secrets_identities" in top:
+        top["secrets_identities"] = tuple(Path(p) for p in top["secrets_identities"])
+    top["gnupg_home"] = Path(top["gnupg_home"]) if top.get("gnupg_home") else None
     if top.get("metrics_listen"):
         _check_listen(path, text, top["metrics_listen"])
     for key in ("poll_interval", "converge_interval", "splay", "retry_max", "shutdown_grace"):

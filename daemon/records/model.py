@@ -34,6 +34,7 @@ REFUSAL_REASONS = (
     "host-empty",
     "bad-configuration",
     "bad-bundle",
+    "secrets",  # the host cannot decrypt the environment's secrets (docs/secrets.md)
 )
 FETCH_OUTCOMES = ("unchanged", "fetched", "failed")
 VENV_OUTCOMES = ("reused", "built", "failed")

@@ -17,12 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components_runtime.protocol import WorkerRequest
+from components_runtime.protocol import SecretsPayload, WorkerRequest
+from components_runtime.secrets import SecretGuard, find_secrets, guard_for_texts
 from daemon.config import Limits, LimitsError, Settings
 from daemon.git import FetchError, Mirror
 from daemon.observe import log_worker_stderr
 from daemon.records import CommitInfo, ErrorRecord, RunRecord
 from daemon.runs.environment_limits import environment_section
+from daemon.secrets import Decryption, SecretsOptions, decrypt_secrets, run_host
 from daemon.state import LockBusy, host_lock
 from daemon.venvs import ensure_venv
 from daemon.worker import WorkerRun, run_worker
@@ -98,10 +100,15 @@ def converge(
             hint = "fix the value in the repository; this commit is not converged"
             errors = (_error("LimitsError", str(error), hint=hint),)
             return _record(plan, started, "refused", reason="bad-configuration", errors=errors)
+        settings = plan.settings
+        decryption = decrypt_for(checkout, settings)
+        if not decryption.ok:  # never converge without values the repository holds
+            refusal = decryption.errors()
+            return _record(plan, started, "refused", reason="secrets", errors=refusal)
+        guard = guard_for(decryption.payload)
         venv = prepare_venv(checkout, plan, limits)
         if venv.error:
             return _record(plan, started, "failed", errors=(venv.error,), venv=venv)
-        settings = plan.settings
         request = WorkerRequest(
             repository=str(checkout),
             environment=settings.environment,
@@ -111,22 +118,46 @@ def converge(
             debug_host=settings.debug_host,
             debug_port=settings.debug_port,
             debug_allow_remote=settings.debug_allow_remote,
+            secrets=decryption.payload,
         )
         run = run_worker(
             request,
-            on_event,
+            lambda event: on_event(guard.redact_data(event)),
             python=venv.python,
             limits=limits,
             cancel=cancel,
             abort=abort,
-            on_stderr=lambda line: log_worker_stderr(plan.run_id, plan.commit.sha, line),
+            on_stderr=lambda line: log_worker_stderr(
+                plan.run_id, plan.commit.sha, guard.redact(line)
+            ),
         )
     except FetchError as error:
         return _record(plan, started, "failed", errors=(_error("CheckoutError", str(error)),))
     except Exception as error:  # a bug of ours must still end as a record, never kill the loop
         log.exception("run %s: unexpected error", plan.run_id)
         return _record(plan, started, "crashed", errors=(_error(type(error).__name__, str(error)),))
-    return _from_worker(plan, started, run, venv)
+    record = _from_worker(plan, started, run, venv)
+    return RunRecord.from_dict(guard.redact_data(record.to_dict())) if guard else record
+
+
+def decrypt_for(checkout: Path, settings: Settings) -> Decryption:
+    """The secrets this host needs, decrypted with its keys (``secrets_identities``,
+    ``gnupg_home``); a failure refuses the run."""
+    layout = find_secrets(checkout, settings.environment)
+    host = None
+    if layout.host_files:  # only then does it matter which host this is
+        host, _hosts = run_host(checkout, settings.environment, settings.host or None)
+    options = SecretsOptions(settings.secrets_identities, settings.gnupg_home)
+    decryption = decrypt_secrets(checkout, settings.environment, host, options, layout)
+    if decryption.ok or host is not None:
+        return decryption
+    return decryption.naming(run_host(checkout, settings.environment, settings.host or None)[0])
+
+
+def guard_for(payload: SecretsPayload | None) -> SecretGuard:
+    """What the daemon cuts out of the worker's events, stderr and record (the worker redacts
+    its own events too; stderr and a crashed worker's tail only the daemon can)."""
+    return guard_for_texts(payload.as_dict()) if payload is not None else SecretGuard()
 
 
 def environment_limits(checkout: Path, settings: Settings) -> Limits:

@@ -105,6 +105,7 @@ class ManagedContentBase(FileComponent):
             secrets=secrets,
             max_lines=self._max_diff,
             lead=self._max_diff_lead,
+            guard=getattr(self.environment, "secret_guard", None),
         )
 
     def why_unchanged(self) -> str:

@@ -6,6 +6,7 @@ import itertools
 import os
 from collections import deque
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from components_runtime.support import annotate, line
 
@@ -42,10 +43,14 @@ def limited_buffer(
     return head[:lead] + [separator] + list(tail), True, log.name
 
 
-def mentions_secret(secrets: set[str], *texts: list[str]) -> bool:
-    """Whether any whitespace-separated word of the texts is a known secret value."""
+def mentions_secret(secrets: set[str], *texts: list[str], guard: Any = None) -> bool:
+    """Whether the texts hold a secret: a whitespace-separated word that is one of
+    ``secrets`` (batou's rule), or, with the run's ``SecretGuard``, any secret value anywhere
+    (also inside a word, and the secrets' host data, which batou does not count)."""
     words = set(itertools.chain.from_iterable(text.split() for lines in texts for text in lines))
-    return bool(secrets & words)
+    if secrets & words:
+        return True
+    return guard is not None and any(guard.holds_secret("\n".join(lines)) for lines in texts)
 
 
 def show_diff(
@@ -57,25 +62,26 @@ def show_diff(
     secrets: set[str] | None,
     max_lines: int,
     lead: int,
+    guard: Any = None,
 ) -> None:
     """Report the change from ``current`` to ``wanted`` and log the full diff in ``diff_dir``.
 
     ``secrets`` is ``None`` when the caller already decided the content is not sensitive;
-    otherwise a diff that mentions any of them is only logged, never shown.
+    otherwise a diff that holds a secret (see :func:`mentions_secret`) is neither shown nor
+    logged: batou keeps it in ``.batou-diffs``, where anyone who can read the work directory
+    finds the secret in clear text.
     """
     import difflib
 
     current_lines = current.splitlines()
     wanted_lines = wanted.splitlines()
-    hide = secrets is not None and mentions_secret(secrets, current_lines, wanted_lines)
+    if secrets is not None and mentions_secret(secrets, current_lines, wanted_lines, guard=guard):
+        annotate("Not showing diff as it contains sensitive data.", red=True)
+        return
     os.makedirs(diff_dir, exist_ok=True)
     shown, trimmed, log_path = limited_buffer(
         difflib.unified_diff(current_lines, wanted_lines), max_lines, lead, logdir=diff_dir
     )
-    if hide:
-        annotate("Not showing diff as it contains sensitive data,", yellow=True)
-        line(f"see {log_path} for the diff.", yellow=True)
-        return
     if trimmed:
         line(
             f"More than {max_lines} lines of diff. Showing first and last {lead} lines.",

@@ -11,6 +11,7 @@ import pytest
 from components_runtime.errors import TemplatingError, UpdateNeeded
 from components_runtime.lib.file import BinaryFile, Content, File, limited_buffer
 from components_runtime.model.component import Component
+from components_runtime.secrets import SecretGuard
 from tests.support.lib_root import LibRoot, lib_root
 
 
@@ -257,16 +258,37 @@ def test_sensitive_content_is_never_shown(root: LibRoot) -> None:
     assert not os.path.exists(content.sub_components[1].diff_dir)
 
 
-def test_known_secrets_hide_the_diff_but_it_is_logged(root: LibRoot) -> None:
+def test_known_secrets_hide_the_diff_and_keep_no_log(root: LibRoot) -> None:
+    # batou shows the diff's path and keeps it in .batou-diffs: the secret in clear on disk
     root.environment.secret_data.add("hunter2")
     content = root.add(Content("path", content="password = hunter2\n"))
     root.deploy()
-    messages = root.messages()
-    assert messages[0] == "Not showing diff as it contains sensitive data,"
-    assert messages[1].endswith(".diff for the diff.")
-    assert "hunter2" not in " ".join(messages)
-    (log,) = os.listdir(content.diff_dir)
-    assert "+password = hunter2" in (Path(content.diff_dir) / log).read_text()
+    assert root.messages() == ["Not showing diff as it contains sensitive data."]
+    assert not os.path.exists(content.diff_dir)
+
+
+def test_a_secret_inside_a_word_hides_the_diff(root: LibRoot) -> None:
+    # batou compares whole words only: "password=hunter2" would be shown
+    root.environment.secret_data.add("hunter2")
+    root.environment.secret_guard = SecretGuard(["hunter2"])
+    root.add(Content("path", content="password=hunter2\n"))
+    root.deploy()
+    assert root.messages() == ["Not showing diff as it contains sensitive data."]
+
+
+def test_a_secret_in_the_old_content_hides_the_diff(root: LibRoot) -> None:
+    root.path("path").write_text("token: s3cr3t-host-data\n")
+    root.environment.secret_guard = SecretGuard(["s3cr3t-host-data"])
+    root.add(Content("path", content="token: rotated\n"))
+    root.deploy()
+    assert root.messages() == ["Not showing diff as it contains sensitive data."]
+
+
+def test_content_without_secrets_still_shows_its_diff(root: LibRoot) -> None:
+    root.environment.secret_guard = SecretGuard(["s3cr3t-host-data"])
+    root.add(Content("path", content="public\n"))
+    root.deploy()
+    assert "  path +public" in root.messages()
 
 
 def test_sensitive_false_shows_even_known_secrets(root: LibRoot) -> None:
