@@ -100,7 +100,8 @@ def _configure_root(
     token = TRACKED_INSTANCES.set(tracked)
     try:
         env.resources.reset_component_resources(root)
-        root.overrides = env.overrides.get(root.name, {})
+        # the environment's overrides of this component, then this host's own secrets' ones
+        root.overrides = {**env.overrides.get(root.name, {}), **root.host_overrides}
         root.prepare()
     except ConfigurationError as error:
         for each in [error, *getattr(error, "also", ())]:

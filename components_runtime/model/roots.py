@@ -48,6 +48,8 @@ class RootComponent:
         self.filename = filename
         self.order = order  # position in the environment's config order (ties in ordering)
         self.override_locations = dict(override_locations or {})
+        # overrides for this root only: a host-scoped secrets file (components_runtime.secrets)
+        self.host_overrides: dict[str, str] = {}
         self.component: Any = None
         self._logs: list[tuple[str, tuple[Any, ...]]] | None = None
 

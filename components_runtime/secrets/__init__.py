@@ -16,18 +16,28 @@ from components_runtime.secrets.cleartext import SecretsConfig, parse_secrets, s
 from components_runtime.secrets.formats import (
     DiffableValue,
     Stanza,
+    ValueSpan,
     age_stanzas,
     diffable_members,
     diffable_values,
     rebuild_diffable,
+    replace_values,
     ssh_fingerprint,
     ssh_key_tag,
+    value_spans,
 )
 from components_runtime.secrets.guard import MASK, SecretGuard
-from components_runtime.secrets.layout import FILE_SUFFIX, SecretFile, SecretsLayout, find_secrets
+from components_runtime.secrets.layout import (
+    FILE_SUFFIX,
+    Format,
+    SecretFile,
+    SecretsLayout,
+    find_secrets,
+)
 
 __all__ = [
     "FILE_SUFFIX",
+    "Format",
     "MASK",
     "PLACEHOLDER",
     "DiffableValue",
@@ -47,7 +57,10 @@ __all__ = [
     "parse_secrets",
     "read_secrets",
     "rebuild_diffable",
+    "replace_values",
     "split_members",
     "ssh_fingerprint",
     "ssh_key_tag",
+    "value_spans",
+    "ValueSpan",
 ]

@@ -171,10 +171,10 @@ def apply_host_scoped(
             )
         for root in mine:
             for key, value in values.items():
-                if key in root.overrides:
+                if key in environment.overrides.get(component, {}):
                     errors.append(_duplicate(component, key, value, "environment.cfg or secrets"))
                     continue
-                root.overrides[key] = value.text
+                root.host_overrides[key] = value.text
                 root.override_locations[key] = (value.origin.file, value.origin.line)
     return errors
 

@@ -66,45 +66,60 @@ def age_stanzas(data: bytes) -> list[Stanza] | None:
 
 
 @dataclass(frozen=True)
-class DiffableValue:
-    """One encrypted value of an age-diffable file: where it is, and its age file."""
+class ValueSpan:
+    """Where one ``key = value`` sits in an INI text, and its value as written."""
 
     section: str
     key: str
     line: int  # the key's line
     last_line: int  # the value's last line
-    ciphertext: bytes
+    value: str
 
 
-def diffable_values(text: str, file: str) -> tuple[list[DiffableValue], list[ConfigurationError]]:
+@dataclass(frozen=True)
+class DiffableValue(ValueSpan):
+    """One encrypted value of an age-diffable file, with its age file."""
+
+    ciphertext: bytes = b""
+
+
+def value_spans(text: str, file: str) -> tuple[list[ValueSpan], list[ConfigurationError]]:
+    """Every option of ``text`` with its place (``[batou]`` included), keys as written."""
     raw = parse_ini(text, file, _DIFFABLE)
     errors: list[ConfigurationError] = [
         SecretsError(e.message, file=file, line=e.line) for e in raw.errors
     ]
+    spans = [
+        ValueSpan(section.name, o.key, o.line, o.value_lines[-1], o.value)
+        for section in raw.sections
+        for o in section.options
+    ]
+    return spans, errors
+
+
+def diffable_values(text: str, file: str) -> tuple[list[DiffableValue], list[ConfigurationError]]:
+    spans, errors = value_spans(text, file)
     values = []
-    for section in raw.sections:
-        if section.name == "batou":
+    for span in spans:
+        if span.section == "batou":
             continue
-        for option in section.options:
-            try:
-                data = base64.b64decode(option.value, validate=True)
-            except (binascii.Error, ValueError):
-                data = b""
-            if option.value and age_stanzas(data) is None:
-                errors.append(
-                    SecretsError(
-                        f"The value of {option.key} is not an encrypted age value",
-                        file=file,
-                        line=option.line,
-                        section=section.name,
-                        hint="edit the file with `deployd secrets edit` or `batou secrets "
-                        "edit`, never by hand",
-                    )
+        try:
+            data = base64.b64decode(span.value, validate=True)
+        except (binascii.Error, ValueError):
+            data = b""
+        if span.value and age_stanzas(data) is None:
+            errors.append(
+                SecretsError(
+                    f"The value of {span.key} is not an encrypted age value",
+                    file=file,
+                    line=span.line,
+                    section=span.section,
+                    hint="edit the file with `deployd secrets edit` or `batou secrets "
+                    "edit`, never by hand",
                 )
-                continue
-            values.append(
-                DiffableValue(section.name, option.key, option.line, option.value_lines[-1], data)
             )
+            continue
+        values.append(DiffableValue(span.section, span.key, span.line, span.last_line, "", data))
     return values, errors
 
 
@@ -117,24 +132,33 @@ def diffable_members(text: str, file: str) -> str | None:
     return None
 
 
-def rebuild_diffable(text: str, decrypted: list[tuple[DiffableValue, str]]) -> str:
-    """The cleartext batou makes of an age-diffable file: each value replaced by its
-    decryption, a value of several lines written as indented continuation lines."""
+def replace_values(text: str, replaced: list[tuple[ValueSpan, str]]) -> str:
+    """``text`` with each span's value replaced, as batou (ConfigUpdater) writes a value: a
+    value of several lines as indented continuation lines. Decrypting an age-diffable file is
+    this with the cleartexts, encrypting it this with the ciphertexts."""
     lines = text.splitlines(keepends=True)
-    for value, clear in sorted(decrypted, key=lambda item: item[0].line, reverse=True):
-        first, *rest = clear.split("\n")
-        written = f"{value.key} = {first}\n" + "".join(f"    {part}\n" for part in rest)
-        lines[value.line - 1 : value.last_line] = [written]
+    for span, value in sorted(replaced, key=lambda item: item[0].line, reverse=True):
+        first, *rest = value.split("\n")
+        written = f"{span.key} = {first}\n" + "".join(f"    {part}\n" for part in rest)
+        lines[span.line - 1 : span.last_line] = [written]
     return "".join(lines)
+
+
+def rebuild_diffable(text: str, decrypted: list[tuple[DiffableValue, str]]) -> str:
+    """The cleartext batou makes of an age-diffable file."""
+    return replace_values(text, [(value, clear) for value, clear in decrypted])
 
 
 __all__ = [
     "DiffableValue",
     "Stanza",
+    "ValueSpan",
     "age_stanzas",
     "diffable_members",
     "diffable_values",
     "rebuild_diffable",
+    "replace_values",
     "ssh_fingerprint",
     "ssh_key_tag",
+    "value_spans",
 ]

@@ -16,7 +16,7 @@ import os
 import sys
 import traceback
 
-COMMAND_GROUPS = ("daemon.cli.local", "daemon.cli.service", "daemon.cli.enroll")
+COMMAND_GROUPS = ("daemon.cli.local", "daemon.cli.service", "daemon.cli.enroll", "daemon.cli.secrets")
 
 
 class _Version(argparse.Action):

@@ -8,9 +8,11 @@ from daemon import lazy_exports
 
 if TYPE_CHECKING:  # the export table: imported on first use (see lazy_exports)
     from daemon.secrets.decrypt import (
+        DecryptFailed,
         Decryption,
         SecretsFailure,
         SecretsOptions,
+        decrypt_file,
         decrypt_secrets,
         run_host,
     )
@@ -20,11 +22,32 @@ if TYPE_CHECKING:  # the export table: imported on first use (see lazy_exports)
         Identity,
         load_identities,
     )
+    from daemon.secrets.manage import Environment, ManageError, operator_identities, run_editor
+    from daemon.secrets.operations import (
+        add_host,
+        edit_config,
+        edit_file,
+        edit_host,
+        rekey,
+        remove_host,
+    )
     from daemon.secrets.recipients import environment_recipients, render
 
 __all__ = [
     "DEFAULT_IDENTITIES",
+    "DecryptFailed",
     "Decryption",
+    "Environment",
+    "ManageError",
+    "add_host",
+    "decrypt_file",
+    "edit_config",
+    "edit_file",
+    "edit_host",
+    "operator_identities",
+    "rekey",
+    "remove_host",
+    "run_editor",
     "Identities",
     "Identity",
     "SecretsFailure",

@@ -100,7 +100,7 @@ class _Decryptor:
         try:
             return clear.decode("utf-8")
         except UnicodeDecodeError:
-            raise _Failed(
+            raise DecryptFailed(
                 SecretsFailure(
                     secret.path,
                     f"{secret.path} does not hold UTF-8 text",
@@ -113,7 +113,7 @@ class _Decryptor:
         try:
             return (self.checkout / secret.path).read_bytes()
         except OSError as error:
-            raise _Failed(
+            raise DecryptFailed(
                 SecretsFailure(secret.path, f"cannot read {secret.path}: {error.strerror}", "")
             ) from None
 
@@ -124,7 +124,7 @@ class _Decryptor:
 
         identities = self.identities
         if not identities.keys:
-            raise _Failed(_no_keys(secret, identities))
+            raise DecryptFailed(_no_keys(secret, identities))
         clear = io.BytesIO()
         try:
             # decrypt_io, not decrypt: pyrage's decrypt() parses a header of many recipients in
@@ -133,13 +133,13 @@ class _Decryptor:
             return clear.getvalue()
         except pyrage.DecryptError as error:
             failure = _age_failure(secret, data, identities, str(error), self.host)
-            raise _Failed(failure) from None
+            raise DecryptFailed(failure) from None
 
     def _diffable(self, secret: SecretFile, data: bytes) -> str:
         text = data.decode("utf-8", errors="replace")
         values, errors = diffable_values(text, secret.path)
         if errors:  # the worker reports the details; here it only must not converge
-            raise _Failed(
+            raise DecryptFailed(
                 SecretsFailure(secret.path, errors[0].message, errors[0].hint or "", False)
             )
         decrypted = []
@@ -148,7 +148,7 @@ class _Decryptor:
             try:
                 decrypted.append((value, clear.decode("utf-8")))
             except UnicodeDecodeError:
-                raise _Failed(
+                raise DecryptFailed(
                     SecretsFailure(secret.path, f"{value.key} is not UTF-8 text", "")
                 ) from None
         return rebuild_diffable(text, decrypted)
@@ -158,13 +158,23 @@ class _Decryptor:
         try:
             return gpg.decrypt(self.checkout / secret.path, home)
         except gpg.GpgError as error:
-            raise _Failed(_gpg_failure(secret, error, home)) from None
+            raise DecryptFailed(_gpg_failure(secret, error, home)) from None
 
 
-class _Failed(Exception):
+class DecryptFailed(Exception):
+    """One file could not be decrypted: ``failure`` says which, why and what to do."""
+
     def __init__(self, failure: SecretsFailure) -> None:
         super().__init__(failure.message)
         self.failure = failure
+
+
+def decrypt_file(
+    checkout: Path, secret: SecretFile, options: SecretsOptions, host: str | None = None
+) -> str:
+    """The cleartext of one file; raises :class:`DecryptFailed`."""
+    environment = secret.path.split("/")[1]
+    return _Decryptor(checkout, environment, host, options).text(secret)
 
 
 def decrypt_secrets(
@@ -185,7 +195,7 @@ def decrypt_secrets(
     for secret in layout.needed_by(host):
         try:
             texts.append((secret.path, decryptor.text(secret)))
-        except _Failed as failed:
+        except DecryptFailed as failed:
             failures.append(failed.failure)
     payload = SecretsPayload(tuple(texts), complete=not failures)
     return Decryption(payload, tuple(failures), time.perf_counter() - started)
@@ -271,7 +281,9 @@ def _gpg_failure(secret: SecretFile, error: gpg.GpgError, home: Path | None) -> 
 
 
 __all__ = [
+    "DecryptFailed",
     "Decryption",
+    "decrypt_file",
     "SecretsFailure",
     "SecretsOptions",
     "decrypt_secrets",

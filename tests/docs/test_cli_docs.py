@@ -1,5 +1,6 @@
 """Every option of every ``deployd`` command is documented: docs/cli.md (apply, check),
-docs/status.md (the commands that ask the daemon), docs/settings.md (``run --config``)."""
+docs/status.md (the commands that ask the daemon), docs/settings.md (``run --config``),
+docs/secrets.md (``deployd secrets`` and its sub-commands)."""
 
 from __future__ import annotations
 
@@ -12,16 +13,22 @@ from daemon.cli.main import build_parser
 from tests.support.paths import REPO_ROOT
 
 DOCS = REPO_ROOT / "docs"
-PAGES = ("cli.md", "status.md", "settings.md", "daemon.md", "debugging.md")
+PAGES = ("cli.md", "status.md", "settings.md", "daemon.md", "debugging.md", "secrets.md")
 
 
-def _options() -> list[tuple[str, str]]:
-    parser = build_parser()
+def _options(
+    parser: argparse.ArgumentParser | None = None, prefix: str = ""
+) -> list[tuple[str, str]]:
+    """(command, option) for every command and sub-command (``secrets edit``)."""
+    parser = parser or build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     found = []
     for name, command in commands.choices.items():
+        full = f"{prefix}{name}"
         for action in command._actions:
-            found += [(name, option) for option in action.option_strings if option != "-h"]
+            if isinstance(action, argparse._SubParsersAction):
+                found += _options(command, f"{full} ")
+            found += [(full, option) for option in action.option_strings if option != "-h"]
     return [(name, option) for name, option in found if option != "--help"]
 
 

@@ -131,3 +131,50 @@ def batou_deploy(
         text=True,
         timeout=300,
     )
+
+
+def deployd_secrets(
+    repo: Path, *args: str, content: str | None = None, seen: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``deployd secrets ARGS`` in ``repo``; with ``content``, the editor saves that text
+    (and first copies what it was shown to ``seen``)."""
+    import sys
+
+    from tests.support.paths import REPO_ROOT
+
+    extra: list[str] = []
+    if content is not None:
+        source = repo.parent / f".deployd-cleartext-{os.getpid()}"
+        source.write_text(content)
+        editor = repo.parent / ".deployd-editor.sh"
+        keep = f'cp "$1" "{seen}"\n' if seen else ""
+        editor.write_text(f'#!/bin/sh\n{keep}cp "{source}" "$1"\n')
+        editor.chmod(0o755)
+        extra = ["--editor", str(editor)]
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "daemon.cli", "secrets", *args, "-C", str(repo), *extra],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        if content is not None:
+            source.unlink()
+
+
+def batou_decrypt(
+    venv: Path, repo: Path, path: str, identity: Path | None = None, gnupg: Path | None = None
+) -> str:
+    done = subprocess.run(
+        [str(venv / "bin" / "batou"), "secrets", "decrypttostdout", path],
+        cwd=repo,
+        env=batou_env(repo, identity, gnupg),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if done.returncode != 0:
+        raise AssertionError(f"batou cannot decrypt {path}:\n{done.stdout}\n{done.stderr}")
+    return done.stdout

@@ -17,6 +17,7 @@ from components_runtime.secrets import (
     MASK,
     PLACEHOLDER,
     SecretGuard,
+    apply_host_scoped,
     apply_shared,
     find_secrets,
     guard_for_texts,
@@ -135,3 +136,35 @@ def test_the_guard_of_decrypted_texts() -> None:
         "b": (MASK,),
     }
     assert repr(guard) == "<SecretGuard: 3 values>"
+
+
+class FakeRoot:
+    def __init__(self, name: str, host: str) -> None:
+        self.name = name
+        self.host = FakeHost(host)
+        self.host_overrides: dict[str, str] = {}
+        self.override_locations: dict[str, tuple[str, int | None]] = {}
+
+
+def test_host_scoped_overrides_reach_only_the_hosts_own_roots(tmp_path: Path) -> None:
+    layout = _layout(tmp_path, "secrets.cfg.age", "secrets-web.cfg.age")
+    own = "environments/prod/secrets-web.cfg.age"
+    texts = {CONFIG: "[app]\na = 1\n", own: "[app]\nport = 81\nplain = x\n[host:web]\nk = v\n"}
+    secrets = read_secrets(layout, texts, "web")
+    environment = FakeEnvironment({"app": {"plain": "env"}})
+    environment.root_components = [FakeRoot("app", "web"), FakeRoot("app", "db")]  # type: ignore[attr-defined]
+    apply_shared(environment, secrets, ["app"], "env.cfg")
+    (error,) = apply_host_scoped(environment, secrets, "web")
+    assert isinstance(error, DuplicateOverride) and error.file == own  # plain: environment.cfg
+    mine, other = environment.root_components  # type: ignore[attr-defined]
+    assert mine.host_overrides == {"port": "81"} and other.host_overrides == {}
+    assert mine.override_locations["port"] == (own, 2)
+    assert environment.hosts["web"].data["k"] == "v"
+
+
+def test_a_host_scoped_file_holds_only_its_own_host(tmp_path: Path) -> None:
+    layout = _layout(tmp_path, "secrets-web.cfg.age")
+    texts = {"environments/prod/secrets-web.cfg.age": "[host:db]\nk = v\n"}
+    (error,) = read_secrets(layout, texts, "web").errors
+    assert isinstance(error, UnknownHostSecretsSection)
+    assert error.hint == "a host-scoped file holds data for its own host only: use [host:web]"
