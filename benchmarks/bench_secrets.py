@@ -5,8 +5,9 @@ Two repositories converge the same 20 components (10 attributes each, one file e
 encrypted to 50 ssh-ed25519 host keys (the host's own key among them). ``deployd apply`` runs
 on both, alternately, after a first run that builds the venv and the work tree (so every timed
 run is a no-op converge); the figure is the median of the differences of each pair of runs (the
-whole command's wall time), which a machine whose load drifts disturbs least. The steps the secrets add are also timed in-process: the daemon's decryption with the
-host key, the worker's parsing and merging, the guard that redacts and hides diffs.
+whole command's wall time), which a machine whose load drifts disturbs least. The steps the
+secrets add are also timed in-process: the daemon's decryption with the host key, the worker's
+parsing and merging, the guard that redacts and hides diffs.
 
     .venv/bin/python benchmarks/bench_secrets.py [--values 200] [--recipients 50] [--repeat 15]
 

@@ -16,7 +16,12 @@ import os
 import sys
 import traceback
 
-COMMAND_GROUPS = ("daemon.cli.local", "daemon.cli.service", "daemon.cli.enroll", "daemon.cli.secrets")
+COMMAND_GROUPS = (
+    "daemon.cli.local",
+    "daemon.cli.service",
+    "daemon.cli.enroll",
+    "daemon.cli.secrets",
+)
 
 
 class _Version(argparse.Action):
