@@ -9,7 +9,7 @@ each line of every secret file. It
 
 Words shorter than ``MIN_WORD`` are still secret data for batou's own whole-word rule (a diff
 whose word is one of them is hidden too), but they are not cut out of arbitrary text: ``on`` or
-``80`` inside a sentence is not a leak worth mangling every message for.
+``with`` inside a sentence is not a leak worth mangling every message for.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-MIN_WORD = 4
+MIN_WORD = 8
 MASK = "<secret>"
 
 

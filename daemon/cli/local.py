@@ -308,6 +308,7 @@ def _run(request: WorkerRequest, args: argparse.Namespace) -> int:
         _say(f"{request.mode}: REFUSED: the secrets cannot be decrypted on this host")
         return 2
     request = with_secrets
+    secret_guard = local_secrets.guard(request)
 
     def on_event(event: dict[str, Any]) -> None:
         if event.get("event") == "debugger-waiting":
@@ -328,14 +329,15 @@ def _run(request: WorkerRequest, args: argparse.Namespace) -> int:
             on_event,
             limits=limits,
             abort=interrupted,
-            on_stderr=_pass_on_stderr,
+            on_stderr=local_secrets.redacted_stderr(secret_guard, _pass_on_stderr),
             on_build=_say_building,
         )
     if interrupted.is_set() and isolated.outcome != "succeeded":
         return _interrupted(request, isolated)
     for notice in isolated.venv.notices:
         _say(f"note: {notice}")
-    errors = [*limit_errors, *isolated.errors]  # check goes on with the default limits
+    # check goes on with the default limits
+    errors = [*limit_errors, *local_secrets.redacted_errors(secret_guard, list(isolated.errors))]
     if errors:
         _say("\n" + "\n".join(render.error_report(errors)))
     run = isolated.run

@@ -13,14 +13,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from daemon.config import read_key
 
 if TYPE_CHECKING:
-    from components_runtime.protocol import WorkerRequest
+    from components_runtime.protocol import ErrorInfo, WorkerRequest
     from daemon.secrets import SecretsOptions
 
 
@@ -80,6 +81,31 @@ def with_secrets(
     return replace(request, secrets=decryption.payload), []
 
 
+def guard(request: WorkerRequest) -> Any:
+    """What cuts the secret values out of the worker's stderr (component code may print one)
+    and out of the runner's own errors (a crashed worker's stderr tail); None without secrets.
+    The worker redacts its events itself."""
+    if request.secrets is None or not request.secrets.texts:
+        return None
+    from components_runtime.secrets import guard_for_texts
+
+    return guard_for_texts(request.secrets.as_dict())
+
+
+def redacted_stderr(secret_guard: Any, write: Callable[[str], None]) -> Callable[[str], None]:
+    if secret_guard is None:
+        return write
+    return lambda line: write(secret_guard.redact(line))
+
+
+def redacted_errors(secret_guard: Any, errors: list[ErrorInfo]) -> list[ErrorInfo]:
+    from components_runtime.protocol import ErrorInfo
+
+    if secret_guard is None:
+        return errors
+    return [ErrorInfo.from_dict(secret_guard.redact_data(asdict(error))) for error in errors]
+
+
 def _list_recipients(
     repository: Path, environment: str, hosts: list[str], options: SecretsOptions, say: Any
 ) -> None:
@@ -97,4 +123,11 @@ def _list_recipients(
         say(f"  {line}")
 
 
-__all__ = ["add_arguments", "secrets_options", "with_secrets"]
+__all__ = [
+    "add_arguments",
+    "guard",
+    "redacted_errors",
+    "redacted_stderr",
+    "secrets_options",
+    "with_secrets",
+]

@@ -184,3 +184,30 @@ def test_the_old_layouts_are_refused_with_what_to_do(tmp_path: Path) -> None:
     assert "Secrets in batou's layout before 2.4 (secrets/prod.cfg)" in done.stdout
     assert "batou migrate" in done.stdout
     assert not (tmp_path / "root" / "work" / "app" / "out.txt").exists()
+
+
+def test_apply_prints_no_secret_value_whatever_the_component_does(
+    tmp_path: Path, venv: Path
+) -> None:
+    key = ssh_key(tmp_path / "keys", "host", "localhost")
+    repo = _repo(tmp_path)
+    batou_secrets_edit(venv, repo, "prod", SECRETS.format(provider="age", members=key.public),
+                       identity=key.private)  # fmt: skip
+    batou_secrets_edit(venv, repo, "prod", TLS_KEY, "tls.key", identity=key.private)
+    leaky = COMPONENT.replace(
+        "    def configure(self):",
+        "    def verify(self):\n"
+        "        import sys\n"
+        "        print('stdout', self.password, self.host.data['token'])\n"
+        "        print('stderr', self.environment.secret_files['tls.key'], file=sys.stderr)\n"
+        "        raise RuntimeError('failed with ' + self.password)\n\n"
+        "    def configure(self):",
+    )
+    (repo / "components/app/component.py").write_text(leaky)
+    done = _deployd(repo, tmp_path / "root", "--identity", str(key.private))
+    assert done.returncode == 1, done.stdout + done.stderr
+    output = done.stdout + done.stderr
+    assert "RuntimeError: failed with <secret>" in output
+    assert "stdout <secret> <secret>" in output
+    for secret in ("s3cret-Value", "tok-4f1a9c", "MIIEvQIBADANBgkqhkiG9w0BAQEFAAS"):
+        assert secret not in output
