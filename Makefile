@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-apply test check install clean bench
+.PHONY: demo demo-apply test check install clean bench package zipapp
 
 $(STAMP): pyproject.toml .ci/install-system
 	bash .ci/install-system
@@ -34,8 +34,12 @@ check: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# dist/deployd_VERSION_ARCH.deb: a self-contained venv in /opt/deployd (docs/packaging.md).
+package:
+	bash packaging/build-deb dist
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info
