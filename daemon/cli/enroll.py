@@ -214,19 +214,14 @@ def _show_host_key(candidates: tuple[Path, ...]) -> None:
 def _check(args: argparse.Namespace, ssh: Any, state_dir: str) -> int:
     """Fetch the branch into a temporary directory and run ``deployd check`` there."""
     from daemon.cli.local import run_check
+    from daemon.cli.main import build_parser
 
     with tempfile.TemporaryDirectory(prefix="deployd-init-") as scratch:
         checkout = Path(scratch) / "repository"
         _fetch(args.repository, args.branch, checkout, ssh)
-        check = argparse.Namespace(
-            path=str(checkout),
-            environment=args.environment,
-            host=args.host or None,
-            all_hosts=False,
-            debug=False,
-            debug_allow_remote=False,
-            state_dir=state_dir,
-        )
+        # Through the real parser: every option of `check` gets its default.
+        words = ["check", str(checkout), "-e", args.environment, "--state-dir", state_dir]
+        check = build_parser().parse_args(words + (["--host", args.host] if args.host else []))
         print(
             f"Checking environment {args.environment} of {_shown(args.repository)} "
             f"({args.branch}) for this host:"
