@@ -106,12 +106,56 @@ def http_server(directory: Path) -> Iterator[str]:
 
 @dataclass
 class Outcome:
-    """One tool's run: exit status, full output, reported components, normalised tree."""
+    """One tool's run: exit status, full output, reported components, the commands it ran in
+    the work tree (see :func:`command_shims`), normalised tree."""
 
     status: int
     output: str
     components: list[str]
+    commands: list[str]
     tree: dict[str, Any] = field(default_factory=dict)
+
+
+# The programs batou.lib runs. Each is shadowed by a script that logs the call and runs it.
+LOGGED_PROGRAMS = ("git", "hg", "svn", "tar", "unzip", "make", "dpkg", "apt-get", "rsync")
+SHIM = """#!/bin/sh
+printf '%s|%s %s\\n' "$(pwd)" "$(basename "$0")" "$*" >> "$PARITY_COMMAND_LOG"
+exec {real} "$@"
+"""
+
+
+def command_shims(directory: Path) -> Path:
+    """A directory of logging stand-ins for :data:`LOGGED_PROGRAMS`, to put first on PATH."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for program in LOGGED_PROGRAMS:
+        real = shutil.which(program)
+        if real is None:
+            continue
+        shim = directory / program
+        shim.write_text(SHIM.format(real=real))
+        shim.chmod(0o755)
+    return directory
+
+
+def _logged(log: Path, work: Path) -> list[str]:
+    """The logged calls made inside ``work`` (not the tools' own, e.g. batou's git checks of
+    the repository) as ``cwd|command``, with ``work`` written as ``WORK``."""
+    if not log.exists():
+        return []
+    calls = []
+    for line in log.read_text().splitlines():
+        cwd, _, call = line.partition("|")
+        if cwd.startswith(str(work) + "/"):
+            calls.append(f"{cwd}|{call}".replace(str(work), "WORK"))
+    return calls
+
+
+def _run(command: list[str], cwd: Path, env: dict[str, str], log: Path) -> tuple[int, str]:
+    log.unlink(missing_ok=True)
+    shims = command_shims(log.parent / "shims")
+    env = {**env, "PATH": f"{shims}:{env['PATH']}", "PARITY_COMMAND_LOG": str(log)}
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    return done.returncode, done.stdout + done.stderr
 
 
 def _components(output: str, prefix: str, work: Path) -> list[str]:
@@ -124,36 +168,19 @@ def _components(output: str, prefix: str, work: Path) -> list[str]:
 
 
 def run_batou(repo: Path, environment: str) -> Outcome:
-    venv = batou_venv()
-    done = subprocess.run(
-        [str(venv / "bin" / "batou"), "deploy", environment],
-        cwd=repo,
-        env={**offline_environment(), "APPENV_BASEDIR": str(repo)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    output = done.stdout + done.stderr
-    work = repo / "work"
-    return Outcome(
-        done.returncode, output, _components(output, "🚀 localhost: ", work), tree_of(work)
-    )
+    venv, work, log = batou_venv(), repo / "work", repo.parent / "batou-commands.log"
+    env = {**offline_environment(), "APPENV_BASEDIR": str(repo)}
+    status, output = _run([str(venv / "bin" / "batou"), "deploy", environment], repo, env, log)
+    components = _components(output, "🚀 localhost: ", work)
+    return Outcome(status, output, components, _logged(log, work), tree_of(work))
 
 
 def run_deployd(repo: Path, environment: str, root: Path, state: Path) -> Outcome:
-    done = subprocess.run(
-        deployd_command(repo, environment, root, state),
-        cwd=REPO_ROOT,
-        env=offline_environment(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    output = done.stdout + done.stderr
-    work = root / "work"
-    return Outcome(
-        done.returncode, output, _components(output, "localhost > ", work), tree_of(work)
-    )
+    work, log = root / "work", repo.parent / "deployd-commands.log"
+    command = deployd_command(repo, environment, root, state)
+    status, output = _run(command, REPO_ROOT, offline_environment(), log)
+    components = _components(output, "localhost > ", work)
+    return Outcome(status, output, components, _logged(log, work), tree_of(work))
 
 
 _METADATA = {".git": "git", ".hg": "hg", ".svn": "svn"}
@@ -241,14 +268,28 @@ def differences(batou: Outcome, deployd: Outcome) -> list[str]:
     problems = []
     if (batou.status == 0) != (deployd.status == 0):
         problems.append(f"batou exit {batou.status}, deployd exit {deployd.status}")
-    if batou.components != deployd.components:
+    # Per root: batou deploys independent roots in parallel threads, so only the order within
+    # one root is defined.
+    if _by_root(batou.components, " > ") != _by_root(deployd.components, " > "):
         problems.append(f"components: batou {batou.components} != deployd {deployd.components}")
+    if _by_root(batou.commands, "/") != _by_root(deployd.commands, "/"):
+        problems.append(f"commands: batou {batou.commands} != deployd {deployd.commands}")
     problems += tree_differences(batou.tree, deployd.tree)
     if problems:
         problems.append(
             f"batou said:\n{batou.output[-3000:]}\ndeployd said:\n{deployd.output[-3000:]}"
         )
     return problems
+
+
+def _by_root(lines: list[str], separator: str) -> dict[str, list[str]]:
+    """Lines grouped by their root: the first breadcrumb, or the first directory of a
+    ``cwd|command`` line's work path."""
+    grouped: dict[str, list[str]] = {}
+    for line in lines:
+        head = line.split("|", 1)[0].removeprefix("WORK/") if "|" in line else line
+        grouped.setdefault(head.split(separator, 1)[0], []).append(line)
+    return grouped
 
 
 def error_text(output: str) -> str:
