@@ -243,3 +243,17 @@ def sorted_errors(errors: list[DeploydError]) -> list[DeploydError]:
     for error in errors:
         unique.setdefault((type(error).__name__, error.sort_key, error.host), error)
     return sorted(unique.values(), key=lambda e: e.sort_key)
+
+
+def message_of(error: BaseException) -> str:
+    """``str(error)``, safe for any exception component code raises: one whose own text fails
+    (a ``__str__`` that raises) is described instead of failing the report."""
+    try:
+        return str(error)
+    except Exception as inner:  # user code: anything can happen in __str__
+        return f"(its message cannot be shown: {type(inner).__name__} in its __str__)"
+
+
+def describe(error: BaseException) -> str:
+    """``Type: message`` of any exception (see :func:`message_of`)."""
+    return f"{type(error).__name__}: {message_of(error)}"

@@ -31,6 +31,7 @@ from components_runtime.errors import (
     ResourceError,
     SilentConfigurationError,
     UnknownConfigureError,
+    describe,
 )
 from components_runtime.model import TRACKED_INSTANCES, Component, Link, Resources
 from components_runtime.support import relative, user_frame, user_traceback_lines
@@ -76,7 +77,7 @@ def _unknown(error: Exception, root: Any, base_dir: Path | None) -> UnknownConfi
     if file is None:  # raised by the runtime (a root declaring a namevar)
         file = _file_of(root, base_dir)
     wrapped = UnknownConfigureError(
-        f"{type(error).__name__}: {error}",
+        describe(error),
         file=file,
         line=line,
         component=root.name,

@@ -23,7 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from components_runtime.errors import DeploydError, DeploymentError
+from components_runtime.errors import DeploydError, DeploymentError, describe, message_of
 from components_runtime.model import Component, trigger_event, working_directory
 from components_runtime.protocol import ComponentResult, make_event
 from components_runtime.support import (
@@ -190,7 +190,7 @@ def _failure(error: Exception | SystemExit, root: Any, base_dir: Path | None) ->
     file, line = user_frame(error.__traceback__, base_dir)
     if isinstance(error, DeploydError):
         failure = error
-        failure.message = failure.message or str(error)
+        failure.message = failure.message or message_of(error)
     elif isinstance(error, SystemExit):
         failure = DeploymentError(
             f"component code called sys.exit({error.code!r})",
@@ -198,7 +198,7 @@ def _failure(error: Exception | SystemExit, root: Any, base_dir: Path | None) ->
         )
     else:
         hint = getattr(error, "deployd_hint", None) or _os_hint(error)
-        failure = DeploymentError(f"{type(error).__name__}: {error}", hint=hint)
+        failure = DeploymentError(describe(error), hint=hint)
         failure.__cause__ = error
     site = getattr(error, "deployd_site", None)
     if failure.file is None and file is None and site is not None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components_runtime.errors import LoadError
+from components_runtime.errors import LoadError, message_of
 from components_runtime.model import Component
 from components_runtime.support import (
     frame_in_file,
@@ -124,7 +124,7 @@ def _describe(error: Exception) -> str:
         module, missing = _batou_module(error), _MISSING_NAME.search(str(error))
         if module and missing:
             return f"cannot import name {missing.group(1)!r} from {module!r}"
-    return str(error)
+    return message_of(error)
 
 
 def _import_hint(error: Exception) -> str | None:

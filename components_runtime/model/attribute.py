@@ -17,7 +17,7 @@ import ast
 from collections.abc import Callable
 from typing import Any
 
-from components_runtime.errors import OverrideError
+from components_runtime.errors import OverrideError, describe, message_of
 
 
 class ConfigString(str):
@@ -108,7 +108,7 @@ class Attribute:
                 value = obj.expand(value)
             except Exception as error:
                 raise self._error(
-                    obj, f"cannot expand {value!r}: {error}", "expansion", error
+                    obj, f"cannot expand {value!r}: {message_of(error)}", "expansion", error
                 ) from error
         if self.map:
             value = obj.map(value)
@@ -118,7 +118,7 @@ class Attribute:
             conversion = getattr(self.conversion, "__name__", repr(self.conversion))
             raise self._error(
                 obj,
-                f"cannot convert {value!r} with {conversion}(): {type(error).__name__}: {error}",
+                f"cannot convert {value!r} with {conversion}(): {describe(error)}",
                 "conversion",
                 error,
             ) from error

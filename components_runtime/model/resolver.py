@@ -16,7 +16,11 @@ import socket
 from collections.abc import Mapping
 from typing import Any
 
-from components_runtime.errors import GetAddressInfoError, IPAddressConfigurationError
+from components_runtime.errors import (
+    GetAddressInfoError,
+    IPAddressConfigurationError,
+    message_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +187,7 @@ class Address:
             where = f"{self.connect.host}:{self.connect.port}"
             family = "IPv4" if resolver is resolve else "IPv6"
             raise GetAddressInfoError(
-                f"Error while resolving {where}: {exc}",
+                f"Error while resolving {where}: {message_of(exc)}",
                 hint=f"Check the name, add it to [resolver], or pass "
                 f"require_v{4 if family == 'IPv4' else 6}='optional' to Address.",
             ) from exc

@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from components_runtime.errors import TemplatingError
+from components_runtime.errors import TemplatingError, describe
 
 if TYPE_CHECKING:
     import jinja2
@@ -118,7 +118,7 @@ def _error(identifier: str, error: Exception, source: str) -> TemplatingError:
     location = f" line {line}" if line and "\n" in source.rstrip("\n") else ""
     failure = TemplatingError(
         f"An error occurred while rendering a template ({identifier}{location}): "
-        f"{type(error).__name__}: {error}",
+        + describe(error),
         hint=_hint(error),
     )
     failure.template_line = line  # a File with a source file reports it as file:line

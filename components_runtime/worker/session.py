@@ -33,6 +33,7 @@ from components_runtime.errors import (
     DeploydError,
     DeploymentError,
     HostSelectionError,
+    describe,
     sorted_errors,
 )
 from components_runtime.model import (
@@ -73,7 +74,7 @@ def run_request(
             errors=(
                 ErrorInfo(
                     kind="InternalError",
-                    message=f"deployd failed unexpectedly: {type(error).__name__}: {error}",
+                    message=f"deployd failed unexpectedly: {describe(error)}",
                     hint="this is a bug in deployd; please report it with the details",
                     details=tuple(traceback.format_exc().splitlines()[-30:]),
                 ),

@@ -16,6 +16,10 @@ class ClientError(Exception):
     """The daemon cannot be reached or refused the request; ``str()`` says what to do."""
 
 
+class RequestRefused(ClientError):
+    """The daemon answered, and refused the request (an unknown run id or commit, bad input)."""
+
+
 class Client:
     def __init__(self, socket_path: Path | str, timeout: float = 10.0) -> None:
         self.socket_path = Path(socket_path)
@@ -83,7 +87,7 @@ class Client:
         except ValueError:
             body = {"error": response.text.strip()}
         if response.status_code >= 400 and response.status_code not in ok:
-            raise ClientError(str(body.get("error") or f"HTTP {response.status_code}"))
+            raise RequestRefused(str(body.get("error") or f"HTTP {response.status_code}"))
         return dict(body)
 
     def _socket_exists(self) -> bool:

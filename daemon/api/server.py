@@ -61,6 +61,13 @@ class _Handler(BaseHTTPRequestHandler):
     def address_string(self) -> str:
         return "unix"
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Requests that change something, and failures; reads that worked (every
+        `deployd status`, every scrape) would drown the journal."""
+        if self.command == "GET" and str(code).startswith("2"):
+            return
+        super().log_request(code, size)
+
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("api: " + format, *args)
 
@@ -108,6 +115,9 @@ class _Handler(BaseHTTPRequestHandler):
         return 404, {"error": f"no route {method} {path}"}
 
     def _converge(self, loop: Loop, wait: bool) -> tuple[int, Any]:
+        suspended = loop.snapshot.state.suspended_reason
+        if suspended:  # nothing would run: say so now instead of "queued"
+            return 409, {"run_id": None, "message": f"suspended: {suspended}"}
         waiter: Future[dict[str, Any]] | None = Future() if wait else None
         loop.queue.put(Trigger("api", waiter=waiter))
         if waiter is None:

@@ -115,11 +115,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _call(args: argparse.Namespace, action: Any) -> Any:
-    from daemon.api import Client, ClientError
+    from daemon.api import Client, ClientError, RequestRefused
 
     try:
         with Client(_socket(args)) as client:
             return action(client)
+    except RequestRefused as error:  # the daemon answered: the request itself is wrong
+        print(f"deployd: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     except ClientError as error:
         print(f"deployd: {error}", file=sys.stderr)
         raise SystemExit(3) from None
@@ -158,7 +161,10 @@ def _converge(args: argparse.Namespace) -> int:
     from daemon.records import render_run
 
     if not args.wait:
-        _call(args, lambda c: c.converge())
+        answer = _call(args, lambda c: c.converge())
+        if not answer.get("queued"):
+            print(f"deployd: no run started: {answer.get('message')}", file=sys.stderr)
+            return 1
         print("converge queued; `deployd status` shows it")
         return 0
     answer = _call(args, lambda c: c.converge(wait=True))

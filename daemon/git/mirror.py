@@ -193,6 +193,11 @@ class Mirror:
         except OSError as error:
             raise FetchError(f"git {args[0]}: {error}") from None
 
+    @property
+    def stopping(self) -> bool:
+        """:meth:`abort` was called: git commands fail from now on, and that is no news."""
+        return self._stopping
+
     def abort(self) -> None:
         """Stop the mirror's git commands in flight (the daemon is stopping): a poll of a hung
         server would hold the loop for up to the fetch limit, longer than systemd waits.

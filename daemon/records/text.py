@@ -73,7 +73,12 @@ def render_status(status: dict[str, Any], now: float | None = None) -> str:
             + ("  BEHIND" if behind else "  (up to date)" if upstream else ""),
         ),
         ("next poll", _when(live.get("next_poll_at"), now)),
-        ("next converge", _when(live.get("next_converge_at"), now)),
+        (
+            "next converge",
+            "- (suspended)"
+            if state.get("suspended_reason")
+            else _when(live.get("next_converge_at"), now),
+        ),
         (
             "suspended",
             f"yes: {state['suspended_reason']} (since {_when(state.get('suspended_at'), now)})"

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from daemon.state.store import StateError
+
+log = logging.getLogger(__name__)
 
 
 class LockBusy(Exception):
@@ -37,7 +42,7 @@ def host_lock(state_dir: Path | str, who: str, name: str = "lock") -> Iterator[N
     state dir."""
     path = Path(state_dir) / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
+    fd = _open_lock_file(path)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -55,3 +60,22 @@ def host_lock(state_dir: Path | str, who: str, name: str = "lock") -> Iterator[N
             os.ftruncate(fd, 0)
     finally:
         os.close(fd)
+
+
+def _open_lock_file(path: Path) -> int:
+    """The lock file, opened. Something else at its path (a directory made by hand or by a
+    broken tool) is moved aside with a warning, so runs do not fail forever over a file that
+    holds nothing of value; anything else that keeps it from opening is a :class:`StateError`
+    naming the file."""
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o640)
+    except IsADirectoryError:
+        aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
+        try:
+            os.replace(path, aside)
+        except OSError as error:
+            raise StateError(f"{path} is a directory and cannot be moved aside: {error}") from None
+        log.warning("state: %s was a directory: moved aside to %s", path, aside.name)
+        return _open_lock_file(path)
+    except OSError as error:
+        raise StateError(f"cannot open the lock file {path}: {error.strerror}") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import stat
@@ -60,7 +61,7 @@ def test_converges_at_startup_on_push_and_on_demand(tmp_path: Path) -> None:
         detail = daemon.cli("history", pushed["id"], check=True).stdout
         assert f"run {pushed['id']}: succeeded" in detail and "changed   hello" in detail
         missing = daemon.cli("history", "20000101T000000-000009")
-        assert missing.returncode == 3 and "no run" in missing.stderr
+        assert missing.returncode == 2 and "no run" in missing.stderr
     assert daemon.process.returncode == 0
     assert "Traceback" not in daemon.output()
     line = next(x for x in daemon.output().splitlines() if "converge: hello changed" in x)
@@ -87,7 +88,7 @@ def test_force_push_is_refused_until_trusted(tmp_path: Path) -> None:
         assert f"WARNING daemon.run: run {refused['id']}: refused: " in daemon.output()
 
         unknown = daemon.cli("trust", "0" * 40)
-        assert unknown.returncode == 3 and "unknown commit" in unknown.stderr
+        assert unknown.returncode == 2 and "unknown commit" in unknown.stderr
         daemon.cli("trust", rewritten, check=True)
         trusted = daemon.wait_run(outcome="succeeded", commit__sha=rewritten)
         assert trusted["trigger"] == "manual"
@@ -107,7 +108,14 @@ def test_suspend_polls_but_does_not_converge(tmp_path: Path) -> None:
         assert len(daemon.runs()) == 1 and _content(daemon) == "hello version 1\n"
         refused = daemon.cli("converge", "--wait")
         assert refused.returncode == 1 and "suspended" in refused.stderr
-        assert "BEHIND" in daemon.cli("status").stdout
+        queued = daemon.cli("converge")
+        assert queued.returncode == 1 and "no run started: suspended: maintenance" in queued.stderr
+        text = daemon.cli("status").stdout
+        assert "BEHIND" in text
+        assert re.search(r"^next converge +- \(suspended\)$", text, re.M), text
+    stored = json.loads((daemon.state_dir / "state.json").read_text())
+    assert stored["last_fetch_error"] is None, "a clean stop is no fetch failure"
+    assert stored["counters"]["fetch_total"].get("outcome=failed", 0) == 0
     # the suspension is stored: it survives a restart, and the start-up converge waits too
     with run_daemon(tmp_path, repo, watch_repository=False, state_dir=daemon.state_dir) as daemon:
         wait_for(lambda: daemon.status()["live"]["next_poll_at"])
@@ -324,6 +332,7 @@ def test_a_waiting_debugger_shows_in_status(tmp_path: Path) -> None:
             run = daemon.wait_run(trigger="startup")
         assert run["outcome"] == "succeeded", run
         assert daemon.status()["live"]["debugger"] is None
+        assert "GET /status" not in daemon.output(), "reads stay out of the log, even in debug"
 
 
 def test_an_unusable_state_dir_is_named(tmp_path: Path) -> None:

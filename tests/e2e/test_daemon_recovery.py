@@ -36,7 +36,7 @@ def test_restart_over_a_damaged_run_record_and_marker(tmp_path: Path) -> None:
         history = daemon.cli("history", check=True).stdout
         assert crashed["id"] in history and again["id"] in history
         assert first["id"] not in history
-        assert daemon.cli("history", first["id"]).returncode == 3
+        assert daemon.cli("history", first["id"]).returncode == 2
         assert f"run record {first['id']} unreadable" in daemon.output()
         assert "Traceback" not in daemon.output()
 

@@ -187,3 +187,22 @@ def test_recovery_kills_a_worker_that_survived_its_daemon(tmp_path: Path) -> Non
     finally:
         innocent.kill()
         innocent.wait()
+
+
+def test_a_directory_where_the_lock_belongs_is_moved_aside(tmp_path: Path) -> None:
+    from daemon.state import host_lock
+
+    (tmp_path / "lock" / "junk").mkdir(parents=True)
+    with host_lock(tmp_path, who="test"):
+        assert (tmp_path / "lock").is_file()
+    aside = [p.name for p in tmp_path.iterdir() if p.name.startswith("lock.damaged-")]
+    assert len(aside) == 1 and (tmp_path / aside[0] / "junk").is_dir()
+
+
+def test_a_lock_file_that_cannot_be_opened_is_a_located_state_error(tmp_path: Path) -> None:
+    from daemon.state import host_lock
+
+    (tmp_path / "lock").symlink_to(tmp_path / "missing-dir" / "lock")
+    with pytest.raises(StateError, match=f"cannot open the lock file {tmp_path}/lock"):
+        with host_lock(tmp_path, who="test"):
+            pass

@@ -355,3 +355,25 @@ def test_configure_is_deterministic_whatever_the_hash_seed() -> None:
     providers = "['zeta', 'alpha', 'mu', 'beta', 'omega', 'kappa', 'delta']"
     # Dependencies first, ties in config order; require() values in providers' config order.
     assert printed.strip() == f"{providers[:-1]}, 'collect'] {providers}"
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("__str__ fails too")
+
+
+def test_an_exception_whose_text_fails_is_still_reported_where_it_was_raised(
+    tmp_path: Path,
+) -> None:
+    class Odd(Component):
+        def configure(self) -> None:
+            raise Unprintable()
+
+    env = make_environment(tmp_path)
+    add_root(env, Odd)
+    error = configured(env).errors[0]
+    assert type(error).__name__ == "UnknownConfigureError"
+    assert (
+        error.message == "Unprintable: (its message cannot be shown: RuntimeError in its __str__)"
+    )
+    assert error.file == __file__ and error.line is not None

@@ -202,3 +202,21 @@ def test_a_nonsense_declared_timeout_is_ignored_with_a_warning(tmp_path: Path) -
         output.attach(None)
     assert events[0]["timeout"] is None
     assert any("deployd_timeout = 'soon' is not a number" in m for m in messages)
+
+
+class OddFailure(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("__str__ fails too")
+
+
+class Odd(Component):
+    def verify(self) -> None:
+        raise OddFailure()
+
+
+def test_a_failure_whose_text_fails_is_a_located_component_error(tmp_path: Path) -> None:
+    env, result = setup(tmp_path, Odd)
+    outcome, _ = converge(env, result, base_dir=Path(__file__).parent)
+    [error] = outcome.errors
+    assert error.message.startswith("OddFailure: (its message cannot be shown")
+    assert (error.file, error.component) == ("test_converge.py", "odd")
