@@ -36,7 +36,7 @@ def poll(state: HostState, mirror: Mirror) -> tuple[HostState, bool, FetchError 
                 log.debug("fetch: remote %s is behind %s: keeping it", remote[:12], upstream.sha)
     except FetchError as error:
         if mirror.stopping:  # ended by our own shutdown: not a failure of the git server
-            log.debug("fetch: %s", error)
+            log.info("fetch: %s", error)
             return state, False, None
         state = replace(state, last_fetch_at=now, last_fetch_error=str(error))
         return state.count("fetch_total", outcome="failed"), False, error
