@@ -10,7 +10,7 @@ $(STAMP): pyproject.toml .ci/install-system
 	bash .ci/install-system
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -e '.[test,package,docs]'
 	-$(BIN)/pip install -q -e '.[systemd]'
 	touch $(STAMP)
 
@@ -37,6 +37,10 @@ check: $(STAMP)
 # dist/deployd_VERSION_ARCH.deb: a self-contained venv in /opt/deployd (docs/packaging.md).
 package:
 	bash packaging/build-deb dist
+
+# dist/deployd.pyz: one file for any CPython 3.11-3.14 on x86_64 Linux (docs/packaging.md).
+zipapp: $(STAMP)
+	PYTHON=$(BIN)/python bash packaging/build-zipapp dist/deployd.pyz
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
