@@ -308,6 +308,8 @@ def _run(request: WorkerRequest, args: argparse.Namespace) -> int:
         _say(f"{request.mode}: REFUSED: the secrets cannot be decrypted on this host")
         return 2
     request = with_secrets
+    # found before the worker, and check goes on past them: bad limits, damaged secrets files
+    early_errors = [*limit_errors, *refusal]
     secret_guard = local_secrets.guard(request)
 
     def on_event(event: dict[str, Any]) -> None:
@@ -337,7 +339,7 @@ def _run(request: WorkerRequest, args: argparse.Namespace) -> int:
     for notice in isolated.venv.notices:
         _say(f"note: {notice}")
     # check goes on with the default limits
-    errors = [*limit_errors, *local_secrets.redacted_errors(secret_guard, list(isolated.errors))]
+    errors = [*early_errors, *local_secrets.redacted_errors(secret_guard, list(isolated.errors))]
     if errors:
         _say("\n" + "\n".join(render.error_report(errors)))
     run = isolated.run
@@ -349,13 +351,13 @@ def _run(request: WorkerRequest, args: argparse.Namespace) -> int:
     if request.mode == "check":
         host = (run.result and run.result.host) or request.host or "this machine"
         hosts = "all hosts" if request.all_hosts else host
-        verdict = "passed" if run.outcome == "succeeded" and not limit_errors else "FAILED"
+        verdict = "passed" if run.outcome == "succeeded" and not early_errors else "FAILED"
         name = request.environment.removesuffix(".cfg")
         _say(f"check {verdict}: environment {name}, {hosts} ({run.duration:.2f}s)")
     else:
         _say(render.summary_line(request.mode, run.outcome, components, run.duration))
     if run.outcome == "succeeded":
-        return 2 if limit_errors else 0
+        return 2 if early_errors else 0
     converged_something = any(c.outcome != "skipped" for c in components)
     if not converged_something and errors and not any(e.kind in RUN_FAILURE_KINDS for e in errors):
         return 2

@@ -57,7 +57,9 @@ def secrets_options(args: argparse.Namespace, settings_file: Path) -> SecretsOpt
 def with_secrets(
     request: WorkerRequest, options: SecretsOptions, say: Any
 ) -> tuple[WorkerRequest | None, list[Any]]:
-    """The request with the decrypted secrets; ``(None, errors)`` when apply must refuse."""
+    """The request with the decrypted secrets; ``(None, errors)`` when apply must refuse.
+    ``check`` always gets a request, and errors only for files that are damaged (it checks
+    without the values of files it has no key for)."""
     from components_runtime.secrets import find_secrets
     from daemon.secrets import decrypt_secrets, run_host
 
@@ -76,9 +78,11 @@ def with_secrets(
     if request.mode != "check":
         return None, list(decryption.errors())
     for failure in decryption.failures:
-        say(f"note: {failure.message}: checking without its values")
+        if not failure.damaged:
+            say(f"note: {failure.message}: checking without its values")
+    damaged = [f.to_error() for f in decryption.failures if f.damaged]
     _list_recipients(repository, request.environment, hosts, options, say)
-    return replace(request, secrets=decryption.payload), []
+    return replace(request, secrets=decryption.payload), damaged
 
 
 def guard(request: WorkerRequest) -> Any:

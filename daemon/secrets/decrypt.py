@@ -43,6 +43,9 @@ class SecretsFailure:
     message: str
     hint: str
     not_recipient: bool = False
+    # the file itself is wrong (not an age / gpg file, a broken age-diffable value, not text):
+    # an error for `deployd check` too, which otherwise goes on without the values
+    damaged: bool = False
 
     def to_error(self) -> ErrorInfo:
         kind = "NotARecipient" if self.not_recipient else "SecretsDecryptError"
@@ -106,6 +109,7 @@ class _Decryptor:
                     f"{secret.path} does not hold UTF-8 text",
                     "batou reads secrets (and secret files) as UTF-8 text; store binary data "
                     "base64-encoded",
+                    damaged=True,
                 )
             ) from None
 
@@ -114,7 +118,9 @@ class _Decryptor:
             return (self.checkout / secret.path).read_bytes()
         except OSError as error:
             raise DecryptFailed(
-                SecretsFailure(secret.path, f"cannot read {secret.path}: {error.strerror}", "")
+                SecretsFailure(
+                    secret.path, f"cannot read {secret.path}: {error.strerror}", "", damaged=True
+                )
             ) from None
 
     def _age(self, secret: SecretFile, data: bytes) -> bytes:
@@ -140,7 +146,7 @@ class _Decryptor:
         values, errors = diffable_values(text, secret.path)
         if errors:  # the worker reports the details; here it only must not converge
             raise DecryptFailed(
-                SecretsFailure(secret.path, errors[0].message, errors[0].hint or "", False)
+                SecretsFailure(secret.path, errors[0].message, errors[0].hint or "", damaged=True)
             )
         decrypted = []
         for value in values:
@@ -149,7 +155,7 @@ class _Decryptor:
                 decrypted.append((value, clear.decode("utf-8")))
             except UnicodeDecodeError:
                 raise DecryptFailed(
-                    SecretsFailure(secret.path, f"{value.key} is not UTF-8 text", "")
+                    SecretsFailure(secret.path, f"{value.key} is not UTF-8 text", "", damaged=True)
                 ) from None
         return rebuild_diffable(text, decrypted)
 
@@ -254,6 +260,7 @@ def _age_failure(
             secret.path,
             f"{secret.path} is not an age file ({reason})",
             "restore it from git history, or re-create it with `deployd secrets edit`",
+            damaged=True,
         )
     keys = ", ".join(f"{i.fingerprint} ({i.path})" for i in identities.keys)
     first = identities.keys[0].public if identities.keys else None
@@ -269,7 +276,10 @@ def _age_failure(
 def _gpg_failure(secret: SecretFile, error: gpg.GpgError, home: Path | None) -> SecretsFailure:
     keyring = str(home) if home else "gpg's default keyring"
     if not error.not_recipient:
-        return SecretsFailure(secret.path, f"{secret.path}: {error}", f"keyring: {keyring}")
+        damaged = "no valid OpenPGP data" in str(error)
+        return SecretsFailure(
+            secret.path, f"{secret.path}: {error}", f"keyring: {keyring}", damaged=damaged
+        )
     return SecretsFailure(
         secret.path,
         f"this host is not a recipient of {secret.path}: no secret key for it in {keyring}",

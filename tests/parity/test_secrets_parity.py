@@ -211,3 +211,13 @@ def test_apply_prints_no_secret_value_whatever_the_component_does(
     assert "stdout <secret> <secret>" in output
     for secret in ("s3cret-Value", "tok-4f1a9c", "MIIEvQIBADANBgkqhkiG9w0BAQEFAAS"):
         assert secret not in output
+
+
+def test_check_without_keys_fails_on_a_damaged_secrets_file(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    (repo / "environments/prod/secrets.cfg.age").write_text("[component:app]\npassword = x\n")
+    (repo / "environments/prod/secret-tls.key.age").write_bytes(b"")  # empty: batou reads ""
+    done = _deployd(repo, tmp_path / "root", mode="check")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "environments/prod/secrets.cfg.age is not an age file" in done.stdout
+    assert "check FAILED" in done.stdout
