@@ -45,8 +45,12 @@ class Client:
     def run(self, run_id: str) -> dict[str, Any]:
         return self._call("GET", f"/runs/{run_id}")
 
-    def converge(self, wait: bool = False, timeout: float | None = None) -> dict[str, Any]:
+    def converge(
+        self, wait: bool = False, timeout: float | None = None, now: bool = False
+    ) -> dict[str, Any]:
         params = {"wait": "1"} if wait else {}
+        if now:
+            params["now"] = "1"
         if wait and timeout is None:
             timeout = 24 * 3600.0  # the run starts after the one in flight, however long
         return self._call("POST", "/converge", params=params, timeout=timeout, ok=(409,))

@@ -109,17 +109,18 @@ class _Handler(BaseHTTPRequestHandler):
                 return 404, {"error": f"no run {path.removeprefix('/runs/')!r} is stored"}
             return 200, record.to_dict()
         if method == "POST" and path == "/converge":
-            return self._converge(loop, query.get("wait") == "1")
+            return self._converge(loop, query.get("wait") == "1", query.get("now") == "1")
         if method == "POST" and path in ("/suspend", "/resume", "/trust"):
             return self._control(loop, path[1:])
         return 404, {"error": f"no route {method} {path}"}
 
-    def _converge(self, loop: Loop, wait: bool) -> tuple[int, Any]:
+    def _converge(self, loop: Loop, wait: bool, now: bool = False) -> tuple[int, Any]:
         suspended = loop.snapshot.state.suspended_reason
         if suspended:  # nothing would run: say so now instead of "queued"
             return 409, {"run_id": None, "message": f"suspended: {suspended}"}
         waiter: Future[dict[str, Any]] | None = Future() if wait else None
-        loop.queue.put(Trigger("api", waiter=waiter))
+        # now: the operator's override of change windows, waves and a rolled-back mark
+        loop.queue.put(Trigger("override" if now else "api", waiter=waiter))
         if waiter is None:
             return 202, {"queued": True}
         try:

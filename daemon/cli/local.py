@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -197,7 +198,30 @@ def _limits(request: WorkerRequest) -> tuple[Any, list[ErrorInfo]]:
             limits = limits.overlay_environment({key: value})
         except LimitsError as error:
             problems.append(_limits_error(error, getattr(value, "origin", None)))
-    return limits, problems
+    return limits, problems + _rollout_errors(section)
+
+
+def _rollout_errors(section: Any) -> list[ErrorInfo]:
+    """Every mistake in the rollout keys of ``[deployd]`` (checks, windows, waves)."""
+    from components_runtime.protocol import ErrorInfo
+    from daemon.rollout import read_policy
+
+    _, problems = read_policy(section)
+    errors = []
+    for problem in problems:
+        # the origin reads "environments/ENV/environment.cfg:LINE [deployd]"
+        where = re.match(r"^(.*?):(\d+)(?: \[.*\])?$", problem.origin)
+        errors.append(
+            ErrorInfo(
+                kind="RolloutPolicyError",
+                message=f"{problem.key}: {problem.message}",
+                file=where.group(1) if where else None,
+                line=int(where.group(2)) if where else None,
+                section="deployd",
+                hint=f"the rollout policy: {problem.hint}",
+            )
+        )
+    return errors
 
 
 def _limits_error(error: Any, origin: Any) -> ErrorInfo:

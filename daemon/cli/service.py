@@ -40,6 +40,12 @@ def register(subparsers: Any) -> None:
     _client_options(converge)
     converge.add_argument("--wait", action="store_true", help="wait for the run and show it")
     converge.add_argument("--json", action="store_true", help="with --wait: the record as JSON")
+    converge.add_argument(
+        "--now",
+        action="store_true",
+        help="override: converge the upstream head now, past change windows, freezes, waves "
+        "and a rolled-back mark (recorded as trigger 'override')",
+    )
     converge.set_defaults(func=_converge)
 
     suspend = subparsers.add_parser("suspend", help="keep polling but stop converging")
@@ -161,13 +167,13 @@ def _converge(args: argparse.Namespace) -> int:
     from daemon.records import render_run
 
     if not args.wait:
-        answer = _call(args, lambda c: c.converge())
+        answer = _call(args, lambda c: c.converge(now=args.now))
         if not answer.get("queued"):
             print(f"deployd: no run started: {answer.get('message')}", file=sys.stderr)
             return 1
         print("converge queued; `deployd status` shows it")
         return 0
-    answer = _call(args, lambda c: c.converge(wait=True))
+    answer = _call(args, lambda c: c.converge(wait=True, now=args.now))
     run_id = answer.get("run_id")
     if not run_id:
         print(f"deployd: no run started: {answer.get('message')}", file=sys.stderr)

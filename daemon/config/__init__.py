@@ -18,9 +18,16 @@ if TYPE_CHECKING:  # the export table: imported on first use (see lazy_exports)
         SOCKET,
         STATE_DIR,
     )
-    from daemon.config.limits import DEFAULT_LIMITS, Limits, LimitsError
+    from daemon.config.limits import (
+        DEFAULT_LIMITS,
+        Limits,
+        LimitsError,
+        is_rollout_key,
+        parse_duration,
+    )
     from daemon.config.settings import (
         SSH_UNQUOTABLE,
+        RolloutSettings,
         Settings,
         SettingsError,
         WebhookSettings,
@@ -36,13 +43,16 @@ __all__ = [
     "debug_endpoint",
     "DEFAULT_LIMITS",
     "holds_settings",
+    "is_rollout_key",
     "Limits",
     "LimitsError",
     "load_settings",
     "parse_settings",
     "METRICS_LISTEN",
+    "parse_duration",
     "parse_listen",
     "read_key",
+    "RolloutSettings",
     "ROOT",
     "Settings",
     "SETTINGS_FILE",

@@ -34,6 +34,16 @@ _ALIASES = {
 }
 
 
+# Keys of [deployd] that are not time limits: the rollout policy (health checks, change windows,
+# waves; daemon.rollout reads them, docs/fleet.md). The limits skip them.
+ROLLOUT_KEYS = ("windows", "freezes", "drift_outside_windows")
+ROLLOUT_PREFIXES = ("check.", "wave.")
+
+
+def is_rollout_key(key: str) -> bool:
+    return key in ROLLOUT_KEYS or key.startswith(ROLLOUT_PREFIXES)
+
+
 class LimitsError(ValueError):
     """A limit key or value is wrong. ``key`` names it, ``source`` says where it came from."""
 
@@ -72,6 +82,8 @@ class Limits:
         :class:`LimitsError` whose ``source`` is the file, line and section it came from."""
         result = self
         for key, value in section.items():
+            if is_rollout_key(key):
+                continue
             text = getattr(value, "text", value)
             origin = str(getattr(value, "origin", None) or "[deployd]")
             if _ALIASES.get(key, key) == "fetch":  # would be silently ignored otherwise

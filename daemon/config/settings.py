@@ -84,7 +84,15 @@ _WEBHOOK: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "secret_file": (str, ""),
     "rate_limit": ((int, float), 10.0),  # requests per minute; more get 429
 }
-OPTIONS = {"": _TOP, "limits": _LIMITS, "webhook": _WEBHOOK}
+# The host's own rollout settings (docs/fleet.md): windows and freezes here replace the
+# repository's; unset (None), the repository's [deployd] section decides.
+_ROLLOUT: dict[str, tuple[type | tuple[type, ...], Any]] = {
+    "windows": (list, None),
+    "freezes": (list, None),
+    "drift_outside_windows": (bool, None),
+    "prometheus_url": (str, ""),  # empty: waves are paced by their delays only
+}
+OPTIONS = {"": _TOP, "limits": _LIMITS, "webhook": _WEBHOOK, "rollout": _ROLLOUT}
 _PORTS = {"port", "debug_port"}
 # top-level keys that must hold an absolute path; "" means the default for the optional ones
 _OPTIONAL_PATHS = {"inbox", "wheelhouse", "ssh_key", "ssh_known_hosts", "gnupg_home"}
@@ -109,6 +117,14 @@ class WebhookSettings:
     port: int = 8787
     secret_file: str = ""
     rate_limit: float = 10.0
+
+
+@dataclass(frozen=True)
+class RolloutSettings:
+    windows: tuple[str, ...] | None = None  # None: the repository's
+    freezes: tuple[str, ...] | None = None
+    drift_outside_windows: bool | None = None
+    prometheus_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -142,6 +158,7 @@ class Settings:
     gnupg_home: Path | None = None
     limits: Limits = Limits()
     webhook: WebhookSettings = WebhookSettings()
+    rollout: RolloutSettings = RolloutSettings()
     source: Path | None = None
 
     @property
@@ -305,6 +322,7 @@ def _build(path: Path, text: str, values: dict[str, Any]) -> Settings:
         line = _line_of(text, "enabled", "webhook")
         message = "an enabled webhook needs a secret_file (add one, or set enabled = false)"
         raise SettingsError(path, message, "webhook.secret_file", line)
+    rollout = _rollout(path, text, values)
     for key in ("root", "socket"):
         if key in top:
             top[key] = Path(top[key])
@@ -328,8 +346,27 @@ def _build(path: Path, text: str, values: dict[str, Any]) -> Settings:
         inbox=Path(inbox),
         limits=limits,
         webhook=WebhookSettings(**hook),
+        rollout=rollout,
         source=path,
     )
+
+
+def _rollout(path: Path, text: str, values: dict[str, Any]) -> RolloutSettings:
+    """``[rollout]``: lists of strings stay lists of strings (their syntax is checked when the
+    daemon starts, by daemon.rollout); the URL must be http(s)."""
+    raw = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("rollout.")}
+    for key in ("windows", "freezes"):
+        if key in raw:
+            if not all(isinstance(item, str) for item in raw[key]):
+                line = _line_of(text, key, "rollout")
+                raise SettingsError(path, "must be a list of strings", f"rollout.{key}", line)
+            raw[key] = tuple(raw[key])
+    url = raw.get("prometheus_url", "")
+    if url and not url.startswith(("http://", "https://")):
+        line = _line_of(text, "prometheus_url", "rollout")
+        message = f"must be an http:// or https:// URL, not {url!r}"
+        raise SettingsError(path, message, "rollout.prometheus_url", line)
+    return RolloutSettings(**raw)
 
 
 def _check_wheelhouse(path: Path, text: str, value: str) -> Path:

@@ -272,6 +272,14 @@ class Mirror:
             sha=full, subject=subject, timestamp=float(stamp or 0), branch=self.branch
         )
 
+    def file_at(self, sha: str, path: str) -> str | None:
+        """The text of ``path`` in commit ``sha``, or None when the commit has no such file
+        (the rollout policy of a commit is read this way, before anything is checked out)."""
+        try:
+            return self._git("show", f"{sha}:{path}")
+        except FetchError:
+            return None
+
     def is_ancestor(self, older: str, newer: str) -> bool:
         try:
             self._git("merge-base", "--is-ancestor", older, newer)

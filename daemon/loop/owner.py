@@ -32,7 +32,8 @@ from daemon.loop.recovery import recover
 from daemon.loop.run_thread import RunThread
 from daemon.loop.schedule import PollSchedule, splay_offset
 from daemon.observe import Notifier, log_run_outcome, log_worker_event, watchdog_interval
-from daemon.records import LiveStatus, RunRecord, StatusSnapshot, status_line
+from daemon.records import CommitInfo, LiveStatus, RunRecord, StatusSnapshot, status_line
+from daemon.rollout import Gate, apply_rollout_record
 from daemon.runs import RunPlan
 from daemon.state import StateError, StateStore
 
@@ -55,6 +56,7 @@ class Loop:
             ssh=SshOptions(settings.ssh_key, settings.ssh_known_hosts),
         )
         self.notifier = notifier or Notifier()
+        self.gate = Gate(settings, self.mirror, store.state_dir / "rollout")
         self.queue: queue.Queue[object] = queue.Queue()
         self.state = store.load()
         self.live = LiveStatus(daemon_started_at=time.time())
@@ -154,6 +156,8 @@ class Loop:
             self._poll(now, "poll")
         if now >= self._next_converge and not self._pending:
             self._pending = "schedule"
+        if self.gate.due(now) and not self._pending:  # a held commit's window or delay
+            self._pending = "poll"
         if self._startable():
             self._start(self._pending or "schedule")
         self._publish()
@@ -220,6 +224,7 @@ class Loop:
         """Fold a record into the state and store both (also for refusals that ran nothing).
         Memory first: a disk that fails here still leaves the snapshot right."""
         self.state = transitions.apply_record(self.state, record)
+        self.state = apply_rollout_record(self.state, record)
         self.last_record = record
         log_run_outcome(record)
         self.store.write_run(record)
@@ -271,7 +276,8 @@ class Loop:
         if error is None:
             if moved and why == "poll" and not self._pending:
                 self._pending = "poll"
-            if moved:
+            if moved:  # a wave's delay counts from here
+                self.state = replace(self.state, upstream_seen_at=time.time())
                 self._cancel_if_superseded()
         else:
             log.warning("fetch: %s (retry in %.0fs)", error, delay)
@@ -316,23 +322,18 @@ class Loop:
         if trigger in POLL_ONLY and upstream.sha in seen:
             log.debug("%s: %s is what the last run had: nothing to do", trigger, upstream.sha[:12])
             return
-        decision = decide(self.mirror, self.state.ratchet, upstream.sha)
-        run_id = self.store.new_run_id()
-        if decision.target is None:
-            record = transitions.refused(run_id, trigger, upstream, self.state, self.settings)
-            self.state = replace(self.state, refused_commit=upstream.sha)
-            self._answer({"run_id": run_id})
-            self._on_done(record)
+        verdict = self.gate.judge(trigger, upstream, self.state, time.time())
+        self.live = replace(self.live, hold=verdict.hold)
+        if verdict.commit is None:  # held, and nothing else to converge meanwhile
+            self._answer({"run_id": None, "message": verdict.message})
             return
-        commit = (
-            upstream
-            if decision.target == upstream.sha
-            else self.mirror.commit_info(decision.target)
-        )
-        if decision.advanced:
-            self.mirror.set_ratchet(commit.sha)
-            self.state = replace(self.state, ratchet=commit.sha, refused_commit=None)
-            self.store.save(self.state)
+        run_id = self.store.new_run_id()
+        if verdict.commit.sha == upstream.sha:
+            commit = self._ratchet(run_id, trigger, upstream)
+            if commit is None:
+                return
+        else:  # the head is held: converge the deployed commit again (drift correction)
+            commit = verdict.commit
         keep = self.state.last_good.sha if self.state.last_good else None
         plan = RunPlan(
             run_id,
@@ -343,6 +344,7 @@ class Loop:
             self.store.venvs_dir,
             keep_checkout=keep,
             keep_venv=self._last_good_venv(),
+            rollback_to=self.state.last_good,
         )
         self._running = RunThread(plan, self.mirror, self.store.state_dir, self.queue)
         self.live = replace(
@@ -363,6 +365,27 @@ class Loop:
             extra={"run_id": run_id, "commit": commit.sha},
         )
         self._answer({"run_id": run_id})
+
+    def _ratchet(self, run_id: str, trigger: str, upstream: CommitInfo) -> CommitInfo | None:
+        """The commit the ratchet lets us converge for ``upstream`` (moving it forward), or
+        None after recording the refusal of a rewritten branch."""
+        decision = decide(self.mirror, self.state.ratchet, upstream.sha)
+        if decision.target is None:
+            record = transitions.refused(run_id, trigger, upstream, self.state, self.settings)
+            self.state = replace(self.state, refused_commit=upstream.sha)
+            self._answer({"run_id": run_id})
+            self._on_done(record)
+            return None
+        commit = (
+            upstream
+            if decision.target == upstream.sha
+            else self.mirror.commit_info(decision.target)
+        )
+        if decision.advanced:
+            self.mirror.set_ratchet(commit.sha)
+            self.state = replace(self.state, ratchet=commit.sha, refused_commit=None)
+            self.store.save(self.state)
+        return commit
 
     def _mark_running(self, running: RunThread) -> None:
         plan = running.plan

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from daemon.git import Mirror
 from daemon.loop.messages import RunDone, RunEvent
+from daemon.rollout import guard
 from daemon.runs import RunPlan, converge_locked, crashed_record
 from daemon.worker import kill_worker, stop_between_components
 
@@ -64,7 +65,14 @@ class RunThread:
         on_event = lambda event: self.messages.put(RunEvent(plan.run_id, event))  # noqa: E731
         try:
             record = converge_locked(
-                plan, self.mirror, self.state_dir, on_event, self.cancel, self.abort
+                plan,
+                self.mirror,
+                self.state_dir,
+                on_event,
+                self.cancel,
+                self.abort,
+                # the health gate, under the same lock: checks, and the rollback if one fails
+                after=lambda done: guard(plan, self.mirror, done, on_event, self.abort),
             )
         except Exception as error:  # e.g. the run lock cannot be opened: still a record
             log.exception("run %s: could not run", plan.run_id)

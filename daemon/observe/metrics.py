@@ -34,6 +34,7 @@ from prometheus_client.metrics_core import (
 from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString as _untyped_float_to_go
 
+from daemon.observe.rollout_metrics import rollout_families
 from daemon.records import (
     FETCH_OUTCOMES,
     OUTCOMES,
@@ -74,6 +75,11 @@ COUNTERS: dict[str, tuple[str, tuple[str, ...], tuple[tuple[str, ...], ...]]] = 
         "Runs refused before converging, by reason (not-fast-forward, host-missing, ...).",
         ("reason",),
         (REFUSAL_REASONS,),
+    ),
+    "health_checks_total": (
+        "Health checks run after converges (docs/fleet.md), by result.",
+        ("result",),
+        (("passed", "failed"),),
     ),
     "venv_builds_total": (
         "Virtualenv preparations for requirements.txt, by outcome (reused, built, failed).",
@@ -131,6 +137,7 @@ class DeploydCollector(Collector):
         yield from component_families(snap.state, snap.last_run)
         yield from fetch_families(snap.state)
         yield from live_families(snap.state, snap.live)
+        yield from rollout_families(snap)
         for name, (text, labels, allowed) in COUNTERS.items():
             yield counter_family(snap.state, name, text, labels, allowed)
         for name, text in HISTOGRAMS.items():

@@ -7,15 +7,18 @@ from daemon import lazy_exports
 if TYPE_CHECKING:  # the export table: imported on first use (see lazy_exports)
     from daemon.records.model import (
         FETCH_OUTCOMES,
+        HOLD_REASONS,
         OUTCOMES,
         REFUSAL_REASONS,
         SCHEMA_VERSION,
         TRIGGERS,
         VENV_OUTCOMES,
+        CheckResult,
         CommitInfo,
         DebuggerInfo,
         ErrorRecord,
         Histogram,
+        HoldInfo,
         HostState,
         LiveStatus,
         RunRecord,
@@ -24,6 +27,8 @@ if TYPE_CHECKING:  # the export table: imported on first use (see lazy_exports)
         parse_labels,
     )
     from daemon.records.text import (
+        format_wait,
+        hold_text,
         render_oneline,
         render_run,
         render_runs,
@@ -32,12 +37,17 @@ if TYPE_CHECKING:  # the export table: imported on first use (see lazy_exports)
     )
 
 __all__ = [
+    "CheckResult",
     "CommitInfo",
     "DebuggerInfo",
     "empty_histogram",
     "ErrorRecord",
     "FETCH_OUTCOMES",
+    "format_wait",
+    "hold_text",
     "Histogram",
+    "HOLD_REASONS",
+    "HoldInfo",
     "HostState",
     "LiveStatus",
     "OUTCOMES",

@@ -26,8 +26,21 @@ from components_runtime.protocol import ComponentResult, ErrorInfo
 SCHEMA_VERSION = 1
 
 # Bounded label sets: metrics use these as label values, so nothing else may appear.
-OUTCOMES = ("succeeded", "failed", "timeout", "crashed", "refused", "skipped", "cancelled")
-TRIGGERS = ("startup", "poll", "schedule", "api", "webhook", "push", "inbox", "manual")
+OUTCOMES = (
+    "succeeded",
+    "failed",
+    "timeout",
+    "crashed",
+    "refused",
+    "skipped",
+    "cancelled",
+    # the converge worked but a health check failed: the last good commit was converged again
+    "rolled-back",
+    # ... and the last good commit's own health check failed too: converging stops (suspended)
+    "rollback-failed",
+)
+# override: `deployd converge --now`, past a change window, a wave's gate or a rolled-back mark
+TRIGGERS = ("startup", "poll", "schedule", "api", "webhook", "push", "inbox", "manual", "override")
 REFUSAL_REASONS = (
     "not-fast-forward",
     "host-missing",
@@ -37,6 +50,7 @@ REFUSAL_REASONS = (
     "secrets",  # the host cannot decrypt the environment's secrets (docs/secrets.md)
 )
 FETCH_OUTCOMES = ("unchanged", "fetched", "failed")
+HOLD_REASONS = ("window", "freeze", "wave-delay", "wave-gate", "rolled-back", "bad-policy")
 VENV_OUTCOMES = ("reused", "built", "failed")
 # Histogram buckets (seconds) for run durations, venv builds and push-to-converged.
 DURATION_BUCKETS = (1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
@@ -60,6 +74,18 @@ class CommitInfo:
 
 
 @dataclass(frozen=True)
+class CheckResult:
+    """One health check after a converge (docs/fleet.md): passed or not, and its output."""
+
+    name: str
+    passed: bool
+    attempts: int = 1
+    duration: float = 0.0
+    output: str = ""  # the last attempt's output (its tail), or what went wrong
+    commit: str = ""  # the commit it checked (the new one, or the one rolled back to)
+
+
+@dataclass(frozen=True)
 class RunRecord:
     id: str  # sortable: "<UTC yyyymmddThhmmss>-<sequence>"
     trigger: str  # one of TRIGGERS
@@ -79,6 +105,9 @@ class RunRecord:
     venv_duration: float | None = None
     stderr_tail: str = ""  # crashed / timeout: the worker's last words
     timed_out_component: str | None = None
+    # health checks after the converge, then those of the rollback (each names its commit)
+    health: tuple[CheckResult, ...] = ()
+    rolled_back_to: CommitInfo | None = None  # rolled-back / rollback-failed: the good commit
     schema: int = SCHEMA_VERSION
 
     @property
@@ -105,6 +134,9 @@ class RunRecord:
             for e in data.get("errors") or ()
         )
         data["warnings"] = tuple(data.get("warnings") or ())
+        data["health"] = tuple(CheckResult(**c) for c in data.get("health") or ())
+        back = data.get("rolled_back_to")
+        data["rolled_back_to"] = CommitInfo(**back) if back else None
         # Only what status, history and the metrics compute with: the worker's errors and
         # component details are shown as they are, and must never make a record unreadable.
         return check_types(cls(**data), _ESSENTIAL_RUN_FIELDS)
@@ -142,6 +174,10 @@ class HostState:
     last_fetch_success_at: float | None = None
     last_fetch_error: str | None = None
     refused_commit: str | None = None  # a rewritten head we refuse, until history moves on
+    # a commit whose health check failed and was rolled back: not converged again until a
+    # newer commit arrives (or `deployd converge --now`)
+    rolled_back_commit: str | None = None
+    upstream_seen_at: float | None = None  # when a poll first saw the upstream head (waves)
     # Monotonic counters: name -> "label1=v1,label2=v2" -> value.
     counters: dict[str, dict[str, float]] = field(default_factory=dict)
     histograms: dict[str, Histogram] = field(default_factory=dict)
@@ -249,6 +285,19 @@ class LiveStatus:
     # The daemon's own health: the loop's ticks fail (state dir not writable, a bug) since then.
     loop_error: str | None = None
     loop_failing_since: float | None = None
+    hold: HoldInfo | None = None  # a new commit waits: window, freeze, wave, rolled back
+
+
+@dataclass(frozen=True)
+class HoldInfo:
+    """Why the upstream head is not converged yet (docs/fleet.md), for status and metrics."""
+
+    reason: str  # one of HOLD_REASONS
+    message: str  # "waiting for the window (opens in 3h 12m)"
+    commit: str
+    since: float
+    until: float | None = None  # when the hold ends by itself, if known (window, delay)
+    wave: str | None = None
 
 
 @dataclass(frozen=True)
@@ -276,6 +325,7 @@ class StatusSnapshot:
         _check_schema(data)
         live = dict(data["live"])
         live["debugger"] = DebuggerInfo(**live["debugger"]) if live.get("debugger") else None
+        live["hold"] = HoldInfo(**live["hold"]) if live.get("hold") else None
         return cls(
             host=data["host"],
             environment=data["environment"],

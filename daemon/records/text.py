@@ -7,6 +7,7 @@ the client needs no daemon modules.
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # status and history print plain dicts: no need to load the record classes
@@ -19,6 +20,33 @@ def age(seconds_ago: float) -> str:
         if seconds >= size:
             return f"{seconds // size}{unit}"
     return f"{seconds}s"
+
+
+def format_wait(seconds: float) -> str:
+    """``3h 12m``, ``2d 4h``, ``45s``: how long until a window opens."""
+    seconds = max(0, int(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m"
+    return f"{secs}s"
+
+
+def hold_text(hold: dict[str, Any], now: float) -> str:
+    """Why the upstream head waits, with the time left when it is known:
+    "waiting for the window (opens in 3h 12m)"."""
+    text = str(hold["message"])
+    until = hold.get("until")
+    if until and hold.get("reason") in ("window", "freeze"):
+        text += f" (opens in {format_wait(until - now)})"
+    elif until:
+        text += f" ({format_wait(until - now)} left)"
+    return text
 
 
 def _when(stamp: float | None, now: float) -> str:
@@ -97,6 +125,16 @@ def render_status(status: dict[str, Any], now: float | None = None) -> str:
         )
     if live.get("pending_trigger"):
         rows.append(("pending", live["pending_trigger"]))
+    if live.get("hold"):
+        rows.append(("rollout", hold_text(live["hold"], now)))
+    if state.get("rolled_back_commit"):
+        rows.append(
+            (
+                "rolled back",
+                f"{state['rolled_back_commit'][:10]} failed a health check; not retried until "
+                "a newer commit arrives (`deployd converge --now` forces it)",
+            )
+        )
     if state.get("refused_commit"):
         rows.append(
             (
@@ -154,6 +192,8 @@ def render_oneline(status: dict[str, Any]) -> str:
         parts.append("debugger-waiting")
     if status["live"].get("loop_error"):
         parts.append("daemon-failing")
+    if status["live"].get("hold"):
+        parts.append(f"held={status['live']['hold']['reason']}")
     return " ".join(parts)
 
 
@@ -187,6 +227,16 @@ def render_run(run: dict[str, Any], now: float | None = None) -> str:
         lines.append(
             f"  {component['outcome']:<9} {component['component']} ({component['duration']:.2f}s)"
         )
+    if run.get("rolled_back_to"):
+        lines.append(f"  rolled back to {_commit(run['rolled_back_to'], now)}")
+    for check in run.get("health") or ():
+        verdict = "passed" if check["passed"] else "FAILED"
+        lines.append(
+            f"  health    {check['name']} {verdict} on {check.get('commit', '')[:7]} "
+            f"({check['attempts']} attempt(s), {check['duration']:.1f}s)"
+        )
+        if not check["passed"]:
+            lines.extend(f"    {line}" for line in check["output"].splitlines()[-10:])
     lines.extend(f"  error     {_error(e)}" for e in run.get("errors") or ())
     lines.extend(f"  warning   {w}" for w in run.get("warnings") or ())
     if run.get("stderr_tail"):
@@ -220,4 +270,6 @@ def status_line(snapshot: StatusSnapshot) -> str:
         parts.append(f"debugger waiting on port {live.debugger.port}")
     if live.loop_error:
         parts.append(f"DAEMON FAILING: {live.loop_error}")
+    if live.hold:
+        parts.append(hold_text(asdict(live.hold), time.time()))
     return "; ".join(parts)

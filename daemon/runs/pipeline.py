@@ -44,6 +44,7 @@ class RunPlan:
     venvs: Path
     keep_checkout: str | None = None  # the last good commit: its checkout stays
     keep_venv: str | None = None  # the last good run's venv: never garbage-collected
+    rollback_to: CommitInfo | None = None  # the last good commit, when a health check fails
 
 
 @dataclass(frozen=True)
@@ -63,11 +64,14 @@ def converge_locked(
     on_event: OnEvent,
     cancel: threading.Event,
     abort: threading.Event | None = None,
+    after: Callable[[RunRecord], RunRecord] | None = None,
 ) -> RunRecord:
-    """:func:`converge` under the host's run lock; a busy lock gives a ``skipped`` record."""
+    """:func:`converge` under the host's run lock; a busy lock gives a ``skipped`` record.
+    ``after`` (the health gate, ``daemon.rollout``) runs on the record under the same lock."""
     try:
         with host_lock(state_dir, who=f"deployd daemon (run {plan.run_id})"):
-            return converge(plan, mirror, on_event, cancel, abort)
+            record = converge(plan, mirror, on_event, cancel, abort)
+            return after(record) if after else record
     except LockBusy as busy:
         errors = (_error("LockBusy", str(busy)),)
         return _record(plan, time.time(), "skipped", reason="locked", errors=errors)

@@ -37,7 +37,11 @@ def test_all_tables_are_read() -> None:
     [
         ("pol_interval = 5\n", r"x.toml:3: pol_interval: unknown key; did you mean 'poll_i"),
         ("[webhok]\nport = 1\n", r"x.toml:3: webhok: unknown key; did you mean 'webhook'\?"),
-        ("zzz = 1\n", r"x.toml:3: zzz: unknown key \(known: branch, .*, \[limits\], \[webhook\]\)"),
+        (
+            "zzz = 1\n",
+            r"x.toml:3: zzz: unknown key \(known: branch, .*, "
+            r"\[limits\], \[webhook\], \[rollout\]\)",
+        ),
         ("poll_interval = -1\n", r"x.toml:3: poll_interval: must be a positive number"),
         ("debug = 'yes'\n", r"x.toml:3: debug: must be true or false, not 'yes'"),
         ("poll_interval = '60s'\n", r"x.toml:3: poll_interval: must be a number, not '60s'"),

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from daemon.records.model import ComponentRecord, DebuggerInfo
+from daemon.records.model import ComponentRecord, DebuggerInfo, HoldInfo
 from daemon.state.store import StateStore
 from tests.support.metrics_store import (
     StoreProvider,
@@ -76,11 +76,17 @@ def busy_body(tmp_path_factory) -> str:
     record_run(store, "refused", new, reason="not-fast-forward")
     record_run(store, "failed", new, components=(ComponentRecord("nginx", "failed", 2.0),))
     update_state(
-        store, upstream=new, refused_commit=new.sha, suspended_reason="x", suspended_at=1.0
+        store,
+        upstream=new,
+        refused_commit=new.sha,
+        suspended_reason="x",
+        suspended_at=1.0,
+        rolled_back_commit=new.sha,
     )
     provider = StoreProvider(store)
     debugger = DebuggerInfo(host="127.0.0.1", port=4444, since=time.time())
-    provider.live = replace(provider.live, debugger=debugger)
+    hold = HoldInfo("window", "waiting for the window", new.sha, 1.0, until=time.time() + 60)
+    provider.live = replace(provider.live, debugger=debugger, hold=hold)
     exporter = start_exporter(provider)
     try:
         body = scrape(exporter)
