@@ -272,6 +272,8 @@ class Loop:
             return
         began = time.monotonic()
         self.state, moved, error = poll(self.state, self.mirror)
+        if error is None and self.state.upstream is not None:
+            self._polls.phase = self.gate.poll_phase(self.state.upstream.sha)
         delay = self._polls.polled(began, now, error)
         if error is None:
             if moved and why == "poll" and not self._pending:

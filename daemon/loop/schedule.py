@@ -12,6 +12,7 @@ server must not block a tick for N fetch limits.
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 import time
 
@@ -28,6 +29,10 @@ class PollSchedule:
         self.polled_at = 0.0  # epoch seconds: when the last poll ended
         self.failures = 0  # failed polls in a row
         self.spent_this_tick = 0.0  # seconds this tick's polls took
+        # Seconds into each poll interval at which this host polls (None: one interval after
+        # the last poll). A fleet given evenly spread phases (daemon.rollout.pacing) never
+        # polls its git server all at once, however the daemons were started.
+        self.phase: float | None = None
 
     def new_tick(self) -> None:
         self.spent_this_tick = 0.0
@@ -43,6 +48,8 @@ class PollSchedule:
         if error is None:
             self.failures = 0
             delay = self.poll_interval
+            if self.phase is not None:
+                delay = phased_delay(self.polled_at, self.poll_interval, self.phase)
         else:
             self.failures += 1
             jitter = random.uniform(0.5, 1.0)
@@ -51,6 +58,14 @@ class PollSchedule:
             )
         self.next_at = self.polled_at + delay
         return delay
+
+
+def phased_delay(now: float, interval: float, phase: float) -> float:
+    """Seconds from ``now`` to the next time ``phase`` seconds into an interval (counted
+    from the epoch), at least half an interval away: on average one interval apart."""
+    wanted = now + interval / 2
+    start = math.ceil((wanted - phase) / interval) * interval + phase
+    return start - now
 
 
 def splay_offset(host: str, splay: float) -> float:

@@ -23,13 +23,13 @@ from daemon.git import Mirror
 from daemon.records import CommitInfo, HoldInfo, HostState
 from daemon.rollout import fleet_view
 from daemon.rollout.policy import CommitPolicy, Policy, policy_at_commit
-from daemon.rollout.waves import place
+from daemon.rollout.waves import place, poll_phase
 from daemon.rollout.windows import Schedule, WindowError, parse_freeze, parse_window
 
 log = logging.getLogger(__name__)
 
 WINDOW_RECHECK = 60.0  # seconds: a closed window is looked at again at least this often
-FLEET_RECHECK = 30.0  # seconds between Prometheus queries for one held commit
+FLEET_RECHECK = 30.0  # at most, seconds between Prometheus queries for one held commit
 # Triggers that only mean "look for a new commit": a held one gives them nothing to do.
 LOOK_ONLY = ("poll", "push", "webhook", "inbox")
 
@@ -67,6 +67,8 @@ class Gate:
         self.host_schedule, self.host_drift = host_schedule(settings)
         self._policies: dict[str, CommitPolicy] = {}
         self._fleet: tuple[str, float, fleet_view.FleetAnswer] | None = None
+        # a held wave asks Prometheus again after a poll interval (1 s to 30 s)
+        self.fleet_recheck = min(FLEET_RECHECK, max(1.0, settings.poll_interval))
         self.recheck_at: float | None = None
 
     def due(self, now: float) -> bool:
@@ -158,18 +160,26 @@ class Gate:
         if answer.ready:
             return None, None
         message = f"wave {wave.name}: {answer.why}"
-        recheck = None if answer.final else now + FLEET_RECHECK
+        recheck = None if answer.final else now + self.fleet_recheck
         return HoldInfo("wave-gate", message, sha, now, None, wave.name), recheck
 
     def _ask(
         self, url: str, sha: str, earlier: tuple[str, ...], now: float
     ) -> fleet_view.FleetAnswer:
         cached = self._fleet
-        if cached and cached[0] == sha and now - cached[1] < FLEET_RECHECK:
+        if cached and cached[0] == sha and now - cached[1] < self.fleet_recheck:
             return cached[2]
         answer = fleet_view.ask(url, self.settings.environment, sha, earlier)
         self._fleet = (sha, now, answer)
         return answer
+
+    def poll_phase(self, sha: str) -> float | None:
+        """This host's poll phase (``loop.schedule``), with splay on: evenly spread over the
+        poll interval by the host's place among the environment's hosts in commit ``sha``."""
+        if self.settings.splay <= 0:
+            return None
+        hosts = self.policy(sha).hosts
+        return poll_phase(self.settings.host_name, hosts, self.settings.poll_interval)
 
     def policy(self, sha: str) -> CommitPolicy:
         if sha not in self._policies:

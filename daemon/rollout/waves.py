@@ -81,3 +81,14 @@ def unassigned_names(waves: tuple[Wave, ...], hosts: tuple[str, ...]) -> list[st
 
 def _stable_order(host: str) -> bytes:
     return hashlib.sha256(host.encode()).digest()
+
+
+def poll_phase(host: str, hosts: tuple[str, ...], interval: float) -> float:
+    """Seconds into each poll interval at which ``host`` polls: the hosts of the environment
+    evenly spaced (in the same pseudo-random order as the waves' shares), so N hosts polling
+    every P seconds put one request on the git server every P/N seconds. A host not in the
+    list takes a hash-derived place."""
+    if host in hosts:
+        order = sorted(hosts, key=_stable_order)
+        return order.index(host) / len(order) * interval
+    return int.from_bytes(_stable_order(host)[:4], "big") / 2**32 * interval

@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from daemon.observe.exporter import MetricsExporter
-from daemon.records.model import ComponentRecord, DebuggerInfo
+from daemon.records.model import ComponentRecord, DebuggerInfo, HoldInfo
 from daemon.state.store import StateStore
 from tests.support.helpers import wait_for
 from tests.support.metrics_store import (
@@ -181,9 +181,11 @@ def exported(prometheus, store, provider, exporter) -> set[str]:
         suspended_reason="maintenance",
         suspended_at=now - 60,
         last_fetch_success_at=now,
+        rolled_back_commit="2" * 40,
     )
     debugger = DebuggerInfo(host="127.0.0.1", port=4444, since=now - 60)
-    provider.live = replace(provider.live, debugger=debugger)
+    hold = HoldInfo("window", "waiting for the window", "c9", now, until=now + 60)
+    provider.live = replace(provider.live, debugger=debugger, hold=hold)
     seen = "deployd_last_run_duration_seconds == 4 and on () deployd_debugger_waiting == 1"
     wait_for(lambda: prometheus.query(seen), timeout=30)
     return {name for name, _ in parse(scrape(exporter))}
