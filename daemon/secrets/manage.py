@@ -14,9 +14,9 @@ import os
 import shlex
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from components_runtime.secrets import (
@@ -63,11 +63,14 @@ def operator_identities(given: list[str] | None) -> tuple[Path, ...] | None:
 
 @dataclass
 class Environment:
-    """One environment's secrets, opened with the operator's keys."""
+    """One environment's secrets, opened with the operator's keys. Writes are collected and
+    only :meth:`commit` puts them on disk, so a failure half-way writes nothing."""
 
     repository: Path
     name: str
     options: SecretsOptions
+    pending: dict[Path, bytes] = field(default_factory=dict)
+    removals: list[Path] = field(default_factory=list)
 
     @property
     def layout(self) -> SecretsLayout:
@@ -93,33 +96,50 @@ class Environment:
             )
         return config, self.read(config)
 
-    def write(self, path: Path, fmt: str, cleartext: str, members: list[str], **kw: object) -> None:
-        """Encrypt ``cleartext`` to ``members`` into ``path`` (``fmt``: gpg, age, age-diffable)."""
+    def write(
+        self,
+        path: Path,
+        fmt: Format,
+        cleartext: str,
+        members: list[str],
+        previous: Mapping[tuple[str, str], tuple[str, str]] | None = None,
+    ) -> None:
+        """Encrypt ``cleartext`` to ``members`` for ``path`` (written by :meth:`commit`)."""
         try:
             if fmt == "gpg":
                 data = encrypt_gpg(cleartext.encode(), members, self.options.gnupg_home)
             elif fmt == "age-diffable":
                 relative = str(path.relative_to(self.repository))
-                previous = kw.get("previous")
-                data = encrypt_diffable(cleartext, members, relative, previous).encode()  # type: ignore[arg-type]
+                data = encrypt_diffable(cleartext, members, relative, previous).encode()
             else:
                 data = encrypt_age(cleartext.encode(), members)
         except EncryptError as error:
             raise ManageError(str(error)) from None
-        write_atomically(path, data)
+        self.pending[path] = data
         if fmt != "gpg" and path.name.startswith("secrets.cfg"):
-            write_atomically(self.folder / AGE_KEYS_FILE, age_keys_text(members).encode())
+            self.pending[self.folder / AGE_KEYS_FILE] = age_keys_text(members).encode()
 
-    def reencrypt_files(self, members: list[str], fmt: Format) -> list[str]:
-        """Every ``secret-NAME`` file to ``members``, in ``fmt``'s file format; their paths."""
-        written = []
+    def remove(self, path: Path) -> None:
+        self.removals.append(path)
+
+    def reencrypt_files(self, members: list[str], fmt: Format) -> None:
+        """Every ``secret-NAME`` file to ``members``, in ``fmt``'s file format."""
         for secret in self.layout.files:
             text = self.read(secret)
             target = self.folder / f"secret-{secret.name}{FILE_SUFFIX[fmt]}"
             self.write(target, "gpg" if fmt == "gpg" else "age", text, members)
             if target != self.repository / secret.path:
-                (self.repository / secret.path).unlink()
-            written.append(str(target.relative_to(self.repository)))
+                self.remove(self.repository / secret.path)
+
+    def commit(self) -> list[str]:
+        """Write what was encrypted, then remove what was replaced; the paths written."""
+        for path, data in self.pending.items():
+            write_atomically(path, data)
+        for path in self.removals:
+            if path not in self.pending:
+                path.unlink(missing_ok=True)
+        written = [str(path.relative_to(self.repository)) for path in self.pending]
+        self.pending, self.removals = {}, []
         return written
 
 

@@ -36,14 +36,13 @@ def edit_config(env: Environment, edit: Edit) -> list[str]:
     previous = None
     if config is not None and config.format == provider == "age-diffable" and not keys_changed:
         previous = previous_values(env, config, old)
-    written = []
     convert = config is not None and FILE_SUFFIX[config.format] != FILE_SUFFIX[provider]
     if keys_changed or convert:  # the secret files follow the members and the provider
-        written += env.reencrypt_files(members, provider)
-    env.write(target, provider, new, members, previous=previous)
-    if config is not None and env.repository / config.path != target:
-        (env.repository / config.path).unlink()
-    return [str(target.relative_to(env.repository)), *written]
+        env.reencrypt_files(members, provider)
+    env.write(target, provider, new, members, previous)
+    if config is not None:
+        env.remove(env.repository / config.path)  # kept when it is the target itself
+    return env.commit()
 
 
 def edit_file(env: Environment, name: str, edit: Edit) -> list[str]:
@@ -54,16 +53,18 @@ def edit_file(env: Environment, name: str, edit: Edit) -> list[str]:
     new = edit(old, name)
     if new == old:
         return []
-    fmt = "gpg" if config.format == "gpg" else "age"
     target = env.folder / f"secret-{name}{FILE_SUFFIX[config.format]}"
-    env.write(target, fmt, new, members_of(shared, config.path))
-    return [str(target.relative_to(env.repository))]
+    env.write(
+        target, "gpg" if config.format == "gpg" else "age", new, members_of(shared, config.path)
+    )
+    return env.commit()
 
 
 def edit_host(env: Environment, host: str, edit: Edit) -> list[str]:
     """``secrets-HOST.cfg.*``: encrypted to that host's key and the people of the shared
     members (so they can edit it again), never to another host."""
     existing = env.layout.host_file(host)
+    fmt: Format
     if existing is not None:
         old = env.read(existing)
         fmt = existing.format
@@ -75,9 +76,8 @@ def edit_host(env: Environment, host: str, edit: Edit) -> list[str]:
     if new == old:
         return []
     path = f"environments/{env.name}/secrets-{host}.cfg.{fmt}"
-    target = env.repository / path
-    env.write(target, fmt, new, members_of(new, path))
-    return [path]
+    env.write(env.repository / path, fmt, new, members_of(new, path))
+    return env.commit()
 
 
 def _new_host_file(env: Environment, host: str, members: list[str]) -> str:
@@ -105,15 +105,13 @@ def add_host(env: Environment, host: str, key: str) -> list[str]:
         m for m in members_of(text, config.path)
         if comment_of(m) != host and m.split()[1:2] != words[1:2]
     ]  # fmt: skip
-    written = _rewrite(env, config, with_members(text, [*members, entry]))
+    _rewrite(env, config, with_members(text, [*members, entry]))
     own = env.layout.host_file(host)
     if own is not None:  # the host's own file follows its new key
         clear = env.read(own)
-        people = [m for m in members_of(clear, own.path) if comment_of(m) != host]
-        env.write(env.repository / own.path, own.format, with_members(clear, [entry, *people]),
-                  [entry, *people])  # fmt: skip
-        written.append(own.path)
-    return written
+        keys = [entry, *(m for m in members_of(clear, own.path) if comment_of(m) != host)]
+        env.write(env.repository / own.path, own.format, with_members(clear, keys), keys)
+    return env.commit()
 
 
 def remove_host(env: Environment, host: str) -> list[str]:
@@ -124,25 +122,24 @@ def remove_host(env: Environment, host: str) -> list[str]:
         raise ManageError(f"no key of {host} in the members of {config.path}")
     if not kept:
         raise ManageError(f"{host} is the only member of {config.path}: nobody could decrypt it")
-    return _rewrite(env, config, with_members(text, kept))
+    _rewrite(env, config, with_members(text, kept))
+    return env.commit()
 
 
 def rekey(env: Environment) -> list[str]:
     """Every file encrypted anew to its members (new file keys, new ciphertext everywhere)."""
     config, text = env.shared()
-    written = _rewrite(env, config, text)
+    _rewrite(env, config, text)
     for own in env.layout.host_files:
         clear = env.read(own)
         env.write(env.repository / own.path, own.format, clear, members_of(clear, own.path))
-        written.append(own.path)
-    return written
+    return env.commit()
 
 
-def _rewrite(env: Environment, config: SecretFile, text: str) -> list[str]:
+def _rewrite(env: Environment, config: SecretFile, text: str) -> None:
     members = members_of(text, config.path)
-    written = env.reencrypt_files(members, config.format)
+    env.reencrypt_files(members, config.format)
     env.write(env.repository / config.path, config.format, text, members)
-    return [config.path, *written]
 
 
 def _provider(text: str, path: str, current: Format) -> Format:

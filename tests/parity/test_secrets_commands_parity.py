@@ -206,3 +206,25 @@ def test_a_failed_edit_writes_nothing_and_leaves_nothing(tmp_path: Path, operato
     assert sorted(p.name for p in path.parent.iterdir()) == [
         "age_keys.txt", "environment.cfg", "secrets.cfg.age",
     ]  # fmt: skip
+
+
+def test_a_failure_half_way_writes_no_file_at_all(tmp_path: Path, operator: SshKey) -> None:
+    """Switching to gpg with SSH members fails at the first file: none was rewritten."""
+    repo = _repo(tmp_path)
+    me = ["--identity", str(operator.private)]
+    _ok(deployd_secrets(repo, "edit", "prod", *me, content=_secrets("age", operator.public)))
+    _ok(deployd_secrets(repo, "edit", "prod", "tls.key", *me, content=TLS))
+    folder = repo / "environments/prod"
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    keyring = tmp_path / "empty-gnupg"  # never the user's own ~/.gnupg
+    keyring.mkdir(mode=0o700)
+    gpg = ["--gnupg-home", str(keyring)]
+    try:
+        done = deployd_secrets(
+            repo, "edit", "prod", *me, *gpg, content=_secrets("gpg", operator.public)
+        )
+    finally:
+        stop_gpg_agent(keyring)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "gpg cannot encrypt" in done.stderr
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before

@@ -7,6 +7,7 @@ would with its SSH host key or keyring.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -221,3 +222,19 @@ def test_check_without_keys_fails_on_a_damaged_secrets_file(tmp_path: Path) -> N
     assert done.returncode == 2, done.stdout + done.stderr
     assert "environments/prod/secrets.cfg.age is not an age file" in done.stdout
     assert "check FAILED" in done.stdout
+
+
+def test_apply_takes_the_keys_from_the_daemons_settings(tmp_path: Path, venv: Path) -> None:
+    key = ssh_key(tmp_path / "keys", "host", "localhost")
+    repo = _repo(tmp_path)
+    batou_secrets_edit(venv, repo, "prod", SECRETS.format(provider="age", members=key.public),
+                       identity=key.private)  # fmt: skip
+    batou_secrets_edit(venv, repo, "prod", TLS_KEY, "tls.key", identity=key.private)
+    settings = tmp_path / "deployd.toml"
+    settings.write_text(f'secrets_identities = ["{key.private}"]\n')
+    command = deployd_command(repo, "prod", tmp_path / "root")
+    env = {**os.environ, "DEPLOYD_CONFIG": str(settings)}
+    done = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "tok-4f1a9c" in (tmp_path / "root/work/app/out.txt").read_text()
