@@ -128,6 +128,8 @@ class _Decryptor:
             return b""  # batou: an empty file decrypts to nothing
         import pyrage
 
+        if age_stanzas(data) is None:  # damaged, whether or not there is a key to try
+            raise DecryptFailed(_not_age(secret, "no age header"))
         identities = self.identities
         if not identities.keys:
             raise DecryptFailed(_no_keys(secret, identities))
@@ -251,17 +253,21 @@ def _no_keys(secret: SecretFile, identities: Identities) -> SecretsFailure:
     )
 
 
+def _not_age(secret: SecretFile, reason: str) -> SecretsFailure:
+    return SecretsFailure(
+        secret.path,
+        f"{secret.path} is not an age file ({reason})",
+        "restore it from git history, or re-create it with `deployd secrets edit`",
+        damaged=True,
+    )
+
+
 def _age_failure(
     secret: SecretFile, data: bytes, identities: Identities, reason: str, host: str | None
 ) -> SecretsFailure:
     stanzas = age_stanzas(data)
     if stanzas is None:
-        return SecretsFailure(
-            secret.path,
-            f"{secret.path} is not an age file ({reason})",
-            "restore it from git history, or re-create it with `deployd secrets edit`",
-            damaged=True,
-        )
+        return _not_age(secret, reason)
     keys = ", ".join(f"{i.fingerprint} ({i.path})" for i in identities.keys)
     first = identities.keys[0].public if identities.keys else None
     return SecretsFailure(

@@ -218,7 +218,8 @@ def test_check_without_keys_fails_on_a_damaged_secrets_file(tmp_path: Path) -> N
     repo = _repo(tmp_path)
     (repo / "environments/prod/secrets.cfg.age").write_text("[component:app]\npassword = x\n")
     (repo / "environments/prod/secret-tls.key.age").write_bytes(b"")  # empty: batou reads ""
-    done = _deployd(repo, tmp_path / "root", mode="check")
+    no_key = ["--identity", str(tmp_path / "no-such-key")]  # a CI job: no key at all
+    done = _deployd(repo, tmp_path / "root", *no_key, mode="check")
     assert done.returncode == 2, done.stdout + done.stderr
     assert "environments/prod/secrets.cfg.age is not an age file" in done.stdout
     assert "check FAILED" in done.stdout

@@ -88,14 +88,22 @@ def test_not_a_recipient_names_the_key_and_what_to_do(tmp_path: Path, key: SshKe
     assert decryption.errors()[0].kind == "NotARecipient"
 
 
-def test_no_usable_key_says_which_files_were_tried(tmp_path: Path) -> None:
-    _write(tmp_path, "secrets.cfg.age", b"age-encryption.org/v1\n")
+def test_no_usable_key_says_which_files_were_tried(tmp_path: Path, key: SshKey) -> None:
+    _write(tmp_path, "secrets.cfg.age", _age("[app]\n", ssh.Recipient.from_str(key.public)))
     (tmp_path / "broken").write_text("AGE-SECRET-KEY-1NOPE\n")
     decryption = decrypt_secrets(tmp_path, "prod", "web", _options(tmp_path / "broken"))
     (failure,) = decryption.failures
     assert "no usable age identity" in failure.message
     assert f"{tmp_path}/broken:1: not an age identity" in failure.message
     assert "NOPE" not in failure.message  # a mistyped private key is never echoed
+
+
+def test_a_damaged_file_is_damaged_without_any_key(tmp_path: Path) -> None:
+    _write(tmp_path, "secrets.cfg.age", b"age-encryption.org/v1\n-> X25519 abc\n")
+    decryption = decrypt_secrets(tmp_path, "prod", "web", _options(tmp_path / "no-key"))
+    (failure,) = decryption.failures
+    assert failure.damaged and not failure.not_recipient
+    assert failure.message.startswith(f"{ENV}/secrets.cfg.age is not an age file")
 
 
 def test_age_diffable_values_are_decrypted_in_place(tmp_path: Path, key: SshKey) -> None:
