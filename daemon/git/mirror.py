@@ -346,6 +346,24 @@ class Mirror:
         return tmp
 
 
+def _extract_all(tar: tarfile.TarFile, target: Path) -> None:
+    """``extractall`` with the "tar" filter: nothing lands outside ``target`` (also through a
+    symlink the archive made before), no set-uid bits. Debian 12's Python 3.11.2 has no
+    extraction filters (3.11.4 brought them), so there the same rules are applied here."""
+    if hasattr(tarfile, "tar_filter"):
+        tar.extractall(target, filter="tar")
+        return
+    root = os.path.realpath(target)
+    for member in tar:
+        name = member.name.lstrip("/")
+        destination = os.path.realpath(os.path.join(root, name))
+        if os.path.commonpath([root, destination]) != root:
+            raise tarfile.TarError(f"{member.name!r} would be extracted outside {target}")
+        member.name = name
+        member.mode &= ~0o7022  # no set-uid, set-gid, sticky, group or other write bits
+        tar.extract(member, root)
+
+
 def _extract(archive: subprocess.Popen[bytes], target: Path) -> str:
     """Unpack git's tar stream into ``target``; return what went wrong, or "" when nothing did.
     The stream is always read to its end, so git never blocks on a full pipe."""
@@ -353,7 +371,7 @@ def _extract(archive: subprocess.Popen[bytes], target: Path) -> str:
     problem = ""
     try:
         with tarfile.open(fileobj=archive.stdout, mode="r|") as tar:
-            tar.extractall(target, filter="tar")
+            _extract_all(tar, target)
     except tarfile.ReadError:
         # A commit without files gives an archive of only end-of-archive blocks, which tarfile
         # reads as "no header". git's own failures show in its exit status instead.
