@@ -165,15 +165,13 @@ def with_members(text: str, members: list[str]) -> str:
     found = next((s for s in spans if s.section == "batou" and s.key.lower() == "members"), None)
     if found is not None:
         return replace_values(text, [(found, written)])
-    lines = text.splitlines(keepends=True)
-    for index, line in enumerate(lines):
-        if line.strip() == "[batou]":
-            span = ValueSpan("batou", "members", index + 2, index + 1, "")
-            lines.insert(index + 1, "")
-            return replace_values("".join(lines), [(span, written)])
-    return replace_values(
-        "[batou]\n\n" + text, [(ValueSpan("batou", "members", 2, 2, ""), written)]
-    )
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip() == "[batou]":  # no members yet: a new line right below the header
+            return replace_values(
+                text, [(ValueSpan("batou", "members", number + 1, number, ""), written)]
+            )
+    new = "[batou]\nmembers =\n\n" + text
+    return replace_values(new, [(ValueSpan("batou", "members", 2, 2, ""), written)])
 
 
 def members_of(text: str, file: str) -> list[str]:
