@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from daemon.cli import local_secrets
+from daemon.cli.progress import StatusLine
 from daemon.config import ROOT, SETTINGS_FILE, STATE_DIR, read_key, settings_path
 
 if TYPE_CHECKING:  # imported where used: `deployd status` builds this parser too
@@ -237,8 +238,12 @@ def _limits_error(error: Any, origin: Any) -> ErrorInfo:
     )
 
 
+_STATUS = StatusLine()  # progress on a terminal, cleared before every other line
+
+
 def _say(line: str) -> None:
     """Print a line; a reader that went away (``| head``) must not disturb the run."""
+    _STATUS.clear()
     try:
         print(line, flush=True)
     except BrokenPipeError:
@@ -296,6 +301,7 @@ def _say_building(target: Path, requirements: Any) -> None:
 def _pass_on_stderr(line: str) -> None:
     """The worker's stderr (``print()`` in component code, warnings, output of commands that
     were not captured) reaches the terminal as it does with batou."""
+    _STATUS.clear()
     try:
         sys.stderr.write(line if line.endswith("\n") else line + "\n")
         sys.stderr.flush()
@@ -343,6 +349,8 @@ def _run(request: WorkerRequest, args: argparse.Namespace) -> int:
         line = render.event_line(event, debug=request.debug)
         if line is not None:
             _say(line)
+        elif event.get("event") == "component-started":
+            _STATUS.component(str(event.get("host")), str(event.get("component")))
 
     _quiet_library_logs(request.debug)
     import threading
@@ -357,7 +365,9 @@ def _run(request: WorkerRequest, args: argparse.Namespace) -> int:
             abort=interrupted,
             on_stderr=local_secrets.redacted_stderr(secret_guard, _pass_on_stderr),
             on_build=_say_building,
+            on_venv_progress=_STATUS.venv,
         )
+    _STATUS.clear()
     if interrupted.is_set() and isolated.outcome != "succeeded":
         return _interrupted(request, isolated)
     for notice in isolated.venv.notices:

@@ -51,6 +51,7 @@ def run_isolated(
     on_stderr: Callable[[str], None] | None = None,
     abort: threading.Event | None = None,
     on_build: Callable[[Path, Requirements], None] | None = None,
+    on_venv_progress: Callable[[str], None] | None = None,
 ) -> IsolatedRun:
     venvs_dir = state_dir / "venvs"
 
@@ -62,6 +63,7 @@ def run_isolated(
             no_index=no_index,
             timeout=limits.venv_build,
             on_build=on_build,
+            on_progress=on_venv_progress,
         )
 
     venv, held = _held_venv(prepare)

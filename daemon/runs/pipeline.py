@@ -170,6 +170,12 @@ def environment_limits(checkout: Path, settings: Settings) -> Limits:
     return settings.limits.overlay_environment(environment_section(checkout, settings.environment))
 
 
+def _log_venv_progress(line: str) -> None:
+    """A venv build may take minutes (the first converge of a host): the journal shows pip's
+    progress, one line per requirement."""
+    log.info("venv: %s", line)
+
+
 def prepare_venv(checkout: Path, plan: RunPlan, limits: Limits | None = None) -> VenvStep:
     """The repository's venv: reused or built (content-addressed), or a failure as data."""
     keep = (plan.keep_venv,) if plan.keep_venv else None
@@ -181,6 +187,7 @@ def prepare_venv(checkout: Path, plan: RunPlan, limits: Limits | None = None) ->
         no_index=settings.no_index,
         timeout=(limits or settings.limits).venv_build,
         keep=keep,
+        on_progress=_log_venv_progress,
     )
     return VenvStep(
         python=str(venv.python or sys.executable),

@@ -92,6 +92,7 @@ def ensure_venv(
     timeout: float = DEFAULT_LIMITS.venv_build,
     keep: Iterable[str] | None = None,
     on_build: Callable[[Path, Requirements], None] | None = None,
+    on_progress: Callable[[str], None] | None = None,
 ) -> VenvResult:
     """The venv for the repository at ``checkout``: reused, built, or failed (as data).
 
@@ -100,7 +101,8 @@ def ensure_venv(
     ``keep``: when given, after a successful build every other venv except these keys is
     garbage-collected.
     ``on_build(target, requirements)`` is called just before a build starts (a build may take
-    minutes: ``deployd apply`` says so instead of staying silent).
+    minutes: ``deployd apply`` says so instead of staying silent), and ``on_progress(line)``
+    with each of pip's lines that marks progress (a requirement collected, the installation).
     """
     started = time.monotonic()
     checkout, venvs_dir = checkout.absolute(), venvs_dir.absolute()
@@ -124,7 +126,10 @@ def ensure_venv(
             if not _usable(target):  # another process may have built it meanwhile
                 if on_build is not None:
                     on_build(target, requirements)
-                error = _build(target, requirements, checkout, houses, no_index, started + timeout)
+                deadline = started + timeout
+                error = _build(
+                    target, requirements, checkout, houses, no_index, deadline, on_progress
+                )
     except (OSError, RuntimeError) as broken:  # disk full, permissions, runtime not found
         error = ErrorInfo(
             kind="VenvBuildError",
@@ -247,6 +252,7 @@ def _build(
     wheelhouses: tuple[Path, ...],
     no_index: bool,
     deadline: float,
+    on_progress: Callable[[str], None] | None = None,
 ) -> ErrorInfo | None:
     from daemon.venvs import pip_install as pip  # only when building: keeps the reuse path light
 
@@ -266,6 +272,7 @@ def _build(
             wheelhouses=wheelhouses,
             no_index=no_index,
             deadline=deadline,
+            on_progress=on_progress,
         )
         if error:
             return error

@@ -15,7 +15,9 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from components_runtime.protocol import ErrorInfo
@@ -67,6 +69,7 @@ def install(
     wheelhouses: tuple[Path, ...],
     no_index: bool,
     deadline: float,
+    on_progress: Callable[[str], None] | None = None,
 ) -> ErrorInfo | None:
     requirement_file = target / "deployd-requirements.txt"
     requirement_file.write_text("\n".join(requirements.lines) + "\n")
@@ -82,7 +85,7 @@ def install(
         command += ["--find-links", str(wheelhouse)]
     if no_index:
         command.append("--no-index")
-    code, output = _run(command, cwd=cwd, deadline=deadline)
+    code, output = _run(command, cwd=cwd, deadline=deadline, on_line=on_progress)
     (target / "deployd-pip.log").write_text(output)
     if code is None:
         return _timeout_error("pip install", output)
@@ -143,9 +146,16 @@ def _as_written(name: str, requirements: Requirements) -> str:
     return name
 
 
-def _run(command: list[str], *, cwd: Path | None, deadline: float) -> tuple[int | None, str]:
+def _run(
+    command: list[str],
+    *,
+    cwd: Path | None,
+    deadline: float,
+    on_line: Callable[[str], None] | None = None,
+) -> tuple[int | None, str]:
     """Run ``command`` in its own process group; (exit status, output), or (None, output)
-    when the deadline passed and the group was killed."""
+    when the deadline passed and the group was killed. ``on_line`` gets each line of output as
+    it comes (progress), read by a thread so that the deadline still holds."""
     env = {**os.environ, **PIP_ENV}
     process = subprocess.Popen(
         command,
@@ -158,18 +168,47 @@ def _run(command: list[str], *, cwd: Path | None, deadline: float) -> tuple[int 
         text=True,
         errors="replace",
     )
+    lines: list[str] = []
+    reader = threading.Thread(target=_read, args=(process, lines, on_line), daemon=True)
+    reader.start()
     try:
-        output, _ = process.communicate(timeout=max(0.0, deadline - time.monotonic()))
-        return process.returncode, output
+        process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        reader.join()
+        return process.returncode, "".join(lines)
     except subprocess.TimeoutExpired:
         _signal_group(process.pid, signal.SIGTERM)
         try:
-            output, _ = process.communicate(timeout=KILL_GRACE)
+            process.wait(timeout=KILL_GRACE)
         except subprocess.TimeoutExpired:
             _signal_group(process.pid, signal.SIGKILL)
-            output, _ = process.communicate()
+            process.wait()
         _signal_group(process.pid, signal.SIGKILL)  # stragglers of the group
-        return None, output
+        reader.join(timeout=KILL_GRACE)
+        return None, "".join(lines)
+
+
+def _read(
+    process: subprocess.Popen[str], lines: list[str], on_line: Callable[[str], None] | None
+) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        lines.append(line)
+        if on_line is not None:
+            progress = progress_line(line)
+            if progress:
+                on_line(progress)
+    process.stdout.close()
+
+
+# pip's lines that say how far it got: one per requirement, then the installation.
+_PROGRESS = ("Collecting ", "Processing ", "Obtaining ", "Building wheel", "Installing collected",
+             "Successfully installed")  # fmt: skip
+
+
+def progress_line(line: str) -> str | None:
+    """``line`` of pip's output when it marks progress (a requirement, the installation)."""
+    text = line.strip()
+    return text if text.startswith(_PROGRESS) else None
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
