@@ -33,6 +33,7 @@ check: $(STAMP)
 	$(BIN)/ruff format --check daemon components_runtime tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 # dist/deployd_VERSION_ARCH.deb: a self-contained venv in /opt/deployd (docs/packaging.md).
 package:

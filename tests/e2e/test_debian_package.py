@@ -2,7 +2,7 @@
 
 The root is a minimal debootstrap with only the package's own dependencies (plus systemd, for
 ``systemd-analyze verify``), cached per machine and mounted as a throw-away overlay per test
-(``tests/support/debian_root.py``). The package is built once for this module. Nothing is
+(``tests/support/debian_root.py``). The package is built once per session. Nothing is
 installed on this machine. systemd cannot run as PID 1 here: a stand-in ``systemctl`` records
 what the maintainer scripts ask of it.
 """
@@ -13,18 +13,13 @@ import json
 import os
 import stat
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.support.debian_root import (
-    base_root,
-    build_packages,
-    depends,
     file_tree,
     in_root,
-    overlay_root,
     systemctl_calls,
 )
 from tests.support.helpers import git
@@ -40,31 +35,20 @@ pytestmark = [
 BOOKKEEPING = ("proc", "tmp", "root", "var/lib/dpkg", "var/log", "var/cache", "run")
 
 
-@pytest.fixture(scope="module")
-def packages(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return build_packages(tmp_path_factory.mktemp("debs"))
-
-
-@pytest.fixture
-def root(packages: tuple[Path, Path], tmp_path: Path) -> Iterator[Path]:
-    base = base_root([*depends(packages[1]), "systemd"])
-    with overlay_root(base, tmp_path / "overlay") as mounted:
-        for deb in packages:
-            (mounted / "tmp" / deb.name).write_bytes(deb.read_bytes())
-        yield mounted
-
-
-def test_lintian_finds_no_errors(packages: tuple[Path, Path]) -> None:
+def test_lintian_finds_no_errors(debian_packages: tuple[Path, Path]) -> None:
     done = subprocess.run(
-        ["lintian", "--tag-display-limit", "0", str(packages[1])],
+        ["lintian", "--tag-display-limit", "0", str(debian_packages[1])],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     errors = [line for line in done.stdout.splitlines() if line.startswith("E:")]
     assert errors == [] and done.returncode == 0, done.stdout + done.stderr
 
 
-def test_install_check_upgrade_remove_purge(packages: tuple[Path, Path], root: Path) -> None:
-    previous, current = (f"/tmp/{deb.name}" for deb in packages)
+def test_install_check_upgrade_remove_purge(
+    debian_packages: tuple[Path, Path], debian_root: Path
+) -> None:
+    root = debian_root
+    previous, current = (f"/tmp/{deb.name}" for deb in debian_packages)
     before = file_tree(root, BOOKKEEPING)
     groups_before = (root / "etc" / "group").read_text()
 

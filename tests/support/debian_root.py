@@ -32,11 +32,21 @@ CACHE = Path(
 )
 CHROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Maintainer scripts call systemctl (through deb-systemd-invoke) only when systemd runs
-# (/run/systemd/system exists). systemd cannot be PID 1 here: this stand-in records the calls
-# and answers as for an enabled, running service.
+# (/run/systemd/system exists). systemd cannot be PID 1 here: this stand-in records the calls,
+# answers as for an enabled, running service, and for a start of deployd (`systemctl start`,
+# `enable --now`) does what the unit says: ExecCondition, then ExecStart in the background,
+# returning once the daemon answers on its socket (as Type=notify waits for READY=1).
 FAKE_SYSTEMCTL = """#!/bin/sh
 echo "$*" >> /var/log/systemctl-calls
-case "$*" in *is-enabled*) echo enabled ;; esac
+case "$*" in
+*is-enabled*) echo enabled ;;
+*"start deployd"*|*"--now deployd"*)
+    deployd configured --config /etc/deployd/deployd.toml 2>>/var/log/systemctl-calls || exit 0
+    setsid deployd run --config /etc/deployd/deployd.toml >/var/log/deployd.log 2>&1 </dev/null &
+    echo $! > /run/deployd-test.pid
+    for i in $(seq 600); do [ -S /run/deployd/deployd.sock ] && exit 0; sleep 0.1; done
+    echo "deployd did not open its socket: see /var/log/deployd.log" >&2; exit 1 ;;
+esac
 exit 0
 """
 
@@ -66,13 +76,16 @@ def _project_version() -> str:
     return str(data["project"]["version"])
 
 
-def depends(deb: Path) -> list[str]:
-    """The package names the .deb depends on (first of each alternative, no versions)."""
-    field = subprocess.run(
-        ["dpkg-deb", "--field", str(deb), "Depends"], capture_output=True, text=True, check=True
-    ).stdout
-    names = [part.split("|")[0].split("(")[0].strip() for part in field.split(",")]
-    return sorted({name for name in names if name})
+def depends(deb: Path, *fields: str) -> list[str]:
+    """The package names the .deb names in ``fields`` (default Depends and Recommends, as apt
+    installs both): the first of each alternative, without versions."""
+    names: set[str] = set()
+    for field in fields or ("Depends", "Recommends"):
+        text = subprocess.run(
+            ["dpkg-deb", "--field", str(deb), field], capture_output=True, text=True, check=True
+        ).stdout
+        names |= {part.split("|")[0].split("(")[0].strip() for part in text.split(",")}
+    return sorted(name for name in names if name)
 
 
 def base_root(packages: list[str]) -> Path:
