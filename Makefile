@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-apply test check install clean bench package zipapp
+.PHONY: demo demo-apply test check install clean bench fuzz package zipapp
 
 $(STAMP): pyproject.toml .ci/install-system
 	bash .ci/install-system
@@ -27,6 +27,11 @@ demo-apply: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest tests
+
+# The fuzzers of tests/fuzz/ on 20 times as many inputs as `make test` gives them (a few
+# minutes); DEPLOYD_FUZZ_SEED=N explores other inputs, and a failure names its seed.
+fuzz: $(STAMP)
+	DEPLOYD_FUZZ_SCALE=$${DEPLOYD_FUZZ_SCALE:-20} $(BIN)/python -m pytest -q tests/fuzz
 
 check: $(STAMP)
 	$(BIN)/ruff check daemon components_runtime tests benchmarks

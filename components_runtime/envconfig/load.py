@@ -84,7 +84,7 @@ def find_environment_file(
     ``MissingEnvironment`` (with the environments that do exist) when there is none."""
     name = name.removesuffix(".cfg")
     environments = Path(base_dir) / "environments"
-    if name and "/" not in name and name not in (".", ".."):
+    if name and "/" not in name and name not in (".", "..") and len(name) < 200:
         current = environments / name / "environment.cfg"
         if current.is_file():
             return name, current, "directory"

@@ -281,7 +281,7 @@ def _name_errors(config: Any, loaded: LoadResult, base_dir: Path) -> list[Config
             error.hint = f"components/{error.component}/component.py failed to load (see its error)"
         elif not (base_dir / "components").is_dir():
             error.hint = f"{base_dir} has no components/ directory: is it the repository?"
-        elif not file.is_file():
+        elif not _is_file(file):
             # Keep the parser's suggestion ("Did you mean 'hello'?"), after the explanation.
             suggestion = did_you_mean(str(error.component), sorted(loaded.definitions))
             error.hint = (
@@ -289,6 +289,14 @@ def _name_errors(config: Any, loaded: LoadResult, base_dir: Path) -> list[Config
                 f"is called {error.component}, and there is no components/{error.component}/"
             ) + (f". {suggestion}" if suggestion else "")
     return errors
+
+
+def _is_file(path: Path) -> bool:
+    """Path.is_file, but a name the file system refuses (too long) is no file, not an error."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def _empty_host_errors(checked: list[Any], known: list[DeploydError]) -> list[DeploydError]:

@@ -55,6 +55,9 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
+    # http.server's own refusals (a bad request line, an unknown method) in plain text too
+    error_content_type = "text/plain"
+    error_message_format = "%(code)d %(message)s\n"
     server: _Server
     protocol_version = "HTTP/1.1"
 

@@ -6,17 +6,10 @@ from daemon import lazy_exports
 
 if TYPE_CHECKING:  # the export table: imported on first use (see lazy_exports)
     from daemon.git.bundles import import_bundle, pending_bundles
-    from daemon.git.mirror import (
-        FetchError,
-        Mirror,
-        decide,
-        git_environment,
-        local_repository_path,
-        redact,
-        split_credentials,
-    )
+    from daemon.git.mirror import FetchError, Mirror, decide
     from daemon.git.ssh import SshOptions, is_ssh_url
     from daemon.git.ssh import explain as explain_git_failure
+    from daemon.git.urls import git_environment, local_repository_path, redact, split_credentials
 
 __all__ = [
     "decide",

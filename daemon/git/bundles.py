@@ -27,25 +27,23 @@ def import_bundle(
     bundle = Path(path)
     if not bundle.is_file():
         return state, None  # already handled (a duplicate event)
-    try:
-        sha = mirror.fetch_bundle(bundle)
-    except FetchError as error:
-        _move(bundle, "failed")
-        log.error("inbox: %s refused: %s", bundle.name, error)
-        return state, str(error)
-    _move(bundle, "processed")
     upstream = state.upstream
     try:
+        sha = mirror.fetch_bundle(bundle)
         if upstream is None or (sha != upstream.sha and mirror.is_ancestor(upstream.sha, sha)):
-            mirror.set_upstream(sha)
             info = mirror.commit_info(sha)
+            mirror.set_upstream(sha)
             state = replace(state, upstream=info, last_fetch_at=time.time())
             log.info("inbox: %s brings %s (%s)", bundle.name, sha[:12], info.subject)
         elif sha != upstream.sha and not mirror.is_ancestor(sha, upstream.sha):
             state = replace(state, upstream=mirror.commit_info(sha))  # the ratchet judges it
-    except FetchError as error:
-        log.error("inbox: %s: %s", bundle.name, error)
-        return state, str(error)
+    except FetchError as error:  # filed where its refusal says it is
+        _move(bundle, "failed")
+        log.error("inbox: %s refused: %s", bundle.name, error)
+        return state, f"bundle {bundle.name}: {error}" if bundle.name not in str(error) else str(
+            error
+        )
+    _move(bundle, "processed")
     return state, None
 
 

@@ -13,9 +13,9 @@ URL never reach logs, status or run records. GitPython errors are translated int
 
 from __future__ import annotations
 
+import configparser
 import logging
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -23,11 +23,12 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 import git
 
-from daemon.git.ssh import SshOptions, explain, is_scp_form, ssh_environment
+from daemon.git.repair import damage_in, move_aside
+from daemon.git.ssh import SshOptions, explain
+from daemon.git.urls import GIT_ENV, git_environment, normalise_url, redact
 from daemon.records import CommitInfo
 
 log = logging.getLogger(__name__)
@@ -37,24 +38,6 @@ RATCHET_REF = "refs/deployd/ratchet"
 CURRENT = "current"  # checkouts/current: the work tree every run converges (see checkout)
 COMMIT_MARKER = ".deployd-commit"  # in a checkout: the commit it holds
 _GIT_CONFIG = ("-c", "core.hooksPath=/dev/null", "-c", "protocol.file.allow=always")
-_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "/bin/false", "SSH_ASKPASS": "/bin/false"}
-# Up to the last "@" of the authority: a password may hold a raw "@" (split_credentials takes
-# it the same way), and no part of it may be left visible.
-_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<info>[^/?#\s]+)@")
-
-
-def redact(text: str) -> str:
-    """Hide credentials in URLs: ``https://user:token@h`` -> ``https://***@h``; for ssh-like
-    URLs the user name is kept and only a password is hidden."""
-
-    def hide(match: re.Match[str]) -> str:
-        scheme, info = match.group("scheme"), match.group("info")
-        if scheme.lower().startswith("http"):
-            return f"{scheme}***@"
-        user = info.split(":", 1)[0]
-        return f"{scheme}{user}:***@" if ":" in info else match.group(0)
-
-    return _USERINFO.sub(hide, text)
 
 
 class FetchError(Exception):
@@ -66,6 +49,13 @@ class FetchError(Exception):
         self.hint = hint
 
 
+class MirrorDamaged(FetchError):
+    """The mirror was damaged and has been moved aside: retried at once by the next poll."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, transient=True)
+
+
 @dataclass(frozen=True)
 class Decision:
     """What the ratchet allows: converge ``target``, or refuse with ``reason``."""
@@ -73,62 +63,6 @@ class Decision:
     target: str | None
     reason: str | None = None  # "not-fast-forward" when refused
     advanced: bool = False  # target is newer than the ratchet
-
-
-def normalise_url(url: str) -> str:
-    """A local path becomes an absolute path; URLs are kept as they are."""
-    if "://" in url or is_scp_form(url):
-        return url
-    return str(Path(url).expanduser().resolve())
-
-
-# Answers git's credential requests from the environment: the script (visible in `ps`) holds
-# no secret. The empty helper first clears any helper configured elsewhere.
-_CREDENTIAL_HELPER = (
-    '!f() { test "$1" = get || exit 0; '
-    'echo "username=$DEPLOYD_GIT_USERNAME"; echo "password=$DEPLOYD_GIT_PASSWORD"; }; f'
-)
-
-
-def git_environment(url: str, ssh: SshOptions | None = None) -> dict[str, str]:
-    """The environment that points git at ``url`` without putting a secret on a command line,
-    and, for an ssh URL, the non-interactive ssh command (see :mod:`daemon.git.ssh`).
-
-    The URL reaches git through ``GIT_CONFIG_*`` (readable by root only), but git hands it to
-    its remote helper as an argument (``git remote-https origin URL``, readable by every user
-    in `ps`), so an http(s) URL's user and password are taken out of it and answered through a
-    credential helper that reads them from the environment."""
-    plain, username, password = split_credentials(url)
-    config = [("remote.origin.url", plain)]
-    env = {**_GIT_ENV, **ssh_environment(plain, ssh or SshOptions())}
-    if username is not None:
-        config += [("credential.helper", ""), ("credential.helper", _CREDENTIAL_HELPER)]
-        env["DEPLOYD_GIT_USERNAME"] = username
-        env["DEPLOYD_GIT_PASSWORD"] = password or ""
-    env["GIT_CONFIG_COUNT"] = str(len(config))
-    for number, (key, value) in enumerate(config):
-        env[f"GIT_CONFIG_KEY_{number}"], env[f"GIT_CONFIG_VALUE_{number}"] = key, value
-    return env
-
-
-def split_credentials(url: str) -> tuple[str, str | None, str | None]:
-    """``https://user:token@host/x`` -> (``https://host/x``, user, token); other URLs as is."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https") or "@" not in parts.netloc:
-        return url, None, None
-    userinfo, _, host = parts.netloc.rpartition("@")
-    user, colon, password = userinfo.partition(":")
-    plain = urlunsplit(parts._replace(netloc=host))
-    return plain, unquote(user), unquote(password) if colon else None
-
-
-def local_repository_path(url: str) -> Path | None:
-    """The directory of a repository on this host (a path or ``file://``), else None."""
-    if url.startswith("file://"):
-        return Path(url[len("file://") :])
-    if "://" in url or is_scp_form(url):
-        return None
-    return Path(url)
 
 
 class Mirror:
@@ -164,11 +98,27 @@ class Mirror:
         if not (self.path / "HEAD").exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
             git.Repo.init(self.path, bare=True)
-        repo = git.Repo(self.path)
-        with repo.config_writer() as config:
-            config.set_value("core", "hooksPath", "/dev/null")
-            config.set_value("gc", "auto", "0")
+        try:
+            repo = git.Repo(self.path)
+            with repo.config_writer() as config:
+                config.set_value("core", "hooksPath", "/dev/null")
+                config.set_value("gc", "auto", "0")
+        except (git.InvalidGitRepositoryError, git.NoSuchPathError) as error:
+            raise self._damaged("not a git repository any more: HEAD unreadable") from error
+        except configparser.Error as error:
+            raise self._damaged(f"its config is unreadable: {type(error).__name__}") from error
         return repo
+
+    def _damaged(self, why: str) -> MirrorDamaged:
+        """Move the damaged mirror aside (see daemon.git.repair); the next command starts a
+        new one, and the next poll fetches everything again."""
+        self._repo, self._upstream = None, None
+        why = "".join(c if c.isprintable() else "?" for c in why)[:160]  # no raw garbage
+        aside = move_aside(self.path, why)
+        return MirrorDamaged(
+            f"the mirror {self.path} was damaged ({why}): moved aside to {aside.name}; it is "
+            "cloned anew at the next poll"
+        )
 
     def _git(self, *args: str, timeout: float | None = None) -> str:
         """Run one git command in the mirror; translate failures into FetchError."""
@@ -186,6 +136,9 @@ class Mirror:
             if self._stopping:
                 raise FetchError(f"git {args[0]}: stopped, the daemon is stopping", True) from None
             text = (error.stderr or str(error)).strip().removeprefix("stderr:").strip(" '")
+            damage = damage_in(text, self.path)
+            if damage:
+                raise self._damaged(damage) from None
             if error.status == -9 or "did not complete in" in text:  # GitPython's kill
                 text = f"timed out after {timeout or self.timeout:.0f}s (the [limits] fetch limit)"
             why = explain(text, self.url, self._ssh)
@@ -262,6 +215,8 @@ class Mirror:
     def resolve(self, ref: str) -> str | None:
         try:
             return self._git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}").strip()
+        except MirrorDamaged:
+            raise
         except FetchError:
             return None
 
@@ -284,6 +239,8 @@ class Mirror:
         try:
             self._git("merge-base", "--is-ancestor", older, newer)
             return True
+        except MirrorDamaged:  # "no" would refuse a good commit: say why instead
+            raise
         except FetchError:
             return False
 
@@ -334,7 +291,7 @@ class Mirror:
                 ["git", *_GIT_CONFIG, "--git-dir", str(self.path), "archive", "--format=tar", sha],
                 stdout=subprocess.PIPE,
                 stderr=stderr,
-                env={**os.environ, **_GIT_ENV},
+                env={**os.environ, **GIT_ENV},
             )
             problem = _extract(archive, tmp)
             if archive.wait() != 0 or problem:

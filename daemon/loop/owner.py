@@ -23,11 +23,12 @@ from dataclasses import replace
 from typing import Any
 
 from daemon.config import Settings
-from daemon.git import Mirror, SshOptions, decide, import_bundle
+from daemon.git import FetchError, Mirror, SshOptions, decide, import_bundle
 from daemon.loop import transitions
+from daemon.loop.health import tick_failed
 from daemon.loop.messages import Control, RunDone, RunEvent, Trigger
 from daemon.loop.polling import poll
-from daemon.loop.rebuild import needs_rebuild, rebuild
+from daemon.loop.rebuild import rebuild_if_lost
 from daemon.loop.recovery import recover
 from daemon.loop.run_thread import RunThread
 from daemon.loop.schedule import PollSchedule, splay_offset
@@ -35,7 +36,7 @@ from daemon.observe import Notifier, log_run_outcome, log_worker_event, watchdog
 from daemon.records import CommitInfo, LiveStatus, RunRecord, StatusSnapshot, status_line
 from daemon.rollout import Gate, apply_rollout_record
 from daemon.runs import RunPlan
-from daemon.state import StateError, StateStore
+from daemon.state import StateStore
 
 log = logging.getLogger(__name__)
 # Triggers that mean "look now": they converge only when the head differs from the last run's
@@ -90,20 +91,9 @@ class Loop:
         self.shutdown()
 
     def _tick_failed(self, error: Exception, failures: int) -> None:
-        """Log a failed tick and back off. A state dir that cannot be written is named in one
-        line; anything else is a bug: its traceback once, then one line. The snapshot shows
-        the failure (``deployd status``); a loop that keeps failing stops sending WATCHDOG=1,
-        so systemd restarts it."""
-        delay = min(60.0, 2.0 ** min(failures, 6))
-        if failures == 1 and not isinstance(error, StateError):
-            log.exception("loop: %s (retrying in %.0fs)", error, delay)
-        elif failures == 1:
-            log.error("loop: %s (retrying in %.0fs)", error, delay)
-        else:
-            log.error("loop: still failing (%d times): %s; retry in %.0fs", failures, error, delay)
-        since = self.live.loop_failing_since or time.time()
-        text = str(error) or type(error).__name__
-        self.live = replace(self.live, loop_error=text, loop_failing_since=since)
+        """Log it, show it (``deployd status``), back off (see loop.health). A loop that keeps
+        failing stops sending WATCHDOG=1, so systemd restarts it."""
+        self.live, delay = tick_failed(self.live, error, failures)
         self.snapshot = self._make_snapshot()
         self.notifier.status(status_line(self.snapshot))
         self._stop.wait(delay)
@@ -119,25 +109,12 @@ class Loop:
 
     def startup(self) -> None:
         self.store.ensure()
-        self._rebuild_if_lost()
+        self.state = rebuild_if_lost(self.state, self.store, self.mirror)
         self.state = recover(self.state, self.store)
         self.last_record = self.store.get_run(self.state.last_run) if self.state.last_run else None
         self._pending = "startup"
         self._next_converge = time.time() + self.converge_delay()
         self._publish()
-
-    def _rebuild_if_lost(self) -> None:
-        """No state.json (or one without a ratchet) but leftovers in the state dir: rebuild
-        the ratchet and the last good deployment from them, loudly (see loop.rebuild)."""
-        if self.state.ratchet is not None and self.state.last_run is not None:
-            return
-        runs = self.store.list_runs()
-        ratchet = self.mirror.stored_ratchet() if self.state.ratchet is None else None
-        if not needs_rebuild(self.state, ratchet, runs):
-            return
-        self.state, note = rebuild(self.state, ratchet, runs)
-        log.warning("state: %s", note)
-        self.store.save(self.state)
 
     def tick(self, max_wait: float = 1.0) -> None:
         self._polls.new_tick()
@@ -371,7 +348,13 @@ class Loop:
     def _ratchet(self, run_id: str, trigger: str, upstream: CommitInfo) -> CommitInfo | None:
         """The commit the ratchet lets us converge for ``upstream`` (moving it forward), or
         None after recording the refusal of a rewritten branch."""
-        decision = decide(self.mirror, self.state.ratchet, upstream.sha)
+        try:
+            decision = decide(self.mirror, self.state.ratchet, upstream.sha)
+        except FetchError as error:  # a damaged mirror (moved aside): decide after the re-fetch
+            log.warning("run: cannot judge %s yet: %s", upstream.sha[:12], error)
+            self.state = replace(self.state, upstream=None, last_fetch_error=str(error))
+            self._pending = trigger
+            return None
         if decision.target is None:
             record = transitions.refused(run_id, trigger, upstream, self.state, self.settings)
             self.state = replace(self.state, refused_commit=upstream.sha)

@@ -11,21 +11,41 @@ enough to rebuild the facts that guard a host:
 
 Counters and histograms start again from zero (Prometheus reads that as a counter reset); the
 suspension, if any, is lost. :func:`rebuild` is pure: the loop passes it the ratchet ref and
-the stored run records, logs what it rebuilt at warning level and stores the note in the state,
-where ``deployd status`` shows it.
+the stored run records; :func:`rebuild_if_lost` logs what it rebuilt at warning level and
+stores the note in the state, where ``deployd status`` shows it.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import replace
 
+from daemon.git import Mirror
 from daemon.records import HostState, RunRecord
+from daemon.state import StateStore
+
+log = logging.getLogger(__name__)
 
 # Outcomes whose record holds the commit the run started with (the ratchet at that moment); a
 # refused record holds the head it refused instead.
 _CONVERGED = ("succeeded", "failed", "timeout", "crashed", "cancelled")
+
+
+def rebuild_if_lost(state: HostState, store: StateStore, mirror: Mirror) -> HostState:
+    """At start-up: ``state`` as loaded, or rebuilt (and stored) when it lacks what the state
+    dir's leftovers still know."""
+    if state.ratchet is not None and state.last_run is not None:
+        return state
+    runs = store.list_runs()
+    ratchet = mirror.stored_ratchet() if state.ratchet is None else None
+    if not needs_rebuild(state, ratchet, runs):
+        return state
+    state, note = rebuild(state, ratchet, runs)
+    log.warning("state: %s", note)
+    store.save(state)
+    return state
 
 
 def needs_rebuild(state: HostState, ratchet_ref: str | None, runs: Sequence[RunRecord]) -> bool:

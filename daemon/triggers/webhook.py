@@ -11,7 +11,10 @@ checked in constant time against the secret read from ``secret_file``:
   GitLab's signing token (Standard Webhooks): ``webhook-signature: v1,<base64 HMAC-SHA256 of
   "{webhook-id}.{webhook-timestamp}.{body}">``, with the timestamp within five minutes
 
-Requests beyond ``rate_limit`` per minute get 429; bad signatures get 401.
+Bad signatures get 401, and 429 once their address sent more than ``rate_limit`` of them in a
+minute; a valid request is never limited (triggers collapse into one poll anyway), so junk
+from anywhere cannot lock a forge out. Anything but
+POST gets 405; a body without ``Content-Length`` (chunked) gets 400.
 """
 
 from __future__ import annotations
@@ -97,16 +100,53 @@ class RateLimiter:
 
     def allow(self) -> bool:
         with self._lock:
-            now = time.monotonic()
-            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-            self.updated = now
-            if self.tokens < 1:
+            if self._refill() < 1:
                 return False
             self.tokens -= 1
             return True
 
+    def peek_tokens(self) -> float:
+        with self._lock:
+            return self._refill()
+
+    def _refill(self) -> float:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        return self.tokens
+
+
+class FailureLimiter:
+    """Bad signatures per source address: ``per_minute`` each, so junk from one address
+    cannot lock out a valid webhook from another. At most ``MAX_SOURCES`` addresses are
+    remembered (the fullest buckets are forgotten first)."""
+
+    MAX_SOURCES = 1024
+
+    def __init__(self, per_minute: float) -> None:
+        self.per_minute = per_minute
+        self._buckets: dict[str, RateLimiter] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, source: str) -> bool:
+        """One more bad signature from ``source``: False once it is over its limit."""
+        with self._lock:
+            bucket = self._buckets.get(source)
+            if bucket is None:
+                if len(self._buckets) >= self.MAX_SOURCES:
+                    self._forget_one()
+                bucket = self._buckets[source] = RateLimiter(self.per_minute)
+        return bucket.allow()
+
+    def _forget_one(self) -> None:
+        fullest = max(self._buckets, key=lambda name: self._buckets[name].peek_tokens())
+        del self._buckets[fullest]
+
 
 class _Handler(BaseHTTPRequestHandler):
+    # http.server's own refusals (a bad request line, an unknown method) in plain text too
+    error_content_type = "text/plain"
+    error_message_format = "%(code)d %(message)s\n"
     server: WebhookServer
     timeout = 10  # seconds a client may stall mid-request before its connection is dropped
 
@@ -114,28 +154,38 @@ class _Handler(BaseHTTPRequestHandler):
         log.debug("webhook: " + format, *args)
 
     def do_POST(self) -> None:
-        raw = self.headers.get("Content-Length") or "0"
-        length = int(raw) if raw.strip().isdigit() else -1
-        if length < 0:
+        self.close_connection = True  # one request per connection: nothing is left to read
+        raw = self.headers.get("Content-Length")
+        if self.headers.get("Transfer-Encoding") or raw is None or not raw.strip().isdigit():
             self._reply(400, "a Content-Length header with a byte count is required")
             return
+        length = int(raw)
         if length > MAX_BODY:
             self._reply(413, "payload too large")
             return
         body = self.rfile.read(length)
-        if not self.server.limiter.allow():
-            self._reply(429, "rate limited")
-            return
         if not verify_signature(self.server.secret, body, self.headers):
-            log.warning("webhook: rejected a request with a missing or bad signature")
+            source = self.client_address[0] if self.client_address else "?"
+            if not self.server.failures.allow(source):
+                self._reply(429, "rate limited: too many bad signatures from this address")
+                return
+            log.warning("webhook: rejected a request from %s: missing or bad signature", source)
             self._reply(401, "bad signature")
             return
         self.server.triggers.put(Trigger("webhook"))
         self._reply(202, "poll queued")
 
-    def _reply(self, status: int, text: str) -> None:
-        data = (text + "\n").encode()
+    def _not_allowed(self) -> None:
+        self.close_connection = True
+        self._reply(405, "only POST is served here", allow="POST")
+
+    do_GET = do_HEAD = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed
+
+    def _reply(self, status: int, text: str, allow: str | None = None) -> None:
+        data = (text + "\n").encode() if self.command != "HEAD" else b""
         self.send_response(status)
+        if allow:
+            self.send_header("Allow", allow)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -155,7 +205,7 @@ class WebhookServer(ThreadingHTTPServer):
         if not self.secret:
             raise WebhookError(f"webhook secret_file {settings.secret_file} is empty")
         self.triggers = triggers
-        self.limiter = RateLimiter(settings.rate_limit)
+        self.failures = FailureLimiter(settings.rate_limit)
         try:
             super().__init__((settings.listen, settings.port), _Handler)
         except OSError as error:

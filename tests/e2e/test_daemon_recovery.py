@@ -176,3 +176,20 @@ def _history_into_a_closed_pipe(daemon: Daemon) -> None:
     os.close(write)
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
     assert done.returncode == 141, done.stderr
+
+
+def test_a_mirror_damaged_under_a_running_daemon_is_cloned_anew(tmp_path: Path) -> None:
+    repo = make_deploy_repo(tmp_path / "repo")
+    with run_daemon(tmp_path, repo, poll_interval=0.2, watch_repository=False) as daemon:
+        daemon.wait_run(trigger="startup", outcome="succeeded")
+        (daemon.state_dir / "repo.git" / "HEAD").write_text("garbage\n")
+        (daemon.state_dir / "repo.git" / "config").write_text("[[[ garbage\n")
+        sha = push_content(repo, "after the damage")
+        run = daemon.wait_run(commit__sha=sha, timeout=60)
+        assert run["outcome"] == "succeeded", run
+        assert (
+            "is damaged" in daemon.output()
+            and "moved aside to repo.git.damaged-" in daemon.output()
+        )
+        assert daemon.status()["state"]["last_fetch_error"] is None
+        assert "Traceback" not in daemon.output()

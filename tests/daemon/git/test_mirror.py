@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from daemon.git.mirror import FetchError, Mirror, decide, redact, split_credentials
+from daemon.git.mirror import FetchError, Mirror, decide
+from daemon.git.urls import redact, split_credentials
 from daemon.loop.polling import poll
 from daemon.records.model import HostState
 from tests.support.daemon_helpers import make_deploy_repo, push_content, run_daemon

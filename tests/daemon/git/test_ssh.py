@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 
 from daemon.config.settings import parse_settings
-from daemon.git.mirror import FetchError, Mirror, local_repository_path, normalise_url
+from daemon.git.mirror import FetchError, Mirror
 from daemon.git.ssh import SshOptions, explain, is_ssh_url, ssh_command, ssh_environment
+from daemon.git.urls import local_repository_path, normalise_url
 from tests.support.daemon_helpers import make_deploy_repo, push_content, run_daemon
 from tests.support.git_servers import SSHD, Sshd, free_port
 from tests.support.helpers import git, wait_for

@@ -88,8 +88,16 @@ def test_webhook_means_poll_now(tmp_path: Path) -> None:
         assert httpx.post(url, content=body, headers=good_headers).status_code == 202
         run = daemon.wait_run(trigger="webhook")
         assert run["outcome"] == "succeeded" and run["commit"]["sha"] == sha
-        codes = [httpx.post(url, content=body, headers=good_headers).status_code for _ in range(3)]
-        assert 429 in codes, "rate-limited"
+        junk = {"X-Hub-Signature-256": "sha256=00"}
+        codes = [httpx.post(url, content=body, headers=junk).status_code for _ in range(3)]
+        assert codes == [401, 401, 429], "bad signatures are limited per address"
+        valid = [httpx.post(url, content=body, headers=good_headers).status_code for _ in range(3)]
+        assert valid == [202, 202, 202], "junk never locks out a valid webhook"
+        chunked = httpx.post(url, content=iter([body]), headers=good_headers)
+        assert chunked.status_code == 400 and "Content-Length" in chunked.text
+        get = httpx.get(url)
+        assert get.status_code == 405 and get.headers["allow"] == "POST"
+        assert get.text == "only POST is served here\n"
 
 
 def test_bundles_from_the_inbox(tmp_path: Path) -> None:
