@@ -56,9 +56,12 @@ def _import_lazily(name: str) -> None:
     """Put a stand-in for ``name`` into ``sys.modules`` that imports the real module on first
     attribute use. (importlib's ``LazyLoader`` does not help here: before Python 3.12 a second
     ``import name`` reads ``__spec__`` and so loads it at once.)"""
-    if name in sys.modules or importlib.util.find_spec(name) is None:
+    spec = None if name in sys.modules else importlib.util.find_spec(name)
+    if spec is None:
         return  # loaded already, or not installed: the served module's import fails as usual
-    sys.modules[name] = _Deferred(name)
+    stand_in = _Deferred(name)
+    stand_in.__spec__ = spec  # importlib.util.find_spec(name) keeps working meanwhile
+    sys.modules[name] = stand_in
 
 
 class _Deferred(types.ModuleType):

@@ -9,6 +9,7 @@ differential tests against batou 2.7.1 itself are in ``tests/parity/test_batou_l
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -180,3 +181,43 @@ def test_installing_the_aliases_again_keeps_served_modules(tmp_path: Path) -> No
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.stdout == "kept\n", done.stderr
+
+
+def test_requests_is_imported_only_when_a_served_module_uses_it(tmp_path: Path) -> None:
+    # A stand-in `requests` that leaves a mark when it is really imported.
+    site = distribution(tmp_path)
+    write_tree(site, {
+        "requests/__init__.py": (
+            "import os\n"
+            "open(os.environ['IMPORT_MARK'], 'a').write('imported\\n')\n"
+            "def get(url):\n    return 'got ' + url\n"
+        ),
+        "batou/lib/fetcher.py": (
+            "import requests\n"
+            "from batou.component import Component\n\n"
+            "class Fetcher(Component):\n"
+            "    def update(self):\n"
+            "        self.got = requests.get('x')\n"
+        ),
+    })  # fmt: skip
+    script = textwrap.dedent("""
+        import importlib.util, os, sys
+        sys.path.insert(0, sys.argv[1])
+        from components_runtime.worker import aliases
+        aliases.install()
+        from batou.lib.fetcher import Fetcher
+        import requests
+        mark = os.environ["IMPORT_MARK"]
+        assert not os.path.exists(mark), "imported while loading"
+        assert importlib.util.find_spec("requests").origin.endswith("requests/__init__.py")
+        assert requests.get("u") == "got u"  # first use: now it is imported, once
+        import requests as again
+        assert again.get is requests.get and open(mark).read() == "imported\\n"
+        print("deferred")
+    """)
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(site)],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "IMPORT_MARK": str(tmp_path / "mark")},
+    )  # fmt: skip
+    assert done.stdout == "deferred\n", done.stderr
