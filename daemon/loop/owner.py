@@ -266,6 +266,8 @@ class Loop:
         running, upstream = self._running, self.state.upstream
         if not running or not upstream or upstream.sha == running.plan.commit.sha:
             return
+        if self.gate.holds(upstream, self.state, time.time()):
+            return  # a head that waits (a window, a wave) must not stop the run in flight
         if self.mirror.is_ancestor(running.plan.commit.sha, upstream.sha):
             running.stop_between_components()
             log.info(

@@ -154,7 +154,10 @@ def log_worker_event(run_id: str, commit: str, event: dict[str, object]) -> None
 
 
 _run_log = logging.getLogger("daemon.run")
-_FAILED = ("failed", "timeout", "crashed")
+_FAILED = ("failed", "timeout", "crashed", "rollback-failed")
+# Not failures of the run itself, but worth a warning with the reason: a refusal, and a
+# rollback after a failed health check (docs/fleet.md).
+_WARNED = ("refused", "rolled-back")
 
 
 def log_run_outcome(record: RunRecord) -> None:
@@ -162,7 +165,7 @@ def log_run_outcome(record: RunRecord) -> None:
     error's place and what to do: `journalctl -p err -u deployd` alone must tell an operator
     what broke (the full report stays in `deployd history ID`)."""
     extra = {"run_id": record.id, "commit": record.commit.sha if record.commit else None}
-    if record.outcome not in _FAILED and record.outcome != "refused":
+    if record.outcome not in _FAILED and record.outcome not in _WARNED:
         _run_log.info("run %s: %s", record.id, record.outcome, extra=extra)
         return
     first = record.errors[0] if record.errors else None

@@ -82,6 +82,10 @@ class Gate:
             log.info("rollout: %s: %s", upstream.sha[:12], verdict.hold.message)
         return verdict
 
+    def holds(self, upstream: CommitInfo, state: HostState, now: float) -> bool:
+        """Whether a new head would wait (then it must not cancel the run in flight)."""
+        return self._judge("poll", upstream, state, now).commit is None
+
     def _judge(self, trigger: str, upstream: CommitInfo, state: HostState, now: float) -> Verdict:
         if trigger == "override":
             return Verdict(upstream)

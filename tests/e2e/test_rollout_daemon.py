@@ -64,6 +64,7 @@ def test_a_failing_health_check_rolls_back_and_marks_the_commit(tmp_path: Path) 
         assert hello(daemon.root) == "hello version 3\n"
         assert daemon.status()["live"]["hold"] is None
         assert "health: check app failed" in daemon.output()
+        assert f"run {run['id']}: rolled-back: HealthCheckFailed" in daemon.output()
 
 
 def test_a_rollback_that_fails_its_check_suspends(tmp_path: Path) -> None:
