@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 
+from daemon.rollout.waves import poll_phase  # noqa: E402
 from tests.support.daemon_helpers import Daemon, run_daemon  # noqa: E402
 from tests.support.helpers import commit, make_repo, wait_for  # noqa: E402
 from tests.support.metrics_store import free_port, start_prometheus  # noqa: E402
@@ -114,10 +115,20 @@ def runs_on(daemon: Daemon, sha: str) -> list[dict[str, Any]]:
     return found
 
 
-def live(daemon: Daemon) -> dict[str, Any]:
+def status(daemon: Daemon) -> dict[str, Any]:
     transport = httpx.HTTPTransport(uds=str(daemon.socket))
     with httpx.Client(transport=transport, base_url="http://deployd", timeout=10) as client:
-        return dict(client.get("/status").json()["live"])
+        return dict(client.get("/status").json())
+
+
+def brief(status: dict[str, Any]) -> str:
+    state, live = status["state"], status["live"]
+    upstream = (state.get("upstream") or {}).get("sha", "")[:7]
+    deployed = (state.get("last_good") or {}).get("sha", "")[:7]
+    return (
+        f"upstream {upstream}, deployed {deployed}, fetch error {state.get('last_fetch_error')}, "
+        f"pending {live.get('pending_trigger')}, running {live.get('running_run_id')}"
+    )
 
 
 def proc_cpu(pid: int, children: bool = True) -> float:
@@ -175,7 +186,11 @@ def idle_report(
         per_second.setdefault(int(stamp), set()).add(host)
     busiest = max((len(h) for h in per_bucket.values()), default=0)
     busiest_real = max((len(h) for h in per_second.values()), default=0)
+    occupancy = Counter(len(h) for h in per_bucket.values())
     return {
+        "buckets_by_hosts": {str(k): v for k, v in sorted(occupancy.items())},
+        "buckets_over_5_percent": sum(v for k, v in occupancy.items() if k > 0.05 * hosts),
+        "buckets": int(seconds / bucket),
         "requests_per_s": len(requests) / seconds,
         "polls": len({(h, int(s / bucket)) for s, h in requests}),
         "busiest_bucket_hosts": busiest,
@@ -183,6 +198,21 @@ def idle_report(
         "busiest_real_second_hosts": busiest_real,
         "requests_per_poll": len(requests) / max(1, len(Counter((h, int(s)) for s, h in requests))),
     }
+
+
+def lateness(requests: list[tuple[float, str]], hosts: list[str], poll: float) -> list[float]:
+    """How late each poll reached the server after its host's phase (seconds)."""
+    phases = {host: poll_phase(host, tuple(hosts), poll) for host in hosts}
+    first: dict[tuple[str, int], float] = {}
+    for stamp, host in requests:
+        if host in phases:
+            key = (host, round((stamp - phases[host]) / poll))
+            first[key] = min(first.get(key, stamp), stamp)
+    late = []
+    for (host, _), stamp in first.items():
+        offset = (stamp - phases[host]) % poll
+        late.append(offset - poll if offset > poll / 2 else offset)
+    return late
 
 
 def start_git_server(base: Path) -> tuple[subprocess.Popen[bytes], int, Path]:
@@ -262,6 +292,11 @@ def run(args: argparse.Namespace, base: Path) -> dict[str, Any]:
             requests = read_log(log, t0, t1)
             report = idle_report(requests, args.hosts, t1 - t0, args.poll / 60)
             report["server_cpu_percent"] = 100 * (cpu1 - cpu0) / (t1 - t0)
+            report["server_cpu_ms_per_poll"] = 1000 * (cpu1 - cpu0) / max(1, report["polls"])
+            late = lateness(requests, hosts, args.poll)
+            report["lateness_ms"] = dict(
+                zip(("p50", "p99", "max"), (1000 * v for v in percentiles(late)), strict=True)
+            )
             report["fleet_rss_mb"] = rss
             report["rss_per_host_mb"] = rss / args.hosts
             report["seconds"] = t1 - t0
@@ -275,8 +310,11 @@ def run(args: argparse.Namespace, base: Path) -> dict[str, Any]:
                 f"{report['requests_per_s']:.2f} requests/s, server CPU "
                 f"{report['server_cpu_percent']:.2f} %, at most "
                 f"{report['busiest_bucket_hosts']} hosts ({100 * share:.1f} %) polling in one "
-                f"second (target <= 5 %: {verdict}); fleet RSS {rss:.0f} MB "
-                f"({rss / args.hosts:.1f} MB a host)",
+                f"second (target <= 5 %: {verdict}; {report['buckets_over_5_percent']} of "
+                f"{report['buckets']} seconds over); polls reach the server "
+                f"{report['lateness_ms']['p50']:.0f} ms (p50), {report['lateness_ms']['p99']:.0f} "
+                f"ms (p99) after their phase; {report['server_cpu_ms_per_poll']:.1f} ms server "
+                f"CPU a poll; fleet RSS {rss:.0f} MB ({rss / args.hosts:.1f} MB a host)",
                 flush=True,
             )
             results["bad_commit"] = bad_commit(fleet, repo, args)
@@ -294,14 +332,27 @@ def bad_commit(fleet: dict[str, Daemon], repo: Path, args: argparse.Namespace) -
         timeout=300,
         interval=0.5,
     )[0]
-    # Give the later waves time to see the commit and ask Prometheus: several poll intervals
-    # and scrapes. None of them may converge it.
-    deadline = time.time() + max(5 * args.poll, 20)
-    while time.time() < deadline:
-        time.sleep(1)
+    # Every later host must have seen the commit and judged it (no run in flight, so a drift
+    # converge under way is over), then a few more poll intervals and scrapes: none of them
+    # may converge it meanwhile.
     later = {host: d for host, d in fleet.items() if host != "host-000"}
+
+    def judged() -> bool:
+        for daemon in later.values():
+            state = status(daemon)
+            upstream = (state["state"].get("upstream") or {}).get("sha")
+            if upstream != bad or state["live"].get("running_run_id"):
+                return False
+        return True
+
+    wait_for(judged, timeout=300, interval=1.0)
+    time.sleep(max(3 * args.poll, 10))
     touched = [host for host, d in later.items() if runs_on(d, bad)]
-    holds = Counter((live(d).get("hold") or {}).get("reason", "none") for d in later.values())
+    statuses = {host: status(d) for host, d in later.items()}
+    holds = Counter((s["live"].get("hold") or {}).get("reason", "none") for s in statuses.values())
+    for host, state in statuses.items():
+        if not state["live"].get("hold"):
+            print(f"  {host}: no hold: {brief(state)}", flush=True)
     untouched = len(later) - len(touched)
     contained = not touched and holds.get("wave-gate", 0) == len(later)
     if not contained:

@@ -236,7 +236,10 @@ class Loop:
             pass
 
     def _import_bundle(self, path: str) -> bool:
+        before = self.state.upstream
         self.state, error = import_bundle(self.state, self.mirror, path, self.store.state_dir)
+        if self.state.upstream != before:  # a wave's delay counts from here, as after a poll
+            self.state = replace(self.state, upstream_seen_at=time.time())
         if error:
             run_id = self.store.new_run_id()
             self._record(transitions.bad_bundle(run_id, path, error, self.settings))
