@@ -145,6 +145,19 @@ def test_a_batou_271_module_without_a_pin_names_the_pin_to_add(tmp_path: Path) -
     )
 
 
+def test_a_name_the_runtime_lacks_fails_the_users_import_with_the_name(tmp_path: Path) -> None:
+    site = distribution(tmp_path)
+    write_tree(site, {"batou/lib/gap.py": "from batou.utils import no_such_helper\n"})
+    repo = repository(tmp_path)
+    component = repo / "components/app/component.py"
+    component.write_text("import batou.lib.gap\n" + COMPONENT)
+    result = run(site, repo, tmp_path / "root")
+    load = next(e for e in result["errors"] if e["kind"] == "LoadError")
+    assert (load["file"], load["line"]) == ("components/app/component.py", 1)
+    assert "cannot import name 'no_such_helper' from 'batou.utils'" in load["message"]
+    assert load["hint"].startswith("deployd's batou.utils has no no_such_helper")
+
+
 def test_a_served_module_imports_from_its_package_too(tmp_path: Path) -> None:
     script = textwrap.dedent("""
         import sys
