@@ -115,14 +115,18 @@ def test_download_and_extract_archives(tmp_path: Path, state: Path) -> None:
             (work / "fetch/pkg/README").unlink()  # an extracted file is missing
             (work / "fetch/d.zip").write_bytes(b"corrupted download")  # checksum mismatch
 
-        pair.converge(drift=drift)
+        # predicting: the download is not repaired, so Unzip's verify fails on it in both
+        predicted = pair.converge(drift=drift, predict=True)
+        pair.converge()
     assert_same(pair)
+    assert all(outcome.status != 0 for outcome in predicted)
+    assert all("BadZipFile" in outcome.output for outcome in predicted)
     tree = first.tree
     assert tree["fetch/pkg/bin/tool"][0] == 0o755 and tree["fetch/pkg/README"][3] == b"readme\n"
     assert tree["fetch/d/data/b/c.txt"][3] == b"c\n"
     assert "fetch/untarred/pkg-1.0/README" in tree and "fetch/pkg-1.0/README" in tree
     assert pair.rounds[1][0].components == []  # the second converge changes nothing
-    assert "Fetch > Unzip('d.zip')" in pair.rounds[2][0].components
+    assert "Fetch > Unzip('d.zip')" in pair.rounds[3][0].components
     # the commands are compared too: the guard that they were seen at all
     assert "WORK/fetch|unzip -o d.zip -d WORK/fetch/d" in first.commands
 
@@ -277,6 +281,7 @@ def test_git_clone_follows_branch_revision_and_tag_and_handles_local_changes(
     pair.converge()
     upstream = tmp_path / "git/upstream"
     sh(f"echo three > a.txt && git commit -qam three && git push -q {url} main", upstream)
+    predicted, _ = pair.converge(predict=True)  # the clones that follow main would update
 
     def drift(work: Path) -> None:
         (work / "checkouts/clobbered/a.txt").write_text("local change\n")
@@ -286,13 +291,15 @@ def test_git_clone_follows_branch_revision_and_tag_and_handles_local_changes(
     pair.converge(drift=drift)
     assert_same(pair)
     head = sh("git rev-parse HEAD", upstream)
-    tree = pair.rounds[2][0].tree
+    tree = pair.rounds[3][0].tree
+    # by-branch, over-git-daemon, clobbered and (new commits on the remote) by-tag
+    assert len(predicted.components) == 4 and tree != pair.rounds[2][0].tree
     assert tree["checkouts/by-branch/.git"].startswith(head)  # followed the branch
     assert tree["checkouts/over-git-daemon/.git"].startswith(head)
     assert tree["checkouts/by-revision/.git"].startswith(first)
     assert tree["checkouts/clobbered/.git"] == head + "\n"  # local changes gone
     assert tree["checkouts/frozen/a.txt"][3] == b"kept: vcs_update=False\n"
-    assert "WORK/checkouts/by-branch|git reset --hard origin/main" in pair.rounds[2][0].commands
+    assert "WORK/checkouts/by-branch|git reset --hard origin/main" in pair.rounds[3][0].commands
 
     # a dirty clone without clobber=True: batou's refusal, from both
     pair.converge("careful")

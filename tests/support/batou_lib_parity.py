@@ -167,17 +167,20 @@ def _components(output: str, prefix: str, work: Path) -> list[str]:
     ]
 
 
-def run_batou(repo: Path, environment: str) -> Outcome:
+def run_batou(repo: Path, environment: str, predict: bool = False) -> Outcome:
     venv, work, log = batou_venv(), repo / "work", repo.parent / "batou-commands.log"
     env = {**offline_environment(), "APPENV_BASEDIR": str(repo)}
-    status, output = _run([str(venv / "bin" / "batou"), "deploy", environment], repo, env, log)
+    command = [str(venv / "bin" / "batou"), "deploy", *(["-P"] if predict else []), environment]
+    status, output = _run(command, repo, env, log)
     components = _components(output, "🚀 localhost: ", work)
     return Outcome(status, output, components, _logged(log, work), tree_of(work))
 
 
-def run_deployd(repo: Path, environment: str, root: Path, state: Path) -> Outcome:
+def run_deployd(
+    repo: Path, environment: str, root: Path, state: Path, predict: bool = False
+) -> Outcome:
     work, log = root / "work", repo.parent / "deployd-commands.log"
-    command = deployd_command(repo, environment, root, state)
+    command = [*deployd_command(repo, environment, root, state), *(["--predict"] * predict)]
     status, output = _run(command, REPO_ROOT, offline_environment(), log)
     components = _components(output, "localhost > ", work)
     return Outcome(status, output, components, _logged(log, work), tree_of(work))
@@ -247,15 +250,19 @@ class Pair:
         return self.batou_repo / "work", self.root / "work"
 
     def converge(
-        self, environment: str = "dev", drift: Callable[[Path], None] | None = None
+        self,
+        environment: str = "dev",
+        drift: Callable[[Path], None] | None = None,
+        predict: bool = False,
     ) -> tuple[Outcome, Outcome]:
-        """One round: ``drift`` (if given) changes both work trees the same way first."""
+        """One round: ``drift`` (if given) changes both work trees the same way first;
+        ``predict`` runs ``batou deploy -P`` and ``deployd apply --predict``."""
         if drift is not None:
             for work in self.work_trees:
                 drift(work)
         pair = (
-            run_batou(self.batou_repo, environment),
-            run_deployd(self.deployd_repo, environment, self.root, self.state),
+            run_batou(self.batou_repo, environment, predict),
+            run_deployd(self.deployd_repo, environment, self.root, self.state, predict),
         )
         self.rounds.append(pair)
         return pair
