@@ -52,7 +52,13 @@ def serve(settings: Settings, sink: str = "plain") -> int:
     notifier = Notifier()
     loop = Loop(settings, store, notifier)
     extra, registry_stop = _metrics(settings, loop)
-    api = ApiServer(loop, settings.socket, settings.socket_group, extra_routes=extra).start()
+    api = ApiServer(
+        loop,
+        settings.socket,
+        settings.socket_group,
+        extra_routes=extra,
+        control_group=settings.control_group,
+    ).start()
     stoppers: list[Any] = [api.stop, registry_stop]
     try:
         if settings.webhook.enabled:

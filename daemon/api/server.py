@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from daemon.api.peers import Access, Peer, peer_of
 from daemon.loop import Control, Loop, Trigger
 from daemon.records import SCHEMA_VERSION
 
@@ -52,6 +53,8 @@ class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
     loop: Loop
     extra_routes: dict[tuple[str, str], Route]
+    access: Access
+    groups: tuple[str, str]  # socket_group, control_group (for the error texts)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -60,6 +63,7 @@ class _Handler(BaseHTTPRequestHandler):
     error_message_format = "%(code)d %(message)s\n"
     server: _Server
     protocol_version = "HTTP/1.1"
+    peer: Peer
 
     def address_string(self) -> str:
         return "unix"
@@ -84,6 +88,12 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         extra = self.server.extra_routes.get((method, url.path))
+        self.peer = peer_of(self.request)
+        denied = self._denied(method, url.path)
+        if denied:
+            self._discard_body()
+            self._send(403, "application/json", (json.dumps({"error": denied}) + "\n").encode())
+            return
         try:
             if extra:
                 self._send(*extra(self.path))
@@ -95,6 +105,38 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("api: %s %s failed", method, self.path)
             status, body = 500, {"error": f"{type(error).__name__}: {error}"}
         self._send(status, "application/json", (json.dumps(body) + "\n").encode())
+
+    def _denied(self, method: str, path: str) -> str | None:
+        """Why the peer may not do this, or None. Every change request is logged, with who
+        asked (the kernel's word for it: SO_PEERCRED), allowed or not."""
+        access, peer = self.server.access, self.peer
+        extra = {"uid": str(peer.uid)}
+        if method != "POST":
+            if access.may_read(peer):
+                return None
+            log.warning("api: %s may not read %s", peer.describe(), path, extra=extra)
+            return (
+                f"permission denied: {peer.user} (uid {peer.uid}) is not in the socket's group "
+                f"{self.server.groups[0]!r} (setting socket_group)"
+            )
+        command = path.strip("/") or "?"
+        if access.may_change(peer):
+            log.info("api: %s asks to %s", peer.describe(), command, extra=extra)
+            return None
+        log.warning("api: %s asks to %s: denied", peer.describe(), command, extra=extra)
+        group = self.server.groups[1]
+        who = f"root or members of the group {group!r}" if group else "root"
+        return (
+            f"permission denied: {peer.user} (uid {peer.uid}) may read but not change; "
+            f"`deployd {command}` is for {who} (setting control_group)"
+        )
+
+    def _discard_body(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if 0 < length <= 1 << 16:
+            self.rfile.read(length)
+        else:
+            self.close_connection = True
 
     def _route(self, method: str, path: str, query: dict[str, str]) -> tuple[int, Any]:
         loop = self.server.loop
@@ -142,7 +184,9 @@ class _Handler(BaseHTTPRequestHandler):
         if argument is not None and not isinstance(argument, str):
             raise ValueError(f"{key} must be a string")  # it is stored in state.json
         reply: Future[dict[str, Any]] = Future()
-        loop.queue.put(Control(action, argument, reply))
+        if argument:
+            log.info("api: %s: %s %s", self.peer.describe(), action, argument)
+        loop.queue.put(Control(action, argument, reply, self.peer.describe(), self.peer.uid))
         try:
             answer = reply.result(timeout=30)
         except FutureTimeout:
@@ -166,6 +210,7 @@ class ApiServer:
         path: Path,
         group: str = "deployd",
         extra_routes: dict[tuple[str, str], Route] | None = None,
+        control_group: str = "",
     ) -> None:
         self.path = path
         created = _prepare_socket_path(path)
@@ -178,6 +223,8 @@ class ApiServer:
             os.umask(old_umask)
         self._server.loop = loop
         self._server.extra_routes = dict(extra_routes or {})
+        self._server.access = Access.for_groups(group, control_group)
+        self._server.groups = (group, control_group)
         # The group must reach the socket too: systemd makes RuntimeDirectory= root:root 0750.
         ours = created or str(path.parent) in _runtime_directories()
         _set_group([path, path.parent] if ours else [path], group)

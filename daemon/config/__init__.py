@@ -36,6 +36,13 @@ if TYPE_CHECKING:  # the export table: imported on first use (see lazy_exports)
     )
     from daemon.config.settings_file import read_key, settings_path
     from daemon.config.template import holds_settings, settings_text, template_text
+    from daemon.config.trust import (
+        VERIFY_MODES,
+        PathRule,
+        TrustPolicy,
+        normalise_member,
+        parse_trust,
+    )
 
 __all__ = [
     "DEBUG_HOST",
@@ -50,7 +57,10 @@ __all__ = [
     "parse_settings",
     "METRICS_LISTEN",
     "parse_duration",
+    "normalise_member",
     "parse_listen",
+    "parse_trust",
+    "PathRule",
     "read_key",
     "RolloutSettings",
     "ROOT",
@@ -63,6 +73,8 @@ __all__ = [
     "SSH_UNQUOTABLE",
     "STATE_DIR",
     "template_text",
+    "TrustPolicy",
+    "VERIFY_MODES",
     "WebhookSettings",
 ]
 

@@ -37,6 +37,7 @@ from daemon.config.defaults import (
 )
 from daemon.config.limits import Limits, LimitsError
 from daemon.config.settings_file import UnreadableSettings, read_settings_text
+from daemon.config.trust import TrustError, TrustPolicy, parse_trust
 
 # ssh reads ``${NAME}`` in a file name as an environment variable and has no escape for it:
 # a path that holds it is refused.
@@ -56,6 +57,7 @@ _TOP: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "splay": ((int, float), 300.0),
     "socket": (str, str(SOCKET)),
     "socket_group": (str, "deployd"),
+    "control_group": (str, ""),  # empty: only root (and the daemon's own user) may change
     "debug": (bool, False),
     "debug_port": (int, DEBUG_PORT),  # 0: any free port (status shows it); REMOTE_PDB_PORT wins
     "debug_allow_remote": (bool, False),
@@ -92,7 +94,21 @@ _ROLLOUT: dict[str, tuple[type | tuple[type, ...], Any]] = {
     "drift_outside_windows": (bool, None),
     "prometheus_url": (str, ""),  # empty: waves are paced by their delays only
 }
-OPTIONS = {"": _TOP, "limits": _LIMITS, "webhook": _WEBHOOK, "rollout": _ROLLOUT}
+# [trust]: see daemon.config.trust; None means "not set" (groups and paths are sub-tables)
+_TRUST: dict[str, tuple[type | tuple[type, ...], Any]] = {
+    "allowed_signers": (str, ""),
+    "gpg_keyring": (str, ""),
+    "verify": (str, "every-commit"),
+    "groups": (dict, None),
+    "paths": (dict, None),
+}
+OPTIONS = {
+    "": _TOP,
+    "limits": _LIMITS,
+    "webhook": _WEBHOOK,
+    "rollout": _ROLLOUT,
+    "trust": _TRUST,
+}
 _PORTS = {"port", "debug_port"}
 # top-level keys that must hold an absolute path; "" means the default for the optional ones
 _OPTIONAL_PATHS = {"inbox", "wheelhouse", "ssh_key", "ssh_known_hosts", "gnupg_home"}
@@ -140,6 +156,7 @@ class Settings:
     splay: float = 300.0
     socket: Path = SOCKET
     socket_group: str = "deployd"
+    control_group: str = ""
     debug: bool = False
     debug_port: int = DEBUG_PORT
     debug_host: str = "127.0.0.1"  # from REMOTE_PDB_HOST (not a file option)
@@ -159,6 +176,7 @@ class Settings:
     limits: Limits = Limits()
     webhook: WebhookSettings = WebhookSettings()
     rollout: RolloutSettings = RolloutSettings()
+    trust: TrustPolicy = TrustPolicy()
     source: Path | None = None
 
     @property
@@ -268,6 +286,7 @@ _KIND_NAMES = {
     float: "a number",
     str: "a string",
     list: "a list of strings",
+    dict: "a table",
 }
 
 
@@ -323,6 +342,7 @@ def _build(path: Path, text: str, values: dict[str, Any]) -> Settings:
         message = "an enabled webhook needs a secret_file (add one, or set enabled = false)"
         raise SettingsError(path, message, "webhook.secret_file", line)
     rollout = _rollout(path, text, values)
+    trust = _trust(path, text, values)
     for key in ("root", "socket"):
         if key in top:
             top[key] = Path(top[key])
@@ -347,6 +367,7 @@ def _build(path: Path, text: str, values: dict[str, Any]) -> Settings:
         limits=limits,
         webhook=WebhookSettings(**hook),
         rollout=rollout,
+        trust=trust,
         source=path,
     )
 
@@ -367,6 +388,16 @@ def _rollout(path: Path, text: str, values: dict[str, Any]) -> RolloutSettings:
         message = f"must be an http:// or https:// URL, not {url!r}"
         raise SettingsError(path, message, "rollout.prometheus_url", line)
     return RolloutSettings(**raw)
+
+
+def _trust(path: Path, text: str, values: dict[str, Any]) -> TrustPolicy:
+    raw = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("trust.")}
+    try:
+        return parse_trust(raw)
+    except TrustError as error:
+        sub, nested, key = error.key.partition(".")  # groups.NAME, paths.PATTERN
+        line = _line_of(text, key, f"trust.{sub}") if nested else _line_of(text, sub, "trust")
+        raise SettingsError(path, str(error), f"trust.{error.key}", line) from None
 
 
 def _check_wheelhouse(path: Path, text: str, value: str) -> Path:

@@ -23,6 +23,8 @@ class Control:
     action: str  # suspend / resume / trust
     argument: str | None
     reply: Future[dict[str, Any]]
+    requester: str = ""  # who asked, from the socket's peer credentials: "alice (uid 1000, ...)"
+    uid: int = -1
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,9 @@ from dataclasses import replace
 from typing import Any
 
 from daemon.config import Settings
-from daemon.git import FetchError, Mirror, SshOptions, decide, import_bundle
+from daemon.git import FetchError, Mirror, SshOptions, import_bundle
 from daemon.loop import transitions
+from daemon.loop.admission import Admission
 from daemon.loop.health import tick_failed
 from daemon.loop.messages import Control, RunDone, RunEvent, Trigger
 from daemon.loop.polling import poll
@@ -60,6 +61,7 @@ class Loop:
         self.gate = Gate(settings, self.mirror, store.state_dir / "rollout")
         self.queue: queue.Queue[object] = queue.Queue()
         self.state = store.load()
+        self._admission = Admission(settings, self.mirror, store.state_dir)
         self.live = LiveStatus(daemon_started_at=time.time())
         self.last_record: RunRecord | None = None
         self.snapshot: StatusSnapshot = self._make_snapshot()
@@ -111,6 +113,8 @@ class Loop:
         self.store.ensure()
         self.state = rebuild_if_lost(self.state, self.store, self.mirror)
         self.state = recover(self.state, self.store)
+        self.state = self._admission.adopt_copy(self.state)
+        self.store.save(self.state)
         self.last_record = self.store.get_run(self.state.last_run) if self.state.last_run else None
         self._pending = "startup"
         self._next_converge = time.time() + self.converge_delay()
@@ -176,13 +180,12 @@ class Loop:
 
     def _on_control(self, control: Control) -> None:
         try:
-            self.state, answer, converge_now = transitions.control(
-                self.state, self.mirror, control.action, control.argument
-            )
+            self.state, answer, converge_now = transitions.control(self.state, self.mirror, control)
         except ValueError as error:
             control.reply.set_result({"error": str(error)})
             return
         self.store.save(self.state)
+        self._admission.keep_copy(self.state.ratchet)
         if converge_now:
             self._pending = "manual"
         control.reply.set_result(answer)
@@ -329,6 +332,7 @@ class Loop:
             keep_checkout=keep,
             keep_venv=self._last_good_venv(),
             rollback_to=self.state.last_good,
+            trusted=transitions.trusted_for(self.state, commit.sha),
         )
         self._running = RunThread(plan, self.mirror, self.store.state_dir, self.queue)
         self.live = replace(
@@ -351,31 +355,30 @@ class Loop:
         self._answer({"run_id": run_id})
 
     def _ratchet(self, run_id: str, trigger: str, upstream: CommitInfo) -> CommitInfo | None:
-        """The commit the ratchet lets us converge for ``upstream`` (moving it forward), or
-        None after recording the refusal of a rewritten branch."""
+        """The commit the ratchet and the signature policy let us converge for ``upstream``
+        (moving the ratchet forward), or None after recording why not (loop.admission)."""
         try:
-            decision = decide(self.mirror, self.state.ratchet, upstream.sha)
+            admission = self._admission.admit(self.state, upstream, run_id, trigger)
         except FetchError as error:  # a damaged mirror (moved aside): decide after the re-fetch
             log.warning("run: cannot judge %s yet: %s", upstream.sha[:12], error)
             self.state = replace(self.state, upstream=None, last_fetch_error=str(error))
             self._pending = trigger
             return None
-        if decision.target is None:
-            record = transitions.refused(run_id, trigger, upstream, self.state, self.settings)
-            self.state = replace(self.state, refused_commit=upstream.sha)
+        if admission.commit is None:
+            assert admission.record is not None
+            if admission.record.outcome == "refused":  # holds until the branch moves
+                refusal = admission.record.refusal
+                self.state = replace(self.state, refused_commit=upstream.sha, refusal=refusal)
             self._answer({"run_id": run_id})
-            self._on_done(record)
+            self._on_done(admission.record)
             return None
-        commit = (
-            upstream
-            if decision.target == upstream.sha
-            else self.mirror.commit_info(decision.target)
-        )
-        if decision.advanced:
-            self.mirror.set_ratchet(commit.sha)
-            self.state = replace(self.state, ratchet=commit.sha, refused_commit=None)
+        if admission.advanced:
+            sha = admission.commit.sha
+            self.mirror.set_ratchet(sha)
+            self.state = replace(self.state, ratchet=sha, refused_commit=None, refusal=None)
             self.store.save(self.state)
-        return commit
+            self._admission.keep_copy(sha)
+        return admission.commit
 
     def _mark_running(self, running: RunThread) -> None:
         plan = running.plan

@@ -52,6 +52,7 @@ def poll(state: HostState, mirror: Mirror) -> tuple[HostState, bool, FetchError 
         # a refusal is about the head it judged: once the branch points elsewhere (put back on
         # the deployed commit, say) it no longer holds; a new head is judged by the next run
         refused_commit=state.refused_commit if upstream.sha == state.refused_commit else None,
+        refusal=state.refusal if upstream.sha == state.refused_commit else None,
     )
     state = state.count("fetch_total", outcome=outcome)
     return state.observe("fetch_duration_seconds", time.monotonic() - started), moved, None

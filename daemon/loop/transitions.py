@@ -15,14 +15,15 @@ from typing import Any
 
 from daemon.config import Settings
 from daemon.git import Mirror, redact
+from daemon.loop.messages import Control
 from daemon.records import (
-    CommitInfo,
     DebuggerInfo,
     ErrorRecord,
     HostState,
     LiveStatus,
     RunRecord,
     StatusSnapshot,
+    TrustOverride,
 )
 
 log = logging.getLogger(__name__)
@@ -51,9 +52,10 @@ def apply_record(state: HostState, record: RunRecord) -> HostState:
 
 
 def control(
-    state: HostState, mirror: Mirror, action: str, argument: str | None
+    state: HostState, mirror: Mirror, request: Control
 ) -> tuple[HostState, dict[str, Any], bool]:
     """suspend / resume / trust. Returns (state, answer, converge now?); ValueError if refused."""
+    action, argument = request.action, request.argument
     if action == "suspend":
         reason = argument or "no reason given"
         return (
@@ -72,9 +74,24 @@ def control(
         if not argument or sha is None:
             raise ValueError(f"unknown commit {argument!r}: it must be in the fetched history")
         mirror.set_ratchet(sha)
-        state = replace(state, ratchet=sha, refused_commit=None)
-        return state, {"message": f"trusted {sha[:12]}; converging"}, True
+        who = request.requester or "unknown"
+        log.warning(
+            "trust: %s moved the ratchet to %s by hand (it was %s%s)",
+            who,
+            sha[:12],
+            (state.ratchet or "none")[:12],
+            f"; refused: {state.refusal.reason}" if state.refusal else "",
+            extra={"commit": sha, "uid": str(request.uid)},
+        )
+        override = TrustOverride(commit=sha, by=who, at=time.time(), uid=request.uid)
+        state = replace(state, ratchet=sha, refused_commit=None, refusal=None, trusted=override)
+        return state, {"message": f"trusted {sha[:12]} (recorded as by {who}); converging"}, True
     raise ValueError(f"unknown action {action!r}")
+
+
+def trusted_for(state: HostState, sha: str) -> TrustOverride | None:
+    """The `deployd trust` that admitted ``sha``, for the records of the runs converging it."""
+    return state.trusted if state.trusted and state.trusted.commit == sha else None
 
 
 def live_from_event(live: LiveStatus, event: dict[str, Any]) -> tuple[LiveStatus, int | None]:
@@ -99,38 +116,6 @@ def live_from_event(live: LiveStatus, event: dict[str, Any]) -> tuple[LiveStatus
     if kind == "debugger-done":
         return replace(live, debugger=None), None
     return live, None
-
-
-def refused(
-    run_id: str, trigger: str, upstream: CommitInfo, state: HostState, settings: Settings
-) -> RunRecord:
-    """The record of a rewritten branch (not a fast-forward of the ratchet)."""
-    log.error(
-        "fetch: %s is not a fast-forward of the deployed %s: refused; run `deployd trust SHA` "
-        "to accept it",
-        upstream.sha[:12],
-        (state.ratchet or "")[:12],
-    )
-    now = time.time()
-    return RunRecord(
-        id=run_id,
-        trigger=trigger,
-        outcome="refused",
-        started_at=now,
-        finished_at=now,
-        commit=upstream,
-        environment=settings.environment,
-        host=settings.host_name,
-        reason="not-fast-forward",
-        errors=(
-            ErrorRecord(
-                kind="NotFastForward",
-                message=f"{upstream.sha[:12]} does not descend from the deployed commit: "
-                "the branch history was rewritten",
-                hint="push a commit on top of the deployed one, or run `deployd trust SHA`",
-            ),
-        ),
-    )
 
 
 def bad_bundle(run_id: str, path: str, message: str, settings: Settings) -> RunRecord:

@@ -16,7 +16,17 @@ import sys
 
 from daemon.records import ErrorRecord, RunRecord
 
-FIELDS = {"run_id": "DEPLOYD_RUN", "commit": "DEPLOYD_COMMIT", "component": "DEPLOYD_COMPONENT"}
+FIELDS = {
+    "run_id": "DEPLOYD_RUN",
+    "commit": "DEPLOYD_COMMIT",
+    "component": "DEPLOYD_COMPONENT",
+    # a signature refusal: the commit that failed, its signer and key, the path it may not change
+    "refused_commit": "DEPLOYD_REFUSED_COMMIT",
+    "signer": "DEPLOYD_SIGNER",
+    "signer_key": "DEPLOYD_SIGNER_KEY",
+    "path": "DEPLOYD_PATH",
+    "uid": "DEPLOYD_UID",  # who asked for a change on the control socket
+}
 _SYSTEMD_FORMAT = "%(levelname)s %(name)s: %(message)s"  # journald adds the time
 
 
@@ -164,7 +174,18 @@ def log_run_outcome(record: RunRecord) -> None:
     """One line per finished run. A run that failed says why, at error level, with the first
     error's place and what to do: `journalctl -p err -u deployd` alone must tell an operator
     what broke (the full report stays in `deployd history ID`)."""
-    extra = {"run_id": record.id, "commit": record.commit.sha if record.commit else None}
+    extra: dict[str, object] = {
+        "run_id": record.id,
+        "commit": record.commit.sha if record.commit else None,
+    }
+    if record.refusal:  # a possible attack, not a mistake: at error level, with the signer
+        refusal = record.refusal
+        extra.update(
+            refused_commit=refusal.commit,
+            signer=refusal.signer or "unknown",
+            signer_key=refusal.key,
+            path=refusal.path,
+        )
     if record.outcome not in _FAILED and record.outcome not in _WARNED:
         _run_log.info("run %s: %s", record.id, record.outcome, extra=extra)
         return
@@ -174,7 +195,7 @@ def log_run_outcome(record: RunRecord) -> None:
     why = _describe(first) if first else (record.reason or "no error recorded")
     extra_errors = len(record.errors) - 1
     more = f" (+{extra_errors} more: deployd history {record.id})" if extra_errors > 0 else ""
-    level = logging.ERROR if record.outcome in _FAILED else logging.WARNING
+    level = logging.ERROR if record.outcome in _FAILED or record.refusal else logging.WARNING
     _run_log.log(level, "run %s: %s: %s%s", record.id, record.outcome, why, more, extra=extra)
 
 

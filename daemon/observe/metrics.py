@@ -292,6 +292,28 @@ def fetch_families(state: HostState) -> Iterator[Metric]:
     if state.refused_commit:
         refused.add_metric((state.refused_commit,), 1)
     yield refused
+    yield from trust_families(state)
+
+
+def trust_families(state: HostState) -> Iterator[Metric]:
+    """The standing signature refusal (one series at most), and the hand-made exceptions."""
+    refusal = GaugeMetricFamily(
+        "deployd_trust_refusal_info",
+        "Always 1 while the branch head is refused by the signature policy: the reason, the "
+        "commit that failed, its signer (identity and key) and the path it may not change.",
+        labels=("reason", "commit", "head", "signer", "key", "path"),
+    )
+    why = state.refusal
+    if why is not None and state.refused_commit:
+        labels = (why.reason, why.commit, why.head, why.signer, why.key, why.path)
+        refusal.add_metric(labels, 1)
+    yield refusal
+    trusted = state.trusted
+    yield _gauge(
+        "trusted_by_hand_timestamp_seconds",
+        "When `deployd trust` last moved the ratchet by hand; 0 if never.",
+        trusted.at if trusted else 0,
+    )
 
 
 def live_families(state: HostState, live: LiveStatus) -> Iterator[Metric]:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # the export table: imported on first use (see lazy_exports)
         render_status,
         status_line,
     )
+    from daemon.records.trust import SIGNATURE_REASONS, SignatureRefusal, TrustOverride
 
 __all__ = [
     "CheckResult",
@@ -59,9 +60,12 @@ __all__ = [
     "render_status",
     "RunRecord",
     "SCHEMA_VERSION",
+    "SIGNATURE_REASONS",
+    "SignatureRefusal",
     "StatusSnapshot",
     "status_line",
     "TRIGGERS",
+    "TrustOverride",
     "VENV_OUTCOMES",
 ]
 

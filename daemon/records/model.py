@@ -22,6 +22,7 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass, replace
 from typing import Any, Literal
 
 from components_runtime.protocol import ComponentResult, ErrorInfo
+from daemon.records.trust import SIGNATURE_REASONS, SignatureRefusal, TrustOverride
 
 SCHEMA_VERSION = 1
 
@@ -48,6 +49,7 @@ REFUSAL_REASONS = (
     "bad-configuration",
     "bad-bundle",
     "secrets",  # the host cannot decrypt the environment's secrets (docs/secrets.md)
+    *SIGNATURE_REASONS,
 )
 FETCH_OUTCOMES = ("unchanged", "fetched", "failed")
 HOLD_REASONS = ("window", "freeze", "wave-delay", "wave-gate", "rolled-back", "bad-policy")
@@ -100,6 +102,8 @@ class RunRecord:
     components: tuple[ComponentRecord, ...] = ()
     errors: tuple[ErrorRecord, ...] = ()
     warnings: tuple[str, ...] = ()
+    refusal: SignatureRefusal | None = None  # refused by the signature policy: why, by whom
+    trusted: TrustOverride | None = None  # converges a commit an operator trusted by hand
     venv: str | None = None  # the venv hash used
     venv_outcome: str | None = None  # one of VENV_OUTCOMES
     venv_duration: float | None = None
@@ -137,6 +141,8 @@ class RunRecord:
         data["health"] = tuple(CheckResult(**c) for c in data.get("health") or ())
         back = data.get("rolled_back_to")
         data["rolled_back_to"] = CommitInfo(**back) if back else None
+        data["refusal"] = SignatureRefusal.from_dict(data.get("refusal"))
+        data["trusted"] = TrustOverride.from_dict(data.get("trusted"))
         # Only what status, history and the metrics compute with: the worker's errors and
         # component details are shown as they are, and must never make a record unreadable.
         return check_types(cls(**data), _ESSENTIAL_RUN_FIELDS)
@@ -173,11 +179,13 @@ class HostState:
     last_fetch_at: float | None = None
     last_fetch_success_at: float | None = None
     last_fetch_error: str | None = None
-    refused_commit: str | None = None  # a rewritten head we refuse, until history moves on
     # a commit whose health check failed and was rolled back: not converged again until a
     # newer commit arrives (or `deployd converge --now`)
     rolled_back_commit: str | None = None
     upstream_seen_at: float | None = None  # when a poll first saw the upstream head (waves)
+    refused_commit: str | None = None  # a head we refuse, until the branch moves on
+    refusal: SignatureRefusal | None = None  # why, when the signature policy refused it
+    trusted: TrustOverride | None = None  # the newest `deployd trust`
     # Monotonic counters: name -> "label1=v1,label2=v2" -> value.
     counters: dict[str, dict[str, float]] = field(default_factory=dict)
     histograms: dict[str, Histogram] = field(default_factory=dict)
@@ -225,6 +233,8 @@ class HostState:
         data = dict(data)
         for key in ("last_good", "upstream"):
             data[key] = CommitInfo(**data[key]) if data.get(key) else None
+        data["refusal"] = SignatureRefusal.from_dict(data.get("refusal"))
+        data["trusted"] = TrustOverride.from_dict(data.get("trusted"))
         data["histograms"] = {
             name: Histogram(
                 buckets=tuple(h["buckets"]),

@@ -136,14 +136,10 @@ def render_status(status: dict[str, Any], now: float | None = None) -> str:
             )
         )
     if state.get("refused_commit"):
-        rows.append(
-            (
-                "REFUSED",
-                f"{state['refused_commit'][:10]} is not a fast-forward of "
-                f"{(state.get('ratchet') or '')[:10]}: history was rewritten; "
-                "`deployd trust SHA` accepts it",
-            )
-        )
+        rows.extend(_refused_rows(state))
+    trusted = state.get("trusted")
+    if trusted and trusted.get("commit") == state.get("ratchet"):
+        rows.append(("trusted", _trusted(trusted, now)))
     if state.get("last_fetch_error"):
         rows.append(("fetch error", state["last_fetch_error"]))
     if live.get("loop_error"):
@@ -161,6 +157,26 @@ def render_status(status: dict[str, Any], now: float | None = None) -> str:
         rows.append(("  remotely", f"ssh -t {status['host']} nc -C {where}"))
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
+
+
+def _refused_rows(state: dict[str, Any]) -> list[tuple[str, str]]:
+    refused, ratchet = state["refused_commit"][:10], (state.get("ratchet") or "")[:10]
+    refusal = state.get("refusal")
+    if not refusal:
+        why = f"{refused} is not a fast-forward of {ratchet}: history was rewritten"
+        return [("REFUSED", f"{why}; `deployd trust SHA` accepts it")]
+    rows = [("REFUSED", f"{refused}: {refusal['reason']} (commit {refusal['commit'][:10]})")]
+    signer = refusal.get("signer") or "unknown"
+    rows.append(("  signer", f"{signer} (key {refusal.get('key') or '-'})"))
+    if refusal.get("path"):
+        groups = ", ".join(refusal.get("groups") or ())
+        rows.append(("  path", f"{refusal['path']} (only group {groups} may change it)"))
+    rows.append(("  what now", "see docs/trust.md; after review `deployd trust SHA`"))
+    return rows
+
+
+def _trusted(trusted: dict[str, Any], now: float) -> str:
+    return f"{trusted['commit'][:10]} by hand, by {trusted['by']}, {_when(trusted['at'], now)}"
 
 
 def _error(error: dict[str, Any]) -> str:
@@ -237,6 +253,15 @@ def render_run(run: dict[str, Any], now: float | None = None) -> str:
         )
         if not check["passed"]:
             lines.extend(f"    {line}" for line in check["output"].splitlines()[-10:])
+    refusal = run.get("refusal")
+    if refusal:
+        lines.append(f"  refused   commit {refusal['commit']}")
+        signer = refusal.get("signer") or "unknown"
+        lines.append(f"  signer    {signer} (key {refusal.get('key') or '-'})")
+        if refusal.get("path"):
+            lines.append(f"  path      {refusal['path']} (group {', '.join(refusal['groups'])})")
+    if run.get("trusted"):
+        lines.append(f"  trusted   {_trusted(run['trusted'], now)}")
     lines.extend(f"  error     {_error(e)}" for e in run.get("errors") or ())
     lines.extend(f"  warning   {w}" for w in run.get("warnings") or ())
     if run.get("stderr_tail"):
@@ -261,7 +286,8 @@ def status_line(snapshot: StatusSnapshot) -> str:
     if state.upstream and state.last_good and state.upstream.sha != state.last_good.sha:
         parts.append(f"behind ({state.upstream.sha[:7]} upstream)")
     if state.refused_commit:
-        parts.append(f"REFUSING rewritten {state.refused_commit[:7]}")
+        why = state.refusal.reason if state.refusal else "rewritten"
+        parts.append(f"REFUSING {why} {state.refused_commit[:7]}")
     if state.suspended_reason:
         parts.append(f"SUSPENDED: {state.suspended_reason}")
     if state.last_fetch_error:

@@ -22,7 +22,7 @@ from components_runtime.secrets import SecretGuard, find_secrets, guard_for_text
 from daemon.config import Limits, LimitsError, Settings
 from daemon.git import FetchError, Mirror
 from daemon.observe import log_worker_stderr
-from daemon.records import CommitInfo, ErrorRecord, RunRecord
+from daemon.records import CommitInfo, ErrorRecord, RunRecord, TrustOverride
 from daemon.runs.environment_limits import environment_section
 from daemon.secrets import Decryption, SecretsOptions, decrypt_secrets, run_host
 from daemon.state import LockBusy, host_lock
@@ -45,6 +45,7 @@ class RunPlan:
     keep_checkout: str | None = None  # the last good commit: its checkout stays
     keep_venv: str | None = None  # the last good run's venv: never garbage-collected
     rollback_to: CommitInfo | None = None  # the last good commit, when a health check fails
+    trusted: TrustOverride | None = None  # the commit was admitted by `deployd trust`
 
 
 @dataclass(frozen=True)
@@ -243,6 +244,7 @@ def _record(
         venv=venv.venv if venv else None,
         venv_outcome=venv.outcome if venv else None,
         venv_duration=venv.duration if venv else None,
+        trusted=plan.trusted,
         **fields,
     )
 

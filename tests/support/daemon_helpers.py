@@ -160,8 +160,12 @@ def write_config(path: Path, **settings: Any) -> Path:
         else:
             lines.append(f"{key} = {json.dumps(value)}")
     for table, values in tables.items():
+        subs = {k: v for k, v in values.items() if isinstance(v, dict)}  # [table.sub]
         lines.append(f"[{table}]")
-        lines.extend(f"{k} = {json.dumps(v)}" for k, v in values.items())
+        lines.extend(f"{k} = {json.dumps(v)}" for k, v in values.items() if k not in subs)
+        for sub, entries in subs.items():
+            lines.append(f"[{table}.{sub}]")
+            lines.extend(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in entries.items())
     path.write_text("\n".join(lines) + "\n")
     return path
 

@@ -40,7 +40,7 @@ def test_all_tables_are_read() -> None:
         (
             "zzz = 1\n",
             r"x.toml:3: zzz: unknown key \(known: branch, .*, "
-            r"\[limits\], \[webhook\], \[rollout\]\)",
+            r"\[limits\], \[webhook\], \[rollout\], \[trust\]\)",
         ),
         ("poll_interval = -1\n", r"x.toml:3: poll_interval: must be a positive number"),
         ("debug = 'yes'\n", r"x.toml:3: debug: must be true or false, not 'yes'"),

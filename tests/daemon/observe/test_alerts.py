@@ -11,6 +11,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from daemon.records import SignatureRefusal, TrustOverride
 from daemon.records.model import ComponentRecord, DebuggerInfo, HoldInfo
 from daemon.state.store import StateStore
 from tests.support.metrics_store import (
@@ -75,6 +76,7 @@ def busy_body(tmp_path_factory) -> str:
     record_run(store, "succeeded", old, components=(ComponentRecord("nginx", "changed", 1.0),))
     record_run(store, "refused", new, reason="not-fast-forward")
     record_run(store, "failed", new, components=(ComponentRecord("nginx", "failed", 2.0),))
+    refusal = SignatureRefusal("path-not-allowed", new.sha, new.sha, "anton", "SHA256:x", "a/b")
     update_state(
         store,
         upstream=new,
@@ -82,6 +84,8 @@ def busy_body(tmp_path_factory) -> str:
         suspended_reason="x",
         suspended_at=1.0,
         rolled_back_commit=new.sha,
+        refusal=refusal,
+        trusted=TrustOverride(old.sha, "root (uid 0, pid 1)", 1.0, 0),
     )
     provider = StoreProvider(store)
     debugger = DebuggerInfo(host="127.0.0.1", port=4444, since=time.time())
