@@ -24,7 +24,12 @@ def test_the_template_shows_every_option_commented_in_its_table() -> None:
 
 
 def test_the_template_sets_nothing() -> None:
-    assert tomllib.loads(template_text()) == {"limits": {}, "webhook": {}, "rollout": {}}
+    assert tomllib.loads(template_text()) == {
+        "limits": {},
+        "webhook": {},
+        "rollout": {},
+        "trust": {},
+    }
     assert not holds_settings(template_text())
 
 
