@@ -90,6 +90,8 @@ class Client:
             body = response.json()
         except ValueError:
             body = {"error": response.text.strip()}
+        if response.status_code == 403:  # who asks may not: as a socket closed to them (exit 3)
+            raise ClientError(str(body.get("error") or "permission denied"))
         if response.status_code >= 400 and response.status_code not in ok:
             raise RequestRefused(str(body.get("error") or f"HTTP {response.status_code}"))
         return dict(body)
