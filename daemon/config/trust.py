@@ -136,6 +136,8 @@ def _file(raw: Mapping[str, Any], key: str) -> Path | None:
             pass
     except OSError as error:
         raise TrustError(f"cannot read {value}: {error.strerror}", key) from None
+    except ValueError:  # a NUL byte in the name
+        raise TrustError(f"not a file name: {value!r}", key) from None
     if not path.is_file():
         raise TrustError(f"{value} is not a file", key)
     return path
