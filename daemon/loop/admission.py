@@ -51,6 +51,13 @@ class Admitted:
     advanced: bool = False
     record: RunRecord | None = None
 
+    def refused(self, state: HostState, upstream: CommitInfo) -> HostState:
+        """The state after the refusal: a ``refused`` head stays refused until the branch
+        moves (``loop.polling``); a verification that could not run marks nothing."""
+        if self.record is None or self.record.outcome != "refused":
+            return state
+        return replace(state, refused_commit=upstream.sha, refusal=self.record.refusal)
+
 
 class Admission:
     def __init__(self, settings: Settings, mirror: Mirror, state_dir: Path) -> None:
@@ -67,6 +74,13 @@ class Admission:
         state = adopt_root_ratchet(state, settings.root, self.mirror.url, settings.branch)
         self.keep_copy(state.ratchet)
         return state
+
+    def advance(self, state: HostState, sha: str) -> HostState:
+        """Move the ratchet to ``sha``: in the mirror, beside the deployment root, and in the
+        returned state (which the caller saves)."""
+        self.mirror.set_ratchet(sha)
+        self.keep_copy(sha)
+        return replace(state, ratchet=sha, refused_commit=None, refusal=None)
 
     def keep_copy(self, ratchet: str | None) -> None:
         """Write the ratchet beside the deployment root when it moved."""

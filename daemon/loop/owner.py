@@ -364,20 +364,15 @@ class Loop:
             self.state = replace(self.state, upstream=None, last_fetch_error=str(error))
             self._pending = trigger
             return None
-        if admission.commit is None:
-            assert admission.record is not None
-            if admission.record.outcome == "refused":  # holds until the branch moves
-                refusal = admission.record.refusal
-                self.state = replace(self.state, refused_commit=upstream.sha, refusal=refusal)
+        if admission.commit is None:  # refused, or the signatures could not be checked
+            assert admission.record is not None  # admit() gives a commit or a record
+            self.state = admission.refused(self.state, upstream)
             self._answer({"run_id": run_id})
             self._on_done(admission.record)
             return None
         if admission.advanced:
-            sha = admission.commit.sha
-            self.mirror.set_ratchet(sha)
-            self.state = replace(self.state, ratchet=sha, refused_commit=None, refusal=None)
+            self.state = self._admission.advance(self.state, admission.commit.sha)
             self.store.save(self.state)
-            self._admission.keep_copy(sha)
         return admission.commit
 
     def _mark_running(self, running: RunThread) -> None:

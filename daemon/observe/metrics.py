@@ -35,6 +35,7 @@ from prometheus_client.registry import Collector
 from prometheus_client.utils import floatToGoString as _untyped_float_to_go
 
 from daemon.observe.rollout_metrics import rollout_families
+from daemon.observe.trust_metrics import trust_families
 from daemon.records import (
     FETCH_OUTCOMES,
     OUTCOMES,
@@ -293,27 +294,6 @@ def fetch_families(state: HostState) -> Iterator[Metric]:
         refused.add_metric((state.refused_commit,), 1)
     yield refused
     yield from trust_families(state)
-
-
-def trust_families(state: HostState) -> Iterator[Metric]:
-    """The standing signature refusal (one series at most), and the hand-made exceptions."""
-    refusal = GaugeMetricFamily(
-        "deployd_trust_refusal_info",
-        "Always 1 while the branch head is refused by the signature policy: the reason, the "
-        "commit that failed, its signer (identity and key) and the path it may not change.",
-        labels=("reason", "commit", "head", "signer", "key", "path"),
-    )
-    why = state.refusal
-    if why is not None and state.refused_commit:
-        labels = (why.reason, why.commit, why.head, why.signer, why.key, why.path)
-        refusal.add_metric(labels, 1)
-    yield refusal
-    trusted = state.trusted
-    yield _gauge(
-        "trusted_by_hand_timestamp_seconds",
-        "When `deployd trust` last moved the ratchet by hand; 0 if never.",
-        trusted.at if trusted else 0,
-    )
 
 
 def live_families(state: HostState, live: LiveStatus) -> Iterator[Metric]:
