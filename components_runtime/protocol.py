@@ -31,7 +31,8 @@ Event kinds (all carry ``"t"``: seconds since the epoch):
 ``component-changed``   ``host``, ``component``, ``path``: a (sub-)component ran ``update()``
                         (or would, when predicting); ``path`` is its breadcrumb path.
 ``component-finished``  ``host``, ``component``, ``outcome`` (changed/unchanged/failed/
-                        skipped), ``duration``.
+                        skipped/not-attempted: it depends on a root that failed),
+                        ``duration``.
 ``debugger-waiting``    ``host``, ``port``, ``file``, ``line``: a ``breakpoint()`` is waiting
                         for remote-pdb to attach.
 ``debugger-done``       the debugged code continued.
@@ -50,7 +51,7 @@ PROTOCOL_VERSION = 1
 
 Mode = Literal["apply", "predict", "check"]
 RunOutcome = Literal["succeeded", "failed", "cancelled"]
-ComponentState = Literal["changed", "unchanged", "failed", "skipped"]
+ComponentState = Literal["changed", "unchanged", "failed", "skipped", "not-attempted"]
 
 EVENT_KINDS = frozenset(
     {

@@ -7,8 +7,10 @@ around its own ``verify()`` and, when verify raised any ``AssertionError``, the
 ``changed`` is still set, so dependents predict their changes too.
 
 Across roots: the configure pass's topological order (ties in config order); roots marked
-``!name`` and roots of an ignored host are skipped; the first failure stops the run; a stop
-request is honoured between roots. Events follow ``components_runtime.protocol``.
+``!name`` and roots of an ignored host are skipped; a root that fails does not stop the run:
+as in batou, every root that does not depend on it (through provide / require, directly or
+through other roots) is still deployed, and the ones that do are reported ``not-attempted``. A
+stop request is honoured between roots. Events follow ``components_runtime.protocol``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import contextvars
 import errno
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -253,10 +255,17 @@ def converge_host(
     predict: bool = False,
     should_stop: Callable[[], bool] = lambda: False,
     base_dir: Path | None = None,
+    graph: Mapping[Any, Iterable[Any]] | None = None,
 ) -> ConvergeOutcome:
-    """Deploy the roots of ``host`` in ``order``; failures and cancellation become data."""
+    """Deploy the roots of ``host`` in ``order``; failures and cancellation become data.
+
+    ``graph`` maps a root to the roots it depends on (the configure pass's graph; by default
+    the environment's resources are asked)."""
     outcome = ConvergeOutcome()
     _KNOWN_WORKDIRS.clear()  # a directory may have been removed since the last converge
+    if graph is None:
+        graph = host.environment.resources.dependency_graph()
+    blocked: dict[Any, str] = {}  # root -> the failed root it waits for
     for root in (r for r in order if r.host is host):
         if should_stop():
             outcome.cancelled = True
@@ -269,6 +278,17 @@ def converge_host(
             output.log(f"Skipping component {root.name} ({why})", host=host.name, root=root.name)
             outcome.components.append(_finish(emit, root, "skipped", started))
             continue
+        failed_dependency = next((blocked[d] for d in graph.get(root, ()) if d in blocked), None)
+        if failed_dependency is not None:
+            blocked[root] = failed_dependency
+            output.log(
+                f"Not attempting component {root.name}: it depends on {failed_dependency}, "
+                "which failed",
+                host=host.name,
+                root=root.name,
+            )
+            outcome.components.append(_finish(emit, root, "not-attempted", started))
+            continue
         run = _RootRun(host.name, root.name, emit)
         token = _CURRENT.set(run)
         try:
@@ -277,7 +297,8 @@ def converge_host(
         except (Exception, SystemExit) as error:  # sys.exit() in verify/update: this root failed
             outcome.errors.append(_failure(error, root, base_dir))
             outcome.components.append(_finish(emit, root, "failed", started, run))
-            break
+            blocked[root] = root.name
+            continue
         finally:
             _CURRENT.reset(token)
         state = "changed" if root.component.changed else "unchanged"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from components_runtime.engine import (
+    ConfigureResult,
     LoadResult,
     configure_environment,
     converge_host,
@@ -160,7 +161,7 @@ def _run(
         return WorkerResult(
             "succeeded", host, platform, warnings=tuple(warnings), duration=duration
         )
-    return _converge(request, environment, selected.name, configured.order, emit, should_stop,
+    return _converge(request, environment, selected.name, configured, emit, should_stop,
                      base_dir, warnings, started)  # fmt: skip
 
 
@@ -226,7 +227,7 @@ def _converge(
     request: WorkerRequest,
     environment: Environment,
     host_name: str,
-    order: list[Any],
+    configured: ConfigureResult,
     emit: Emit,
     should_stop: Callable[[], bool],
     base_dir: Path,
@@ -249,8 +250,8 @@ def _converge(
         )
         return _failed([unusable], started, warnings, host=host.name, platform=host.platform)
     done = converge_host(
-        host, order, emit, predict=request.mode == "predict", should_stop=should_stop,
-        base_dir=base_dir,
+        host, configured.order, emit, predict=request.mode == "predict",
+        should_stop=should_stop, base_dir=base_dir, graph=configured.graph,
     )  # fmt: skip
     outcome: RunOutcome = (
         "failed" if done.errors else "cancelled" if done.cancelled else "succeeded"

@@ -97,6 +97,8 @@ def summary_line(
     )
     if counts["skipped"]:
         text += f", {counts['skipped']} skipped"
+    if counts.get("not-attempted"):
+        text += f", {counts['not-attempted']} not attempted"
     text += f" ({duration:.2f}s)"
     if outcome != "succeeded":
         text += f" - {outcome.upper()}"

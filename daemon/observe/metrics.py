@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 float_to_go = cast(Callable[[float], str], _untyped_float_to_go)
 
 SnapshotProvider = Callable[[], StatusSnapshot]
-COMPONENT_STATES = ("changed", "unchanged", "failed", "skipped")
+COMPONENT_STATES = ("changed", "unchanged", "failed", "skipped", "not-attempted")
 FAILED_OUTCOMES = ("failed", "timeout", "crashed")
 OTHER = "other"
 

@@ -45,6 +45,10 @@ def test_summary_lines() -> None:
         "predict: 0 would change, 1 unchanged, 0 failed (0.50s) - no changes"
     )
     assert render.summary_line("apply", "cancelled", results[:1], 0).endswith("- CANCELLED")
+    failed = [ComponentResult("a", "failed"), ComponentResult("b", "not-attempted")]
+    assert render.summary_line("apply", "failed", failed, 0.2) == (
+        "apply: 0 changed, 0 unchanged, 1 failed, 1 not attempted (0.20s) - FAILED"
+    )
     assert render.summary_line("apply", "failed", [], 0.1) == (
         "apply: nothing was converged (0.10s) - FAILED"
     )

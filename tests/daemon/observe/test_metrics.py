@@ -133,6 +133,7 @@ def test_components_of_the_last_run_and_when_each_last_changed(exporter, store):
         (("state", "unchanged"),): 1,
         (("state", "failed"),): 1,
         (("state", "skipped"),): 0,
+        (("state", "not-attempted"),): 0,
     }
     assert value(samples, "deployd_component_duration_seconds", component="c2") == 2.5
     assert len(series(samples, "deployd_component_duration_seconds")) == 3

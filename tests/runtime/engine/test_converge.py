@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from components_runtime.engine.configure import configure_environment
 from components_runtime.engine.converge import converge_host
@@ -97,7 +100,8 @@ def test_ignored_roots_are_configured_but_skipped(tmp_path: Path) -> None:
     assert [c.outcome for c in outcome.components] == ["skipped", "changed"]
 
 
-def test_a_failure_stops_the_run_and_names_the_users_frame(tmp_path: Path) -> None:
+def test_a_failure_names_the_users_frame_and_the_run_goes_on(tmp_path: Path) -> None:
+    # batou 2.7.1 goes on with the roots that do not depend on the failed one.
     env, result = setup(tmp_path, Failing, Lone)
     outcome, _ = converge(env, result, base_dir=Path(__file__).parent)
     [error] = outcome.errors
@@ -106,8 +110,55 @@ def test_a_failure_stops_the_run_and_names_the_users_frame(tmp_path: Path) -> No
     assert error.line == Failing.verify.__code__.co_firstlineno + 1
     assert (error.component, error.host) == ("failing", "here")
     assert error.details[0] == "in: here > Failing"
-    assert [c.outcome for c in outcome.components] == ["failed"]
-    assert LOG == []
+    assert [(c.component, c.outcome) for c in outcome.components] == [
+        ("failing", "failed"),
+        ("lone", "changed"),
+    ]
+    assert LOG == ["verify lone", "update lone"]
+
+
+class FailingFirst(Component):
+    def configure(self) -> None:
+        self.provide("first", 1)
+
+    def verify(self) -> None:
+        raise RuntimeError("provider broke")
+
+
+class Third(Step):
+    def configure(self) -> None:
+        self.require("second")
+
+
+class ProvidingSecond(Step):
+    def configure(self) -> None:
+        self.require("first")
+        self.provide("second", 2)
+
+
+def test_roots_that_depend_on_a_failed_root_are_not_attempted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # third -> providingsecond -> failingfirst: both dependents wait for the failed provider,
+    # the one through the other too; lone does not depend on it and is deployed.
+    env, result = setup(tmp_path, Third, Lone, ProvidingSecond, FailingFirst)
+    with caplog.at_level(logging.INFO):
+        outcome, events = converge(env, result)
+    assert [(c.component, c.outcome) for c in outcome.components] == [
+        ("lone", "changed"),
+        ("failingfirst", "failed"),
+        ("providingsecond", "not-attempted"),
+        ("third", "not-attempted"),
+    ]
+    assert LOG == ["verify lone", "update lone"]
+    assert [e["outcome"] for e in events if e["event"] == "component-finished"][2:] == [
+        "not-attempted",
+        "not-attempted",
+    ]
+    assert len(outcome.errors) == 1
+    assert "Not attempting component third: it depends on failingfirst, which failed" in (
+        caplog.text
+    )
 
 
 def test_stop_request_cancels_between_roots(tmp_path: Path) -> None:
