@@ -52,7 +52,7 @@ from components_runtime.secrets import (
     find_secrets,
     read_secrets,
 )
-from components_runtime.support import output
+from components_runtime.support import output, relative
 from components_runtime.worker import aliases
 
 Emit = Callable[[dict[str, Any]], None]
@@ -175,9 +175,22 @@ def _select(
             selected = select_host(config, request.host)
         except HostSelectionError as error:
             errors.append(error)
+    elif not config.hosts:
+        errors.append(_no_hosts_error(config))
     checked = [selected] if selected is not None else list(config.hosts.values())
     errors.extend(_empty_host_errors(checked, errors))
     return selected, checked
+
+
+def _no_hosts_error(config: Any) -> HostSelectionError:
+    """``check --all-hosts`` of an environment without hosts: nothing was checked (batou
+    refuses such an environment with "No host found in environment")."""
+    return HostSelectionError(
+        f"Environment {config.name!r} has no hosts: there is nothing to check",
+        file=relative(config.file, config.base_dir),
+        hint="list the hosts and their components in [hosts] (NAME = component, ...) or in "
+        "[host:NAME] sections",
+    )
 
 
 def _read_secrets(

@@ -74,6 +74,7 @@ def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "components/hello/component.py": COMPONENT,
             "environments/prod/environment.cfg": ENVIRONMENT,
             "environments/bad/environment.cfg": "[host:web]\ncomponents = nosuch\n",
+            "environments/empty/environment.cfg": "[environment]\nconnect_method = local\n",
         },
     )
 
@@ -148,6 +149,11 @@ def test_the_check_verdict_names_the_environment_and_host(
         (("check", "{repo}", "-e", "bad", "--all-hosts"), "Missing component: nosuch"),
         (("check", "{repo}", "-e", "nope", "--all-hosts"), "Missing environment 'nope'"),
         (("apply", "{repo}", "-e", "prod", "--host", "ghost"), "Host 'ghost' is not in"),
+        # batou refuses an environment without hosts ("No host found in environment")
+        (
+            ("check", "{repo}", "-e", "empty", "--all-hosts"),
+            "Environment 'empty' has no hosts: there is nothing to check",
+        ),
     ],
 )
 def test_bad_configuration_exits_2(repo: Path, args: tuple[str, ...], expected: str) -> None:
