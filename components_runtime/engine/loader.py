@@ -16,10 +16,11 @@ by several files is fine (the later file's directory wins, as in batou).
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
 import types
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +28,9 @@ from components_runtime.errors import LoadError, message_of
 from components_runtime.model import Component
 from components_runtime.support import (
     frame_in_file,
+    import_chain,
     missing_batou_module_hint,
     relative,
-    user_traceback_lines,
 )
 
 
@@ -49,6 +50,32 @@ class ComponentDefinition:
 class LoadResult:
     definitions: dict[str, ComponentDefinition]
     errors: tuple[LoadError, ...]
+    # lower-cased name -> (file, "defines"/"imports", the name as written): the classes a file
+    # that failed to load names at its top level, so "no such component" can say why
+    unloaded: dict[str, tuple[str, str, str]] = field(default_factory=dict)
+
+
+def top_level_names(source: bytes) -> list[tuple[str, str]]:
+    """(name, "defines" or "imports") for each name a module's top level binds by ``class``,
+    ``import`` or ``from ... import`` (what would have become components had it loaded); none
+    when it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    names: list[tuple[str, str]] = []
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            names.append((node.name, "defines"))
+        elif isinstance(node, ast.ImportFrom):
+            names.extend(
+                (alias.asname or alias.name, "imports") for alias in node.names if alias.name != "*"
+            )
+        elif isinstance(node, ast.Import):
+            names.extend(
+                (alias.asname or alias.name.split(".")[0], "imports") for alias in node.names
+            )
+    return names
 
 
 def component_files(base_dir: Path) -> list[Path]:
@@ -91,10 +118,12 @@ def _execute(path: Path, base_dir: Path) -> tuple[dict[str, Any] | None, LoadErr
         exec(code, module.__dict__)
     except Exception as error:
         line = frame_in_file(error.__traceback__, str(path))
-        # Raised in a helper module of the repository: show the way there, not just the import.
-        chain = user_traceback_lines(error.__traceback__, base_dir)
+        # Raised in a helper module of the repository or in an installed package (batou_ext):
+        # show the way there, not just the user's import, and name the deepest place.
+        chain = import_chain(error.__traceback__, base_dir)
+        inner = f"{chain[-1]}: " if len(chain) > 1 and not chain[-1].startswith(rel + ":") else ""
         return None, LoadError(
-            f"Failed loading component file: {type(error).__name__}: {_describe(error)}",
+            f"Failed loading component file: {type(error).__name__}: {inner}{_describe(error)}",
             file=rel,
             line=line,
             hint=_import_hint(error),
@@ -173,6 +202,7 @@ def load_components(base_dir: Path) -> LoadResult:
     """Load every component file under ``base_dir``; errors are collected, not raised."""
     definitions: dict[str, ComponentDefinition] = {}
     errors: list[LoadError] = []
+    unloaded: dict[str, tuple[str, str, str]] = {}
     for path in component_files(base_dir):
         namespace, error = _execute(path, base_dir)
         if error is None and namespace is not None:
@@ -180,6 +210,8 @@ def load_components(base_dir: Path) -> LoadResult:
         if error is not None:
             error.file = relative(Path(error.file or path), base_dir)
             errors.append(error)
+            for name, how in top_level_names(_source(path)):
+                unloaded.setdefault(name.lower(), (error.file, how, name))
             continue
         for name, definition in found.items():
             earlier = definitions.get(name)
@@ -187,7 +219,14 @@ def load_components(base_dir: Path) -> LoadResult:
                 errors.append(_conflict(earlier, definition, base_dir))
                 continue
             definitions[name] = definition
-    return LoadResult(definitions, tuple(errors))
+    return LoadResult(definitions, tuple(errors), unloaded)
+
+
+def _source(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return b""
 
 
 def _conflict(

@@ -24,10 +24,12 @@ from components_runtime.support.output import (
     tabular,
     warn,
 )
+from components_runtime.support.public_names import batou_names
 from components_runtime.support.shell import cmd
 from components_runtime.support.template import expand, generated_header, render_file
 from components_runtime.support.tracebacks import (
     frame_in_file,
+    import_chain,
     relative,
     user_frame,
     user_traceback_lines,
@@ -42,6 +44,7 @@ from components_runtime.support.utilities import (
 
 __all__ = [
     "annotate",
+    "batou_names",
     "batou_package_dir",
     "forget_batou_distribution",
     "is_served_module",
@@ -58,6 +61,7 @@ __all__ = [
     "format_duration",
     "frame_in_file",
     "generated_header",
+    "import_chain",
     "hash",
     "line",
     "log",

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from components_runtime.errors import TemplatingError, describe
+from components_runtime.support.public_names import batou_names
 
 if TYPE_CHECKING:
     import jinja2
@@ -118,7 +119,7 @@ def _error(identifier: str, error: Exception, source: str) -> TemplatingError:
     location = f" line {line}" if line and "\n" in source.rstrip("\n") else ""
     failure = TemplatingError(
         f"An error occurred while rendering a template ({identifier}{location}): "
-        + describe(error),
+        + batou_names(describe(error)),
         hint=_hint(error),
     )
     failure.template_line = line  # a File with a source file reports it as file:line

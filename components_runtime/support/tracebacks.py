@@ -10,6 +10,7 @@ the runtime, and so is everything they call (``requests`` inside ``Download``).
 from __future__ import annotations
 
 import os
+import sys
 import sysconfig
 from pathlib import Path
 from types import TracebackType
@@ -89,6 +90,32 @@ def user_traceback_lines(tb: TracebackType | None, base_dir: Path | str | None) 
     return _collapse_repeats(lines)
 
 
+def _library_path(filename: str) -> str | None:
+    """``package/module.py`` of a frame in an installed library (relative to its ``sys.path``
+    entry), or None for the runtime, the standard library, Jinja2 and unknown places."""
+    real = os.path.realpath(filename)
+    if real.startswith(RUNTIME_DIR) or filename.startswith(STDLIB_DIR) or "/jinja2/" in real:
+        return None
+    entries = [os.path.realpath(entry) + os.sep for entry in sys.path if entry]
+    best = max((entry for entry in entries if real.startswith(entry)), key=len, default=None)
+    return real[len(best) :] if best is not None else None
+
+
+def import_chain(tb: TracebackType | None, base_dir: Path | str | None) -> list[str]:
+    """``file:line`` of every frame in the repository or in an installed library (an extension
+    package such as batou_ext): the way from the user's ``import`` to what failed in there."""
+    base = str(Path(base_dir).resolve()) + os.sep if base_dir is not None else None
+    lines = []
+    for filename, number in _frames(tb):
+        if base is not None and os.path.realpath(filename).startswith(base):
+            lines.append(f"{relative(filename, base_dir)}:{number}")
+            continue
+        library = _library_path(filename)
+        if library is not None:
+            lines.append(f"{library}:{number}")
+    return _collapse_repeats(lines)
+
+
 def _collapse_repeats(lines: list[str]) -> list[str]:
     """A run of the same line (deep recursion) as the line and how often it repeats."""
     collapsed: list[str] = []
@@ -106,4 +133,4 @@ def _collapse_repeats(lines: list[str]) -> list[str]:
     return collapsed
 
 
-__all__ = ["frame_in_file", "relative", "user_frame", "user_traceback_lines"]
+__all__ = ["frame_in_file", "import_chain", "relative", "user_frame", "user_traceback_lines"]

@@ -104,5 +104,11 @@ def install() -> None:
     import batou.c  # noqa: F401
     import batou.component  # noqa: F401
 
+    # The classes messages show (support.public_names finds them here by their batou names).
+    import batou.environment  # noqa: F401
+    import batou.host  # noqa: F401
+    import batou.lib.file  # noqa: F401
+    import batou.utils  # noqa: F401
+
 
 __all__ = ["BatouAliasFinder", "install", "installed"]

@@ -10,6 +10,7 @@ errors say what is wrong and where.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable
@@ -52,7 +53,7 @@ from components_runtime.secrets import (
     find_secrets,
     read_secrets,
 )
-from components_runtime.support import output, relative
+from components_runtime.support import batou_names, output, relative
 from components_runtime.worker import aliases
 
 Emit = Callable[[dict[str, Any]], None]
@@ -112,7 +113,7 @@ def _failed(
 ) -> WorkerResult:
     return WorkerResult(
         outcome="failed",
-        errors=tuple(error.to_info() for error in sorted_errors(errors)),
+        errors=tuple(_public(error) for error in sorted_errors(errors)),
         warnings=tuple(warnings),
         duration=time.monotonic() - started,
         **kw,
@@ -274,9 +275,20 @@ def _converge(
         host=host.name,
         platform=host.platform,
         components=tuple(done.components),
-        errors=tuple(error.to_info() for error in sorted_errors(done.errors)),
+        errors=tuple(_public(error) for error in sorted_errors(done.errors)),
         warnings=tuple(warnings + [w for w in output.warnings if w not in warnings]),
         duration=time.monotonic() - started,
+    )
+
+
+def _public(error: DeploydError) -> ErrorInfo:
+    """The error as the user reads it: batou's names, not deployd's module paths."""
+    info = error.to_info()
+    return dataclasses.replace(
+        info,
+        message=batou_names(info.message),
+        hint=batou_names(info.hint) if info.hint else info.hint,
+        details=tuple(batou_names(line) for line in info.details),
     )
 
 
@@ -291,8 +303,12 @@ def _name_errors(config: Any, loaded: LoadResult, base_dir: Path) -> list[Config
     errors = validate_component_names(config, set(loaded.definitions))
     for error in errors:
         file = base_dir / "components" / str(error.component) / "component.py"
+        unloaded = loaded.unloaded.get(str(error.component))
         if error.component in failed:
             error.hint = f"components/{error.component}/component.py failed to load (see its error)"
+        elif unloaded is not None:
+            where, how, name = unloaded
+            error.hint = f"{where} {how} {name}, but that file failed to load (see its error)"
         elif not (base_dir / "components").is_dir():
             error.hint = f"{base_dir} has no components/ directory: is it the repository?"
         elif not _is_file(file):
