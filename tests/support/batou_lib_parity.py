@@ -23,7 +23,7 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -117,7 +117,10 @@ class Outcome:
 
 
 # The programs batou.lib runs. Each is shadowed by a script that logs the call and runs it.
-LOGGED_PROGRAMS = ("git", "hg", "svn", "tar", "unzip", "make", "dpkg", "apt-get", "rsync")
+LOGGED_PROGRAMS = (
+    *("git", "hg", "svn", "tar", "unzip", "make", "dpkg", "apt-get", "rsync"),
+    *("crontab", "mysql"),
+)
 SHIM = """#!/bin/sh
 printf '%s|%s %s\\n' "$(pwd)" "$(basename "$0")" "$*" >> "$PARITY_COMMAND_LOG"
 exec {real} "$@"
@@ -167,21 +170,38 @@ def _components(output: str, prefix: str, work: Path) -> list[str]:
     ]
 
 
-def run_batou(repo: Path, environment: str, predict: bool = False) -> Outcome:
+def run_batou(
+    repo: Path,
+    environment: str,
+    predict: bool = False,
+    env: dict[str, str] | None = None,
+    wrapper: Sequence[str] = (),
+) -> Outcome:
+    """``batou deploy`` (``-P`` to predict); ``env`` is added to its environment and
+    ``wrapper`` put before the command (a private mount namespace, say)."""
     venv, work, log = batou_venv(), repo / "work", repo.parent / "batou-commands.log"
-    env = {**offline_environment(), "APPENV_BASEDIR": str(repo)}
-    command = [str(venv / "bin" / "batou"), "deploy", *(["-P"] if predict else []), environment]
-    status, output = _run(command, repo, env, log)
+    full_env = {**offline_environment(), **(env or {}), "APPENV_BASEDIR": str(repo)}
+    command = [*wrapper, str(venv / "bin" / "batou"), "deploy", *(["-P"] if predict else []),
+               environment]  # fmt: skip
+    status, output = _run(command, repo, full_env, log)
     components = _components(output, "🚀 localhost: ", work)
     return Outcome(status, output, components, _logged(log, work), tree_of(work))
 
 
 def run_deployd(
-    repo: Path, environment: str, root: Path, state: Path, predict: bool = False
+    repo: Path,
+    environment: str,
+    root: Path,
+    state: Path,
+    predict: bool = False,
+    env: dict[str, str] | None = None,
+    wrapper: Sequence[str] = (),
 ) -> Outcome:
+    """``deployd apply``, with ``predict``, ``env`` and ``wrapper`` as for :func:`run_batou`."""
     work, log = root / "work", repo.parent / "deployd-commands.log"
-    command = [*deployd_command(repo, environment, root, state), *(["--predict"] * predict)]
-    status, output = _run(command, REPO_ROOT, offline_environment(), log)
+    command = [*wrapper, *deployd_command(repo, environment, root, state),
+               *(["--predict"] * predict)]  # fmt: skip
+    status, output = _run(command, REPO_ROOT, {**offline_environment(), **(env or {})}, log)
     components = _components(output, "localhost > ", work)
     return Outcome(status, output, components, _logged(log, work), tree_of(work))
 
@@ -238,6 +258,9 @@ class Pair:
     files: dict[str, str | bytes]
     state: Path
     rounds: list[tuple[Outcome, Outcome]] = field(default_factory=list)
+    # per tool (batou, deployd): added environment variables, words before the command
+    envs: tuple[dict[str, str], dict[str, str]] = ({}, {})
+    wrappers: tuple[Sequence[str], Sequence[str]] = ((), ())
 
     def __post_init__(self) -> None:
         files = {"requirements.txt": f"batou=={BATOU_VERSION}\n", **self.files}
@@ -261,9 +284,10 @@ class Pair:
             for work in self.work_trees:
                 drift(work)
         pair = (
-            run_batou(self.batou_repo, environment, predict),
-            run_deployd(self.deployd_repo, environment, self.root, self.state, predict),
-        )
+            run_batou(self.batou_repo, environment, predict, self.envs[0], self.wrappers[0]),
+            run_deployd(self.deployd_repo, environment, self.root, self.state, predict,
+                        self.envs[1], self.wrappers[1]),
+        )  # fmt: skip
         self.rounds.append(pair)
         return pair
 

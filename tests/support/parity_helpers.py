@@ -130,7 +130,8 @@ def snapshot(work: Path) -> dict[str, Any]:
     """Everything that must be identical about a work tree, with the base path taken out.
 
     Files map to ``(mode, uid, gid, bytes)``, directories to ``(mode, uid, gid, "dir")``,
-    symlinks to ``("link", target)``; an absolute target under ``work`` reads ``WORK/...``. The diff
+    symlinks to ``("link", target)``, sockets to ``("socket", mode)``; an absolute target
+    under ``work`` reads ``WORK/...``. The diff
     logs under ``.batou-diffs`` have random names, so they are compared as a sorted list.
     """
     tree: dict[str, Any] = {}
@@ -147,6 +148,8 @@ def snapshot(work: Path) -> dict[str, Any]:
                 if target.startswith(str(work)):
                     target = "WORK" + target[len(str(work)) :]
                 tree[rel] = ("link", target)
+            elif stat.S_ISSOCK(info.st_mode):  # e.g. supervisord's control socket
+                tree[rel] = ("socket", stat.S_IMODE(info.st_mode))
             elif stat.S_ISDIR(info.st_mode):
                 tree[rel] = (stat.S_IMODE(info.st_mode), info.st_uid, info.st_gid, "dir")
             else:
