@@ -25,10 +25,16 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE.parent))
 
 from gen_repo import ENVIRONMENT, generate  # noqa: E402
-from parity_helpers import batou_venv, deployd_command, differences, snapshot  # noqa: E402
+
+from tests.support.parity_helpers import (  # noqa: E402
+    batou_venv,
+    deployd_command,
+    differences,
+    snapshot,
+)
 
 TARGETS = {"first": 1 / 2, "no-op": 1 / 5}
 TARGET_SIZE = 1000  # the targets are set for N = 1,000; smaller sizes are for information
@@ -67,11 +73,13 @@ def median_of(repeat: int, prepare: Callable[[], None], run: Callable[[], Sample
     )
 
 
-def measure_batou(venv: Path, scratch: Path, size: int, repeat: int) -> dict[str, Sample]:
+def measure_batou(
+    venv: Path, scratch: Path, size: int, repeat: int, roots: int
+) -> dict[str, Sample]:
     """First converges each get a fresh repository (batou's work tree lives inside it); old
     trees are deleted only at the end, so no deletion I/O lands in a timed run."""
     command = [str(venv / "bin" / "batou"), "deploy", ENVIRONMENT]
-    repos = iter([generate(scratch / f"batou-{n}", size) for n in range(repeat)])
+    repos = iter([generate(scratch / f"batou-{n}", size, roots) for n in range(repeat)])
     current: list[Path] = []
 
     def fresh() -> None:
@@ -87,13 +95,13 @@ def measure_batou(venv: Path, scratch: Path, size: int, repeat: int) -> dict[str
     }
 
 
-def measure_deployd(scratch: Path, size: int, repeat: int) -> dict[str, Sample]:
-    repo = generate(scratch / "deployd-repo", size)
-    roots = iter([scratch / f"deployd-root-{n}" for n in range(repeat)])
+def measure_deployd(scratch: Path, size: int, repeat: int, roots: int) -> dict[str, Sample]:
+    repo = generate(scratch / "deployd-repo", size, roots)
+    trees = iter([scratch / f"deployd-root-{n}" for n in range(repeat)])
     current: list[Path] = []
 
     def fresh() -> None:
-        current[:] = [next(roots)]
+        current[:] = [next(trees)]
 
     def run() -> Sample:
         command = deployd_command(repo, ENVIRONMENT, current[0], scratch / "deployd-state")
@@ -140,6 +148,13 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[200, 1000])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
+        "--roots",
+        type=int,
+        default=10,
+        help="root components the N files are spread over (1,000 roots of one file each: "
+        "--sizes 1000 --roots 1000)",
+    )
+    parser.add_argument(
         "--scratch",
         type=Path,
         default=Path("/dev/shm" if os.access("/dev/shm", os.W_OK) else "/var/tmp")
@@ -157,8 +172,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="deployd-bench-", dir=args.scratch) as scratch:
         for size in args.sizes:
             base = Path(scratch, f"n{size}")
-            batou = measure_batou(venv, base, size, args.repeat)
-            deployd = measure_deployd(base, size, args.repeat)
+            batou = measure_batou(venv, base, size, args.repeat, args.roots)
+            deployd = measure_deployd(base, size, args.repeat, args.roots)
             # Fair only if both did the same work: the last trees converged by each must match.
             same = differences(
                 snapshot(base / f"batou-{args.repeat - 1}" / "work"),
@@ -173,7 +188,8 @@ def main() -> int:
                     flush=True,
                 )
     print()
-    print(f"median of {args.repeat} runs of the whole command; load average {os.getloadavg()}")
+    print(f"{args.roots} root components; median of {args.repeat} runs of the whole command; "
+          f"load average {os.getloadavg()}")  # fmt: skip
     print("the work trees of both tools were compared after the runs: identical")
     print(table(rows))
     missed = [k for n, k, b, d in rows if n == TARGET_SIZE and d[0] / b[0] > TARGETS[k]]

@@ -9,6 +9,7 @@ spool) and sometimes a wrapper around the whole command (a private mount namespa
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,8 +33,17 @@ class ToolRun:
     updated: tuple[str, ...]
 
 
+_SCHEDULING = re.compile(r"\N{MEDIUM WHITE CIRCLE} \S+: Scheduling component \S+ \.\.\.\n?")
+
+
 def _updated(output: str, prefix: str) -> tuple[str, ...]:
-    return tuple(line[len(prefix) :] for line in output.splitlines() if line.startswith(prefix))
+    """The component paths after ``prefix``. batou's main process prints its "Scheduling
+    component" lines (and its error reports) while the deployment prints, so one may land
+    inside another line: those are taken out, and batou's lines are found wherever they
+    start; deployd's are whole lines."""
+    if prefix != BATOU_UPDATE:
+        return tuple(line[len(prefix) :] for line in output.splitlines() if line.startswith(prefix))
+    return tuple(re.findall(re.escape(prefix) + r"([^\n]*)", _SCHEDULING.sub("", output)))
 
 
 def _run(command: Sequence[str], cwd: Path, env: dict[str, str], timeout: float) -> Any:
