@@ -16,6 +16,7 @@ from __future__ import annotations
 import configparser
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -28,6 +29,7 @@ import git
 
 from daemon.git.repair import damage_in, move_aside
 from daemon.git.ssh import SshOptions, explain
+from daemon.git.tree_check import altered, write_manifest
 from daemon.git.urls import GIT_ENV, git_environment, normalise_url, redact
 from daemon.records import CommitInfo
 
@@ -37,6 +39,7 @@ UPSTREAM_REF = "refs/deployd/upstream"
 RATCHET_REF = "refs/deployd/ratchet"
 CURRENT = "current"  # checkouts/current: the work tree every run converges (see checkout)
 COMMIT_MARKER = ".deployd-commit"  # in a checkout: the commit it holds
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _GIT_CONFIG = ("-c", "core.hooksPath=/dev/null", "-c", "protocol.file.allow=always")
 
 
@@ -267,9 +270,13 @@ class Mirror:
         intact until a newer run succeeds); every other directory is removed.
         """
         current = checkouts / CURRENT
+        if checkout_commit(current) == sha and (why := altered(current)):
+            log.warning("checkout: %s differs from %s (%s): exported again", current, sha[:12], why)
+            os.replace(current, checkouts / f".old.{os.getpid()}")
         if checkout_commit(current) != sha:
             parked = checkouts / sha
-            source = parked if checkout_commit(parked) == sha else self._export(sha, checkouts)
+            intact = checkout_commit(parked) == sha and not altered(parked)
+            source = parked if intact else self._export(sha, checkouts)
             previous = checkout_commit(current)
             if previous and previous in keep and not (checkouts / previous).exists():
                 os.replace(current, checkouts / previous)
@@ -299,6 +306,7 @@ class Mirror:
                 stderr.seek(0)
                 why = stderr.read().decode(errors="replace").strip() or problem
                 raise FetchError(f"git archive {sha[:12]}: {why}")
+        write_manifest(tmp)
         (tmp / COMMIT_MARKER).write_text(sha + "\n")
         return tmp
 
@@ -361,9 +369,10 @@ def _own_git_groups() -> list[int]:
 def checkout_commit(work_tree: Path) -> str | None:
     """The commit a checkout directory holds (from its marker), or None."""
     try:
-        return (work_tree / COMMIT_MARKER).read_text().strip() or None
-    except OSError:
+        text = (work_tree / COMMIT_MARKER).read_bytes().decode("ascii").strip()
+    except (OSError, UnicodeDecodeError):  # a damaged marker: the tree is exported again
         return None
+    return text if _SHA.fullmatch(text) else None
 
 
 def decide(mirror: Mirror, ratchet: str | None, head: str) -> Decision:

@@ -118,9 +118,13 @@ class StateStore:
         return self.state_dir / "lock"
 
     def ensure(self) -> None:
-        """Create the directory tree (not world-writable)."""
+        """Create the directory tree, closed to others (0750) whatever the umask and whoever
+        made it: it holds the repository, its secrets' venvs and the run history. Everything
+        below (mirror, venvs: made by git and venv with their own modes) is then closed too."""
         for path in (self.state_dir, self.runs_dir, self.checkouts_dir):
             path.mkdir(parents=True, exist_ok=True, mode=0o750)
+            if path.stat().st_mode & 0o027:
+                path.chmod(path.stat().st_mode & 0o7750)
 
     # -- host state ------------------------------------------------------------------------
     def load(self) -> HostState:

@@ -56,7 +56,7 @@ from components_runtime.support import relative
 from daemon.config import DEFAULT_LIMITS
 from daemon.venvs.in_use import IN_USE, InUse, claim_exclusive, hold_shared
 from daemon.venvs.requirements import Requirements, RequirementsError, read_requirements
-from daemon.venvs.runtime_overlay import install_overlay, runtime_fingerprint
+from daemon.venvs.runtime_overlay import install_overlay, overlay_problem, runtime_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -312,8 +312,15 @@ def _site_packages(target: Path) -> Path:
 
 
 def _usable(target: Path) -> bool:
-    """Finished, and its interpreter still resolves (the base Python may have been removed)."""
-    return (target / READY).is_file() and _python(target).exists()
+    """Finished, its interpreter still resolves (the base Python may have been removed) and its
+    runtime overlay is whole; a finished venv that is not is rebuilt, with a warning."""
+    if not (target / READY).is_file():
+        return False
+    problem = None if _python(target).exists() else f"{_python(target)} does not resolve"
+    problem = problem or overlay_problem(target, _site_packages(target))
+    if problem:
+        log.warning("venv: %s is damaged (%s): building it again", target.name, problem)
+    return problem is None
 
 
 def _python(target: Path) -> Path:

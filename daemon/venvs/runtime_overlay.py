@@ -55,4 +55,28 @@ def install_overlay(venv: Path, site_packages: Path) -> None:
     (site_packages / RUNTIME_PTH).write_text(f"{overlay}\n")
 
 
-__all__ = ["OVERLAY", "RUNTIME_PTH", "install_overlay", "runtime_fingerprint", "runtime_modules"]
+def overlay_problem(venv: Path, site_packages: Path) -> str | None:
+    """What is wrong with a finished venv's overlay (a link deleted or pointing elsewhere, the
+    .pth file gone), or None: a venv is checked before every use, since its worker would fail
+    in ways that point nowhere near the cause."""
+    overlay = venv / OVERLAY
+    try:
+        if (site_packages / RUNTIME_PTH).read_text().strip() != str(overlay):
+            return f"{RUNTIME_PTH} does not name {overlay}"
+        for name, target in runtime_modules().items():
+            link = overlay / name
+            if not link.is_symlink() or Path(os.readlink(link)) != target or not link.exists():
+                return f"{link} does not lead to {target}"
+    except OSError as error:
+        return f"{error.filename}: {error.strerror}"
+    return None
+
+
+__all__ = [
+    "OVERLAY",
+    "RUNTIME_PTH",
+    "install_overlay",
+    "overlay_problem",
+    "runtime_fingerprint",
+    "runtime_modules",
+]

@@ -218,7 +218,7 @@ def test_a_commit_without_files_checks_out_empty_and_fails_the_run_clearly(
     mirror = Mirror(tmp_path / "repo.git", str(repo), "main")
     sha = mirror.fetch()
     checkout = mirror.checkout(sha, tmp_path / "checkouts")
-    assert sorted(p.name for p in checkout.iterdir()) == [".deployd-commit"]
+    assert sorted(p.name for p in checkout.iterdir()) == [".deployd-commit", ".deployd-manifest"]
     assert not list((tmp_path / "checkouts").glob(".*.tmp")), "no half-made checkout left"
 
     with run_daemon(tmp_path / "daemon", repo, watch_repository=False) as daemon:
@@ -243,3 +243,27 @@ def test_a_name_that_does_not_resolve_is_transient(tmp_path: Path) -> None:
         with pytest.raises(FetchError) as caught:
             mirror.remote_head()
         assert caught.value.transient, str(caught.value)
+
+
+def test_a_checkout_edited_by_hand_or_with_a_damaged_marker_is_exported_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    repo = make_deploy_repo(tmp_path / "src")
+    mirror = Mirror(tmp_path / "repo.git", str(repo), "main")
+    sha = mirror.fetch()
+    checkouts = tmp_path / "checkouts"
+    content = mirror.checkout(sha, checkouts) / "components/hello/content.txt"
+    original = content.read_text()
+    (content.parent / "__pycache__").mkdir()  # byproducts of a run do not count
+    (content.parent / "__pycache__" / "x.pyc").write_bytes(b"")
+    assert mirror.checkout(sha, checkouts) == content.parents[2] and not caplog.records
+    content.write_text("edited on the host\n")
+    mirror.checkout(sha, checkouts)
+    assert content.read_text() == original
+    assert "components/hello/content.txt changed): exported again" in caplog.text
+    (content.parents[2] / "components/extra.py").write_text("added\n")
+    mirror.checkout(sha, checkouts)
+    assert not (content.parents[2] / "components/extra.py").exists()
+    (content.parents[2] / ".deployd-commit").write_bytes(b"\xff\xfe not a sha")
+    assert mirror.checkout(sha, checkouts) == content.parents[2]
+    assert (content.parents[2] / ".deployd-commit").read_text().strip() == sha

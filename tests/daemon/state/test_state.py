@@ -206,3 +206,18 @@ def test_a_lock_file_that_cannot_be_opened_is_a_located_state_error(tmp_path: Pa
     with pytest.raises(StateError, match=f"cannot open the lock file {tmp_path}/lock"):
         with host_lock(tmp_path, who="test"):
             pass
+
+
+def test_the_state_dir_is_closed_to_others_whatever_the_umask(tmp_path: Path) -> None:
+    import os
+
+    state_dir = tmp_path / "state"
+    state_dir.mkdir(mode=0o777)
+    os.chmod(state_dir, 0o777)  # made by someone else, open to all
+    previous = os.umask(0o022)
+    try:
+        StateStore(state_dir).ensure()
+    finally:
+        os.umask(previous)
+    for path in (state_dir, state_dir / "runs", state_dir / "checkouts"):
+        assert path.stat().st_mode & 0o777 == 0o750, path

@@ -163,6 +163,19 @@ def test_repository_without_requirements_gets_an_empty_venv_without_pip(
     assert venv_python(python, "import components_runtime.worker, jinja2, yaml, remote_pdb") == ""
 
 
+def test_a_venv_whose_runtime_link_was_deleted_is_built_again(
+    tmp_path: Path, fake_pip_path: Path
+) -> None:
+    checkout = repo_with(tmp_path / "repo", None)
+    marker = tmp_path / "pip-ran"
+    first = ensure_without_pip(fake_pip_path, marker, checkout, tmp_path / "venvs")
+    venv = tmp_path / "venvs" / str(first["key"])
+    (venv / OVERLAY / "components_runtime").unlink()  # deleted by hand
+    again = ensure_without_pip(fake_pip_path, marker, checkout, tmp_path / "venvs")
+    assert again["outcome"] == "built", "not reused with its runtime missing"
+    assert venv_python(venv / "bin" / "python", "import components_runtime.worker") == ""
+
+
 BATOU_FILES = (
     "import importlib.metadata as m, importlib.util as u\n"
     "print(m.version('batou'), m.distribution('batou').read_text('METADATA').count('deployd'),"
