@@ -196,8 +196,10 @@ class Loop:
             return
         log_worker_event(running.plan.run_id, running.plan.commit.sha, message.event)
         self.live, pid = transitions.live_from_event(self.live, message.event)
-        if pid:
-            running.worker_pid = pid
+        if message.event.get("event") == "component-finished":
+            running.finished.append(transitions.finished_component(message.event))
+        if pid or message.event.get("event") == "component-finished":
+            running.worker_pid = pid or running.worker_pid
             self._mark_running(running)
 
     def _record(self, record: RunRecord) -> None:
@@ -381,8 +383,13 @@ class Loop:
             id=plan.run_id,
             trigger=plan.trigger,
             commit=plan.commit.sha,
+            subject=plan.commit.subject,
+            environment=self.settings.environment,
+            host=self.settings.host_name,
             started_at=self.live.running_since,
+            seen_at=time.time(),  # the last sign of life: a crashed run ends here
             worker_pid=running.worker_pid,
+            components=running.finished,
         )
 
     def _last_good_venv(self) -> str | None:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from daemon.loop.transitions import apply_record
-from daemon.records import TRIGGERS, CommitInfo, ErrorRecord, HostState, RunRecord
+from daemon.records import TRIGGERS, CommitInfo, ComponentRecord, ErrorRecord, HostState, RunRecord
 from daemon.state import StateStore, is_run_id
 from daemon.worker import kill_worker
 
 log = logging.getLogger(__name__)
+_OUTCOMES = ("changed", "unchanged", "failed", "skipped")  # a component's, in the marker
 
 
 def recover(state: HostState, store: StateStore) -> HostState:
@@ -29,18 +31,47 @@ def recover(state: HostState, store: StateStore) -> HostState:
             store.save(state)
         store.clear_running()
         return state
-    commit = CommitInfo(sha=str(marker["commit"])) if marker.get("commit") else None
-    started = marker.get("started_at")
-    if not isinstance(started, int | float) or isinstance(started, bool):
-        started = time.time()
+    record = _crashed(run_id, marker)
+    log.warning("state: run %s was interrupted by a daemon restart; recorded as crashed", run_id)
+    store.write_run(record)
+    store.clear_running()
+    state = apply_record(state, record)
+    store.save(state)
+    return state
+
+
+def _crashed(run_id: str, marker: dict[str, Any]) -> RunRecord:
+    """The record of the run the marker describes: what it converged, for whom, until when
+    (its last sign of life, not the restart: the daemon's downtime is no part of the run)."""
+    text = {k: v for k, v in marker.items() if isinstance(v, str)}
+    commit = (
+        CommitInfo(sha=text["commit"], subject=text.get("subject", ""))
+        if "commit" in text
+        else None
+    )
+    started = _seconds(marker.get("started_at")) or time.time()
+    finished = max(started, _seconds(marker.get("seen_at")) or time.time())
+    listed = marker.get("components")
+    components = tuple(
+        ComponentRecord(
+            component=str(c["component"]),
+            outcome=c["outcome"],
+            duration=_seconds(c.get("duration")),
+        )
+        for c in (listed if isinstance(listed, list) else [])
+        if isinstance(c, dict) and c.get("outcome") in _OUTCOMES and "component" in c
+    )
     trigger = marker.get("trigger")
-    record = RunRecord(
+    return RunRecord(
         id=run_id,
         trigger=trigger if trigger in TRIGGERS else "startup",
         outcome="crashed",
         started_at=started,
-        finished_at=time.time(),
+        finished_at=finished,
         commit=commit,
+        environment=text.get("environment", ""),
+        host=text.get("host", ""),
+        components=components,
         reason="daemon-restarted",
         errors=(
             ErrorRecord(
@@ -50,9 +81,8 @@ def recover(state: HostState, store: StateStore) -> HostState:
             ),
         ),
     )
-    log.warning("state: run %s was interrupted by a daemon restart; recorded as crashed", run_id)
-    store.write_run(record)
-    store.clear_running()
-    state = apply_record(state, record)
-    store.save(state)
-    return state
+
+
+def _seconds(value: Any) -> float:
+    """A stored time or duration, or 0.0 when the marker holds something else."""
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0.0

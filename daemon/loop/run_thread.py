@@ -14,6 +14,7 @@ import queue
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from daemon.git import Mirror
 from daemon.loop.messages import RunDone, RunEvent
@@ -31,6 +32,9 @@ class RunThread:
     state_dir: Path
     messages: queue.Queue[object]
     worker_pid: int | None = None  # from the worker's hello event
+    # root components the worker reported finished (kept in running.json: a restart after a
+    # crash records them)
+    finished: list[dict[str, Any]] = field(default_factory=list)
     cancel: threading.Event = field(default_factory=threading.Event)
     abort: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread = field(init=False)

@@ -163,3 +163,13 @@ def _version() -> str:
         return version("deployd")
     except PackageNotFoundError:
         return ""
+
+
+def finished_component(event: dict[str, Any]) -> dict[str, Any]:
+    """A ``component-finished`` event as the running marker keeps it (see recovery)."""
+    duration = event.get("duration")
+    return {
+        "component": str(event.get("component") or ""),
+        "outcome": str(event.get("outcome") or "failed"),
+        "duration": float(duration) if isinstance(duration, int | float) else 0.0,
+    }

@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # the export table: imported on first use (see lazy_exports)
         VENV_OUTCOMES,
         CheckResult,
         CommitInfo,
+        ComponentRecord,
         DebuggerInfo,
         ErrorRecord,
         Histogram,
@@ -40,6 +41,7 @@ if TYPE_CHECKING:  # the export table: imported on first use (see lazy_exports)
 __all__ = [
     "CheckResult",
     "CommitInfo",
+    "ComponentRecord",
     "DebuggerInfo",
     "empty_histogram",
     "ErrorRecord",

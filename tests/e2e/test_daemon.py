@@ -14,7 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.daemon_helpers import HOST, make_deploy_repo, push_content, run_daemon
+from tests.support.daemon_helpers import (
+    HOST,
+    deploy_files,
+    make_deploy_repo,
+    push_content,
+    run_daemon,
+)
 from tests.support.helpers import commit, git, make_repo, wait_for
 from tests.support.paths import REPO_ROOT
 
@@ -172,8 +178,21 @@ def test_host_selection_fails_safe(
         assert daemon.status()["state"]["counters"]["refused_total"] == {f"reason={reason}": 1}
 
 
+QUICK = """\
+from batou.component import Component
+from batou.lib.file import File
+
+
+class Alpha(Component):
+    def configure(self):
+        self += File("alpha.txt", content="alpha")
+"""
+
+
 def test_kill_9_during_a_run_then_restart(tmp_path: Path) -> None:
-    repo = make_deploy_repo(tmp_path / "repo")
+    files = deploy_files(components=("alpha", "hello"))
+    files["components/alpha/component.py"] = QUICK  # converges, then hello blocks
+    repo = make_repo(tmp_path / "repo", files)
     block = tmp_path / "block"
     block.touch()
     env = {"DEPLOYD_TEST_BLOCK": str(block)}
@@ -185,6 +204,7 @@ def test_kill_9_during_a_run_then_restart(tmp_path: Path) -> None:
             lambda: json.loads((state_dir / "running.json").read_text())["worker_pid"]
         )
         assert marker["trigger"] == "startup"
+        killed = time.time()
         daemon.process.send_signal(signal.SIGKILL)
         daemon.process.wait(10)
     # The worker dies with its daemon (PR_SET_PDEATHSIG): no unsupervised converge goes on.
@@ -192,6 +212,12 @@ def test_kill_9_during_a_run_then_restart(tmp_path: Path) -> None:
     with run_daemon(tmp_path, repo, env=env, state_dir=state_dir) as daemon:
         crashed = daemon.wait_run(outcome="crashed")
         assert crashed["id"] == marker["id"] and crashed["reason"] == "daemon-restarted"
+        assert (crashed["host"], crashed["environment"]) == (HOST, "test")
+        assert crashed["commit"]["subject"] == "initial"
+        assert [(c["component"], c["outcome"]) for c in crashed["components"]] == [
+            ("alpha", "changed")
+        ], "what finished before the crash is kept"
+        assert crashed["finished_at"] <= killed, "the daemon's downtime is no part of the run"
         wait_for(lambda: not Path(f"/proc/{worker}").exists() or _zombie(worker))
         block.unlink()
         daemon.wait_run(outcome="succeeded", trigger="startup")
