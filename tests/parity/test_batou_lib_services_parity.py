@@ -45,7 +45,7 @@ def state(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("deployd-state")
 
 
-def by_root(outcome: Outcome, prefix: str) -> dict[str, list[str]]:
+def by_root(outcome: Outcome, prefix: str, work: Path) -> dict[str, list[str]]:
     """The reported components of each root, in order. batou's main process prints its
     "Scheduling component" lines while its deployment prints, so they may land inside another
     line: they are taken out first, and a line is found wherever it starts."""
@@ -55,7 +55,7 @@ def by_root(outcome: Outcome, prefix: str) -> dict[str, list[str]]:
     anywhere = prefix.startswith("\N{ROCKET}")  # deployd's lines are whole lines
     pattern = ("" if anywhere else "(?m)^") + re.escape(prefix) + r"([^\n]*)"
     for line in re.findall(pattern, text):
-        roots.setdefault(line.split(" > ")[0], []).append(line)
+        roots.setdefault(line.split(" > ")[0], []).append(line.replace(str(work), "WORK"))
     return roots
 
 
@@ -87,9 +87,16 @@ def assert_same(pair: Pair) -> None:
             Outcome(deployd.status, "", [], deployd.commands, stable(deployd.tree)),
         )
         assert problems == [], f"round {number}:\n" + "\n".join(problems)
-        assert by_root(batou, "\N{ROCKET} localhost: ") == by_root(deployd, "localhost > "), (
-            f"round {number}:\n{batou.output[-3000:]}\n{deployd.output[-3000:]}"
+        expected, actual = (
+            by_root(batou, "\N{ROCKET} localhost: ", pair.work_trees[0]),
+            by_root(deployd, "localhost > ", pair.work_trees[1]),
         )
+        differing = {
+            root: (expected.get(root), actual.get(root))
+            for root in sorted(set(expected) | set(actual))
+            if expected.get(root) != actual.get(root)
+        }
+        assert not differing, f"round {number}: components (batou, deployd): {differing}"
 
 
 # -- cron, logrotate, nagios, debian, service -------------------------------------------------

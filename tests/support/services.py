@@ -236,6 +236,57 @@ def offline_buildout(directory: Path) -> dict[str, str]:
     }
 
 
+EXTENSION_WHEELS = ("batou_ext==2.5.5", "boto3", "passlib")
+
+
+def batou_ext_environment() -> dict[str, str]:
+    """pip installs only from the wheelhouses: batou's (parity tests) and batou_ext 2.5.5 with
+    its dependencies and the extras some of its modules import (boto3, passlib), downloaded
+    once (PyPI, through pip)."""
+    house = cache_dir() / "batou-ext-wheelhouse"
+    marker = house / ".complete"
+    if not marker.exists():
+        house.parent.mkdir(parents=True, exist_ok=True)
+        with open(house.parent / ".batou-ext-wheelhouse.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not marker.exists():
+                shutil.rmtree(house, ignore_errors=True)
+                done = subprocess.run(
+                    [sys.executable, "-m", "pip", "download", "-q",
+                     "--disable-pip-version-check", "-d", str(house), *EXTENSION_WHEELS],
+                    capture_output=True, text=True,
+                )  # fmt: skip
+                if done.returncode != 0:
+                    raise RuntimeError(f"cannot fill the wheelhouse:\n{done.stdout}\n{done.stderr}")
+                marker.touch()
+    return {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": f"{wheelhouse()} {house}"}
+
+
+def batou_ext_site() -> Path:
+    """batou_ext 2.5.5 and what it needs besides batou, installed once into a directory that
+    batou 2.7.1's reference venv reads through ``PYTHONPATH`` (batou itself stays pristine)."""
+    site = cache_dir() / "batou-ext-site"
+    marker = site / ".complete"
+    if marker.exists():
+        return site
+    env = {**os.environ, **batou_ext_environment()}
+    with open(site.parent / ".batou-ext-site.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.exists():
+            return site
+        shutil.rmtree(site, ignore_errors=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
+             "--target", str(site), "batou_ext==2.5.5", "configupdater", "pyaml", "six",
+             "InquirerPy", "--no-deps"],
+            capture_output=True, text=True, env=env,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"cannot install batou_ext:\n{done.stdout}\n{done.stderr}")
+        marker.touch()
+    return site
+
+
 def stop_supervisor(workdir: Path) -> None:
     """Shut down the supervisord a deployment started in ``workdir`` and wait until it is gone."""
     ctl = workdir / "bin" / "supervisorctl"
@@ -263,6 +314,8 @@ def _alive(pid: int) -> bool:
 
 __all__ = [
     "ADMIN_PASSWORD",
+    "batou_ext_environment",
+    "batou_ext_site",
     "CRON_SPOOL",
     "MariaDB",
     "TEST_PACKAGE",
