@@ -219,3 +219,27 @@ def test_fresh_host_checks_the_head_alone(tmp_path: Path, keys: dict[str, SshKey
     signed_commit(repo, None, {"a": "2\n"}, "unsigned head")
     refusal = check(repo, tmp_path, policy(tmp_path, keys), None)
     assert refusal is not None and refusal.reason == "unsigned"
+
+
+def test_a_range_split_over_several_processes_reads_the_same(
+    repo: Path, tmp_path: Path, keys: dict[str, SshKey]
+) -> None:
+    """The parallel read (one git per chunk of commits) gives what one git gives: every commit,
+    merges with their own paths, in the same order; an unsigned one among them still shows."""
+    base = base_of(repo)
+    for i in range(3):
+        git("checkout", "-q", "-b", f"side{i}", "main", cwd=repo)
+        signed_commit(repo, keys["bob"], {f"components/app/s{i}": "1\n"}, f"side {i}")
+        signed_commit(repo, None if i == 1 else keys["bob"], {f"b{i}": "1\n"}, f"more {i}")
+        git("checkout", "-q", "main", cwd=repo)
+        signed_commit(repo, keys["alice"], {f"environments/production/m{i}": "1\n"}, f"m {i}")
+        signed_merge(repo, keys["alice"], f"side{i}")
+    head = git("rev-parse", "HEAD", cwd=repo)
+    rules = policy(tmp_path, keys)
+    verifier = Verifier(repo / ".git", rules.allowed_signers, gnupg_home(tmp_path, None))
+    one = read_signatures(verifier, base, head, with_paths=True, workers=1)
+    for workers in (2, 5):
+        assert read_signatures(verifier, base, head, with_paths=True, workers=workers) == one
+    assert len(one) == 12 and sum(len(c.parents) == 2 for c in one) == 3
+    assert [c.status for c in one].count("N") == 1
+    assert {p for c in one for p in c.paths} >= {"components/app/s0", "environments/production/m2"}
