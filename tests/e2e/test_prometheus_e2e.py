@@ -26,6 +26,7 @@ import pytest
 import yaml
 
 from daemon.observe.exporter import MetricsExporter
+from daemon.records import SignatureRefusal
 from daemon.records.model import ComponentRecord, DebuggerInfo, HoldInfo
 from daemon.state.store import StateStore
 from tests.support.helpers import wait_for
@@ -178,6 +179,7 @@ def exported(prometheus, store, provider, exporter) -> set[str]:
         store,
         upstream=commit_info("c9", now - 60),  # pushed, not converged yet: behind
         refused_commit="1" * 40,
+        refusal=SignatureRefusal("unsigned", "3" * 40, "1" * 40),
         suspended_reason="maintenance",
         suspended_at=now - 60,
         last_fetch_success_at=now,
