@@ -9,6 +9,7 @@ the runtime, and so is everything they call (``requests`` inside ``Download``).
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import sysconfig
@@ -27,10 +28,19 @@ def relative(path: Path | str, base_dir: Path | str | None) -> str:
     """``path`` relative to ``base_dir`` when inside it, else (or without a base) unchanged."""
     if base_dir is None:
         return str(path)
+    base = _resolved(str(base_dir))
+    text = str(path)
+    if text.startswith(base + os.sep) and "/.." not in text:  # the usual case: no stat calls
+        return text[len(base) + 1 :]
     try:
-        return str(Path(path).resolve().relative_to(Path(base_dir).resolve()))
+        return str(Path(path).resolve().relative_to(base))
     except ValueError:
         return str(path)
+
+
+@functools.lru_cache(maxsize=64)
+def _resolved(base_dir: str) -> str:
+    return str(Path(base_dir).resolve())
 
 
 def _frames(tb: TracebackType | None) -> list[tuple[str, int]]:
