@@ -30,8 +30,8 @@ from components_runtime.protocol import WorkerRequest, is_loopback, make_event
 
 Emit = Callable[[dict[str, Any]], None]
 DEBUG_HINT = (
-    "to stop here, run `deployd apply --debug` on the host and attach with "
-    "`nc -C 127.0.0.1 4444` (see docs/debugging.md)"
+    "to stop here, turn debug mode on (`deployd apply --debug`, or `debug = true` in the "
+    "daemon's settings) and attach with `nc -C 127.0.0.1 4444` (see docs/debugging.md)"
 )
 
 
@@ -47,6 +47,7 @@ class BreakpointHook:
     def __init__(self, request: WorkerRequest, emit: Emit) -> None:
         self.request = request
         self.emit = emit
+        self.skipped: list[str] = []  # the warnings, for the run's result (and its record)
 
     def __call__(self, *args: Any, **kwargs: Any) -> None:
         frame = sys._getframe(1)
@@ -108,6 +109,7 @@ class BreakpointHook:
         self.emit(make_event("debugger-done"))
 
     def _warn(self, message: str) -> None:
+        self.skipped.append(message)
         self.emit(
             make_event(
                 "log", level="warning", host=self.request.host, component=None, message=message

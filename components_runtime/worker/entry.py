@@ -25,6 +25,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, BinaryIO
 
 from components_runtime.protocol import (
@@ -120,9 +121,11 @@ def main() -> int:
     if request.secrets is not None and request.secrets.texts:
         emit = _redacting(emit, request.secrets.as_dict())
 
-    install_breakpoint_hook(request, emit)
+    hook = install_breakpoint_hook(request, emit)
     aliases.install()
     result = run_request(request, emit, stop.is_set)
+    if hook.skipped:  # in the result too: the run record keeps what the log said
+        result = replace(result, warnings=(*result.warnings, *hook.skipped))
     emit(result.to_event())
     return 0 if result.outcome == "succeeded" else 1
 

@@ -53,9 +53,12 @@ def test_outside_debug_mode_a_breakpoint_warns_and_the_run_continues(tmp_path: P
     assert any(
         "breakpoint() at components/paused/component.py:7 skipped: not in debug mode" in w
         and "deployd apply --debug" in w
+        and "`debug = true` in the daemon's settings" in w
         for w in warnings
     ), warnings
     assert not any(e["event"] == "debugger-waiting" for e in events)
+    assert done.result is not None
+    assert [w for w in done.result.warnings if "not in debug mode" in w] == warnings[:1]
 
 
 def test_a_non_loopback_debug_host_is_refused(tmp_path: Path) -> None:
