@@ -217,7 +217,7 @@ def _from_worker(plan: RunPlan, started: float, run: WorkerRun, venv: VenvStep) 
         venv=venv,
         platform=result.platform if result else None,
         components=run.components,
-        warnings=venv.notices + (result.warnings if result else ()),
+        warnings=venv.notices + (result.warnings if result else ()) + run.leftovers,
         stderr_tail=run.stderr_tail if outcome in ("crashed", "timeout") else "",
         timed_out_component=run.timed_out_component,
     )

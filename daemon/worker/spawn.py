@@ -43,6 +43,7 @@ from components_runtime.protocol import (
 )
 from daemon.config import DEFAULT_LIMITS, Limits
 from daemon.worker.clock import Clock
+from daemon.worker.leftovers import end_leftovers
 from daemon.worker.oom import oom_kill_count
 from daemon.worker.progress import WorkerProgress
 
@@ -67,6 +68,7 @@ class WorkerRun:
     error: ErrorInfo | None = None  # why a run is "timeout" or "crashed"
     # Rebuilt from the event stream: what a worker that never sent its result got done.
     finished: tuple[ComponentResult, ...] = ()
+    leftovers: tuple[str, ...] = ()  # processes left in the worker's group, ended (leftovers)
 
     @property
     def components(self) -> tuple[ComponentResult, ...]:
@@ -138,6 +140,7 @@ def run_worker(
     watch = _Watch(process, Clock(limits, started), cancel, on_event, abort)
     watch.follow(lines)
     returncode = process.wait()
+    leftovers = end_leftovers(process.pid, limits.grace)
     # Both readers see EOF once the worker's group is gone (after a kill they may not have
     # yet); a process the worker left behind keeps a pipe, and its reader, for at most this.
     until = time.monotonic() + EXIT_WITHOUT_EOF
@@ -145,6 +148,7 @@ def run_worker(
         thread.join(timeout=max(0.0, until - time.monotonic()))
     done = watch.outcome(returncode, stderr.text(), time.monotonic() - started)
     _close_pipes(process, reader, stderr.thread)
+    done = dataclasses.replace(done, leftovers=leftovers)
     return _name_the_oom_killer(done, oom_kills)
 
 

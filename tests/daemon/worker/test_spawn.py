@@ -370,3 +370,27 @@ def test_worker_and_its_children_die_with_the_runner(tmp_path: Path) -> None:
         daemon.kill()  # kill -9 of the daemon: no chance to clean up
         daemon.wait()
     wait_for(lambda: dead(worker_pid) and dead(sleep_pid), timeout=10)
+
+
+def test_a_process_a_component_left_behind_is_ended_and_named(tmp_path: Path) -> None:
+    body = (
+        "    def verify(self):\n"
+        "        import subprocess\n"
+        "        subprocess.Popen(['sleep', '313'])  # forgotten: it would outlive the run\n"
+    )
+    checkout = repo(tmp_path / "repo", {"forgetful": component("Forgetful", body)})
+    done, _ = run_with_events(checkout, tmp_path)
+    assert done.outcome == "succeeded", done.error
+    [warning] = done.leftovers
+    assert warning.startswith("a process the run left behind was ended (pid ")
+    assert warning.endswith(": sleep 313)")
+    pid = int(warning.split("pid ", 1)[1].split(":", 1)[0])
+    wait_for(lambda: not os.path.exists(f"/proc/{pid}") or _state(pid) == "Z")
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(") ")[2].split()[0]
+    except OSError:
+        return "gone"
