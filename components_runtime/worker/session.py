@@ -179,15 +179,6 @@ def _select(
     elif not config.hosts:
         errors.append(_no_hosts_error(config))
     checked = [selected] if selected is not None else list(config.hosts.values())
-    if not config.hosts and not errors:  # nothing would be checked: that is no pass
-        relative = config.file.relative_to(config.base_dir) if config.base_dir else config.file
-        errors.append(
-            HostSelectionError(
-                f"environment {config.name!r} defines no hosts",
-                file=str(relative),
-                hint="list hosts in [hosts] (`NAME = component, ...`) or in [host:NAME] sections",
-            )
-        )
     errors.extend(_empty_host_errors(checked, errors))
     return selected, checked
 
