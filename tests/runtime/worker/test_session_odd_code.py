@@ -108,4 +108,3 @@ def test_a_misspelled_component_name_gets_a_suggestion(tmp_path: Path) -> None:
     hints = {e.component: e.hint for e in run_request(request, lambda event: None).errors}
     assert hints["helo"] is not None and hints["helo"].endswith("/helo/. Did you mean 'hello'?")
     assert hints["hallo"] is not None and hints["hallo"].endswith("/hallo/. Did you mean 'hello'?")
-
