@@ -266,9 +266,13 @@ def converge_host(
     if graph is None:
         graph = host.environment.resources.dependency_graph()
     blocked: dict[Any, str] = {}  # root -> the failed root it waits for
-    for root in (r for r in order if r.host is host):
-        if should_stop():
+    roots = [r for r in order if r.host is host]
+    for index, root in enumerate(roots):
+        if should_stop():  # the rest is listed as skipped: the record shows the whole host
             outcome.cancelled = True
+            outcome.components.extend(
+                ComponentResult(r.name, "skipped", 0.0) for r in roots[index:]
+            )
             break
         timeout = _declared_timeout(root)
         emit(make_event("component-started", host=host.name, component=root.name, timeout=timeout))

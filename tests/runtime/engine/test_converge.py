@@ -166,7 +166,8 @@ def test_stop_request_cancels_between_roots(tmp_path: Path) -> None:
     calls = iter([False, True])
     outcome, _ = converge(env, result, should_stop=lambda: next(calls))
     assert outcome.cancelled
-    assert [c.component for c in outcome.components] == ["first"]
+    listed = [(c.component, c.outcome) for c in outcome.components]
+    assert listed == [("first", "changed"), ("second", "skipped")], "the rest is not forgotten"
 
 
 def test_second_run_reports_no_changes(tmp_path: Path) -> None:
