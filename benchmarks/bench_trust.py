@@ -43,6 +43,7 @@ from tests.support.signing import (  # noqa: E402
     gpg_key,
     signed_commit,
     ssh_key,
+    stop_agents,
 )
 
 TARGET_MS = 300.0
@@ -136,6 +137,7 @@ def main() -> int:
         gpg = gpg_key(tmp / "gpg", "Olga Ops <olga@example.com>")
         gpg_repo, gpg_base, gpg_head = signed_range(tmp / "gpg-repo", gpg, args.commits)
         gpg_ms = verify_ms({"gpg_keyring": str(gpg.public)}, gpg_repo, gpg_base, gpg_head, 3)
+        stop_agents(gpg)
         plain, with_trust = poll_ms(tmp, repo, rules, args.polls)
     print(f"verify {args.commits} ssh-signed commits:             {ssh_ms:7.1f} ms (median)")
     print(f"  ... with path rules (names of changed files): {rules_ms:7.1f} ms")

@@ -70,7 +70,9 @@ def _import(home: Path, keyring: Path, timeout: float) -> None:
 
 
 def _gpg(home: Path, timeout: float, *args: str, stdin: str = "") -> str:
-    command = ["gpg", "--batch", "--no-tty", "--quiet", "--homedir", str(home), *args]
+    # --no-autostart: public keys need no gpg-agent, and one started here would outlive us
+    command = ["gpg", "--batch", "--no-tty", "--quiet", "--no-autostart", "--homedir", str(home)]
+    command += args
     try:
         done = subprocess.run(
             command, input=stdin, capture_output=True, text=True, timeout=timeout, check=False

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,15 @@ import pytest
 
 from tests.support.daemon_helpers import Daemon, make_deploy_repo, run_daemon
 from tests.support.helpers import git
-from tests.support.signing import SshKey, allowed_signers, signed_commit, ssh_key
+from tests.support.signing import (
+    GpgKey,
+    SshKey,
+    allowed_signers,
+    gpg_key,
+    signed_commit,
+    ssh_key,
+    stop_agents,
+)
 
 
 @pytest.fixture(scope="module")
@@ -145,3 +155,30 @@ def test_the_ratchet_survives_a_lost_state_dir(tmp_path: Path, keys: dict[str, S
         daemon.wait_run(outcome="succeeded", commit__sha=old)
         copy = json.loads((daemon.root / ".deployd-ratchet.json").read_text())
         assert copy["commit"] == old
+
+
+@pytest.fixture
+def gpg_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[GpgKey, GpgKey]]:
+    base = tmp_path_factory.mktemp("gpg")  # short: the agent's socket path is limited
+    olga = gpg_key(base, "Olga Ops <olga@example.com>")
+    eve = gpg_key(base, "Eve <eve@example.com>")
+    yield olga, eve
+    stop_agents(olga, eve)
+
+
+def test_openpgp_keys_on_a_real_daemon(tmp_path: Path, gpg_keys: tuple[GpgKey, GpgKey]) -> None:
+    """A keyring of real gpg keys: a commit by a key in it converges, one by another is refused
+    with that key's id; the daemon's own gpg home starts no agent that outlives it."""
+    olga, eve = gpg_keys
+    repo = make_deploy_repo(tmp_path / "repo")
+    good = signed_commit(repo, olga, {"components/hello/content.txt": "hello gpg\n"})
+    trust = {"gpg_keyring": str(olga.public), "groups": {"ops": ["olga@example.com"]}}
+    with run_daemon(tmp_path, repo, trust=trust, watch_repository=False) as daemon:
+        daemon.wait_run(outcome="succeeded", commit__sha=good)
+        bad = signed_commit(repo, eve, {"components/hello/content.txt": "hello eve\n"})
+        refused = converge(daemon)
+        assert (refused["reason"], refused["refusal"]["commit"]) == ("signer-not-allowed", bad)
+        assert eve.fingerprint.endswith(refused["refusal"]["key"])
+        assert content(daemon) == "hello gpg\n"
+    agents = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert str(daemon.state_dir) not in agents  # STATE/gnupg: no gpg-agent left behind

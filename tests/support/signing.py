@@ -65,7 +65,15 @@ def allowed_signers(path: Path, signers: dict[str, SshKey]) -> Path:
     return path
 
 
+def stop_agents(*keys: GpgKey) -> None:
+    """End the gpg-agent each key's home started (key generation and signing need one)."""
+    for key in keys:
+        subprocess.run(["gpgconf", "--homedir", str(key.home), "--kill", "all"], check=False)
+
+
 def gpg_key(directory: Path, user_id: str) -> GpgKey:
+    """A key in a home of its own; its gpg-agent runs until ``stop_agents``. Keep
+    ``directory`` short: the agent's socket path is limited to 108 bytes."""
     home = directory / f"gnupg-{abs(hash(user_id))}"
     home.mkdir(mode=0o700, parents=True, exist_ok=True)
     env = {**os.environ, "GNUPGHOME": str(home)}

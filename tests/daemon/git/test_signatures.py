@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from tests.support.signing import (
     signed_commit,
     signed_merge,
     ssh_key,
+    stop_agents,
 )
 
 
@@ -28,12 +30,14 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SshKey]:
 
 
 @pytest.fixture(scope="module")
-def gpg_keys(tmp_path_factory: pytest.TempPathFactory) -> dict[str, GpgKey]:
+def gpg_keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, GpgKey]]:
     base = tmp_path_factory.mktemp("gpg")
-    return {
+    made = {
         "olga": gpg_key(base, "Olga Ops <olga@example.com>"),
         "eve": gpg_key(base, "Eve <eve@example.com>"),
     }
+    yield made
+    stop_agents(*made.values())
 
 
 def policy(tmp: Path, keys: dict[str, SshKey], **extra: object) -> TrustPolicy:
