@@ -1,7 +1,8 @@
 """What a finished run means for the rollout, folded into the host state (a pure transition).
 
 * A run whose health check failed (``rolled-back``, ``rollback-failed``, or ``failed`` with
-  reason ``health-check``) marks its commit: the gate holds it until a newer commit arrives.
+  reason ``health-check``) marks its commit, unless it is the deployed commit itself: the gate
+  holds it until a newer commit arrives.
 * ``rollback-failed`` suspends converging: a rollback is never retried by itself, and a host
   whose last good commit fails its own checks needs a person (``deployd resume``).
 * A succeeded run of the marked commit (``deployd converge --now``) lifts the mark.
@@ -22,7 +23,10 @@ def apply_rollout_record(state: HostState, record: RunRecord) -> HostState:
     for check in record.health:
         state = state.count("health_checks_total", result="passed" if check.passed else "failed")
     commit = record.commit.sha if record.commit else None
-    if record.reason == HEALTH_REASON and commit:
+    deployed = state.last_good.sha if state.last_good else None
+    if record.reason == HEALTH_REASON and commit and commit != deployed:
+        # (the deployed commit failing its checks at a drift converge is a failed run, not a
+        # new commit to keep away: there is nothing older to hold on to)
         state = replace(state, rolled_back_commit=commit)
     elif record.outcome == "succeeded" and commit and commit == state.rolled_back_commit:
         state = replace(state, rolled_back_commit=None)

@@ -21,6 +21,14 @@ def test_a_rollback_marks_the_commit_and_counts_the_checks() -> None:
     assert state.counters["health_checks_total"] == {"result=failed": 1.0, "result=passed": 1.0}
 
 
+def test_the_deployed_commit_failing_its_check_is_not_marked() -> None:
+    deployed = HostState(last_good=GOOD)
+    state = apply_rollout_record(deployed, run("failed", GOOD, "health-check"))
+    assert state.rolled_back_commit is None
+    first = apply_rollout_record(HostState(), run("failed", BAD, "health-check"))
+    assert first.rolled_back_commit == BAD.sha  # a first deploy has nothing to go back to
+
+
 def test_a_failed_rollback_suspends_once() -> None:
     state = apply_rollout_record(
         HostState(), run("rollback-failed", BAD, "health-check", rolled_back_to=GOOD)
