@@ -25,7 +25,33 @@ from pathlib import Path
 from tests.support.paths import REPO_ROOT
 
 SUITE = "bookworm"
-MIRROR = os.environ.get("DEPLOYD_TEST_DEBIAN_MIRROR", "http://deb.debian.org/debian")
+
+
+def _apt_mirror() -> str:
+    """The Debian archive this machine's apt uses (deb822 ``.sources`` or one-line ``deb``
+    entries): debootstrap fetches from the same place apt does, nothing else is assumed."""
+    sources = Path("/etc/apt")
+    for path in [*sorted(sources.glob("sources.list.d/*.sources")), sources / "sources.list"]:
+        try:
+            text = path.read_text()
+        except OSError:
+            continue
+        for stanza in text.split("\n\n"):
+            fields = dict(
+                line.split(":", 1) for line in stanza.splitlines() if ":" in line and line[0] != "#"
+            )
+            if SUITE in fields.get("Suites", "") and "security" not in fields.get("URIs", ""):
+                return fields["URIs"].split()[0].strip()
+        for line in text.splitlines():
+            words = line.split()
+            if len(words) >= 3 and words[0] == "deb" and words[2] == SUITE:
+                return words[1]
+    raise AssertionError(
+        "no Debian archive for bookworm in /etc/apt: set DEPLOYD_TEST_DEBIAN_MIRROR"
+    )
+
+
+MIRROR = os.environ.get("DEPLOYD_TEST_DEBIAN_MIRROR") or _apt_mirror()
 CACHE = Path(
     os.environ.get("DEPLOYD_TEST_DEBIAN_ROOTS")
     or Path.home() / ".cache" / "deployd-tests" / "debian"
