@@ -315,18 +315,45 @@ def _extract_all(tar: tarfile.TarFile, target: Path) -> None:
     """``extractall`` with the "tar" filter: nothing lands outside ``target`` (also through a
     symlink the archive made before), no set-uid bits. Debian 12's Python 3.11.2 has no
     extraction filters (3.11.4 brought them), so there the same rules are applied here."""
-    if hasattr(tarfile, "tar_filter"):
-        tar.extractall(target, filter="tar")
-        return
     root = os.path.realpath(target)
+    if hasattr(tarfile, "tar_filter"):
+
+        def checked(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
+            _refuse_links_leaving(member, root)
+            return tarfile.tar_filter(member, path)
+
+        tar.extractall(target, filter=checked)
+        return
     for member in tar:
         name = member.name.lstrip("/")
         destination = os.path.realpath(os.path.join(root, name))
         if os.path.commonpath([root, destination]) != root:
             raise tarfile.TarError(f"{member.name!r} would be extracted outside {target}")
         member.name = name
+        _refuse_links_leaving(member, root)
         member.mode &= ~0o7022  # no set-uid, set-gid, sticky, group or other write bits
         tar.extract(member, root)
+
+
+def _refuse_links_leaving(member: tarfile.TarInfo, root: str) -> None:
+    """A symbolic link in the commit must stay inside the repository. The daemon runs as
+    root: a link to ``/etc/shadow`` (or ``../../..``) would let whoever can push read any file
+    of the host through a ``File(source=...)``, deploy it with the repository's modes and show
+    it in the log's diff. Links are checked with the links unpacked before them resolved."""
+    if not (member.issym() or member.islnk()):
+        return
+    name = member.name.lstrip("/")
+    if member.issym():
+        pointed = os.path.join(root, os.path.dirname(name), member.linkname)
+    else:
+        pointed = os.path.join(root, member.linkname)
+    resolved = os.path.realpath(pointed)
+    if os.path.isabs(member.linkname) or os.path.commonpath([root, resolved]) != root:
+        raise tarfile.TarError(
+            f"{name} is a symbolic link to {member.linkname}, outside the repository;"
+            " deployd converges only what the commit holds: copy the file into the"
+            " repository, or have a component read it by its absolute path"
+        )
 
 
 def _extract(archive: subprocess.Popen[bytes], target: Path) -> str:

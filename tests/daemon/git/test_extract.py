@@ -77,3 +77,28 @@ def _tar(*members: tuple[tarfile.TarInfo, bytes]) -> bytes:
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
+
+
+@pytest.mark.usefixtures("filters")
+@pytest.mark.parametrize(
+    "members",
+    [
+        [(entry("files/shadow", tarfile.SYMTYPE, "/etc/shadow"), b"")],
+        [(entry("files/shadow", tarfile.SYMTYPE, "../../etc/shadow"), b"")],
+        [
+            (entry("files/up", tarfile.SYMTYPE, ".."), b""),
+            (entry("files/shadow", tarfile.SYMTYPE, "up/../etc/shadow"), b""),
+        ],
+    ],
+    ids=["absolute", "dot-dot", "through-another-link"],
+)
+def test_a_link_leaving_the_repository_is_refused_with_its_name(
+    tmp_path: Path, members: list[tuple[tarfile.TarInfo, bytes]]
+) -> None:
+    """The daemon runs as root: a link to a host file would deploy (and diff) that file."""
+    target = tmp_path / "checkout"
+    target.mkdir()
+    problem = extract(_tar(*members), target)
+    assert "files/shadow is a symbolic link to " in problem, problem
+    assert "outside the repository" in problem
+    assert not (target / "files" / "shadow").is_symlink()

@@ -267,3 +267,24 @@ def test_a_checkout_edited_by_hand_or_with_a_damaged_marker_is_exported_again(
     (content.parents[2] / ".deployd-commit").write_bytes(b"\xff\xfe not a sha")
     assert mirror.checkout(sha, checkouts) == content.parents[2]
     assert (content.parents[2] / ".deployd-commit").read_text().strip() == sha
+
+
+def test_a_symlink_to_a_host_file_is_never_checked_out(tmp_path: Path) -> None:
+    """A link in the commit to a private file of the host (0600) fails the checkout with the
+    link's name; a link inside the repository is kept."""
+    private = tmp_path / "private.key"
+    private.write_text("secret\n")
+    private.chmod(0o600)
+    repo = make_deploy_repo(tmp_path / "src")
+    (repo / "components/hello/inside.txt").symlink_to("content.txt")
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "-m", "a link inside", cwd=repo)
+    mirror = Mirror(tmp_path / "repo.git", str(repo), "main")
+    checkout = mirror.checkout(mirror.fetch(), tmp_path / "checkouts")
+    assert (checkout / "components/hello/inside.txt").read_text().startswith("hello ")
+    (repo / "components/hello/key").symlink_to(private)
+    git("add", "-A", cwd=repo)
+    git("commit", "-q", "-m", "a link to the host", cwd=repo)
+    with pytest.raises(FetchError, match=r"components/hello/key is a symbolic link to /"):
+        mirror.checkout(mirror.fetch(), tmp_path / "checkouts")
+    assert not list((tmp_path / "checkouts").glob(".*.tmp")), "no half-made checkout left"
