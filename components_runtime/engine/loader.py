@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import importlib.machinery
+import os
 import re
 import sys
 import types
@@ -132,11 +133,20 @@ def _execute(path: Path, base_dir: Path) -> tuple[dict[str, Any] | None, LoadErr
 
 
 def _compiled(path: Path, name: str) -> types.CodeType:
-    """The file's code, compiled with its real path, through Python's byte-code cache
-    (``__pycache__``, as batou's import of the file uses): a repository of 1,000 component
-    files then compiles each only when it changed. Raises OSError and SyntaxError."""
+    """The file's code, compiled with its real path, through Python's byte-code cache (as
+    batou's import of the file uses one): a repository of 1,000 component files then compiles
+    each only when it changed. Raises OSError and SyntaxError."""
     loader = importlib.machinery.SourceFileLoader(f"batou.c.{name}", str(path))
-    code = loader.get_code(loader.name)
+    # The cache lives in the venv the worker runs in (deployd's own, content-addressed), never
+    # in the repository: `deployd check` must leave a checkout as it found it.
+    in_venv = sys.prefix != sys.base_prefix
+    saved = sys.pycache_prefix, sys.dont_write_bytecode
+    sys.pycache_prefix = os.path.join(sys.prefix, "deployd-pycache") if in_venv else None
+    sys.dont_write_bytecode = saved[1] or not in_venv
+    try:
+        code = loader.get_code(loader.name)
+    finally:
+        sys.pycache_prefix, sys.dont_write_bytecode = saved
     if code is None:  # only for a loader without source; never for a .py file
         raise OSError(f"no code in {path}")
     return code

@@ -108,3 +108,18 @@ def test_a_misspelled_component_name_gets_a_suggestion(tmp_path: Path) -> None:
     hints = {e.component: e.hint for e in run_request(request, lambda event: None).errors}
     assert hints["helo"] is not None and hints["helo"].endswith("/helo/. Did you mean 'hello'?")
     assert hints["hallo"] is not None and hints["hallo"].endswith("/hallo/. Did you mean 'hello'?")
+
+
+@pytest.mark.parametrize("text", ["", "[environment]\nplatform = x\n"])
+def test_an_environment_without_hosts_fails_the_all_hosts_check(tmp_path: Path, text: str) -> None:
+    write_tree(tmp_path / "repo", {
+        "components/hello/component.py": "from batou.component import Component\n",
+        "environments/env/environment.cfg": text,
+    })  # fmt: skip
+    request = WorkerRequest(
+        repository=str(tmp_path / "repo"), environment="env", mode="check", all_hosts=True
+    )
+    result = run_request(request, lambda event: None)
+    [error] = result.errors
+    assert (error.kind, error.file) == ("HostSelectionError", "environments/env/environment.cfg")
+    assert "has no hosts: there is nothing to check" in error.message
