@@ -17,6 +17,7 @@ Every error of every round's last attempt is collected; nothing stops at the fir
 from __future__ import annotations
 
 import os
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,11 @@ from components_runtime.errors import (
 )
 from components_runtime.model import TRACKED_INSTANCES, Component, Link, Resources
 from components_runtime.support import relative, user_frame, user_traceback_lines
+
+# The host of the root being configured when it is not the host this run converges (None
+# otherwise): configure runs every host's roots, and a breakpoint() in another host's
+# component must not stop this host's run (worker.debugging reads it).
+FOREIGN_HOST: ContextVar[str | None] = ContextVar("foreign_host", default=None)
 
 
 @dataclass
@@ -94,11 +100,18 @@ def _unknown(error: Exception, root: Any, base_dir: Path | None) -> UnknownConfi
 
 
 def _configure_root(
-    root: Any, env: Any, base_dir: Path | None, result: ConfigureResult, errors: list[DeploydError]
+    root: Any,
+    env: Any,
+    base_dir: Path | None,
+    result: ConfigureResult,
+    errors: list[DeploydError],
+    this_host: str | None = None,
 ) -> bool:
     """Configure one root from a fresh instance; True when it succeeded."""
     tracked: list[Component] = []
     token = TRACKED_INSTANCES.set(tracked)
+    host = root.host.name
+    foreign = FOREIGN_HOST.set(host if this_host is not None and host != this_host else None)
     try:
         env.resources.reset_component_resources(root)
         # the environment's overrides of this component, then this host's own secrets' ones
@@ -115,6 +128,7 @@ def _configure_root(
         _warn_about(tracked, root, result)
         return True
     finally:
+        FOREIGN_HOST.reset(foreign)
         TRACKED_INSTANCES.reset(token)
     return False
 
@@ -139,8 +153,11 @@ def _warn_about(instances: list[Component], root: Any, result: ConfigureResult) 
             result.warnings.append(message)
 
 
-def configure_environment(env: Any, base_dir: Path | None = None) -> ConfigureResult:
-    """Configure ``env.root_components`` to a fix point; all errors collected in the result."""
+def configure_environment(
+    env: Any, base_dir: Path | None = None, this_host: str | None = None
+) -> ConfigureResult:
+    """Configure ``env.root_components`` to a fix point; all errors collected in the result.
+    ``this_host``: the host the run converges; other hosts' roots run under FOREIGN_HOST."""
     result = ConfigureResult()
     roots = list(env.root_components)
     position = {root: index for index, root in enumerate(roots)}
@@ -153,7 +170,7 @@ def configure_environment(env: Any, base_dir: Path | None = None) -> ConfigureRe
         env.resources.dirty_dependencies.clear()
         retry: dict[Any, None] = {}
         for root in working_set:
-            if not _configure_root(root, env, base_dir, result, errors):
+            if not _configure_root(root, env, base_dir, result, errors, this_host):
                 retry[root] = None
         retry.update(env.resources.dirty_dependencies)
         retry.update(dict.fromkeys(env.resources.unsatisfied_components()))

@@ -10,6 +10,9 @@ not consulted: the request decides).
   attaches, e.g. ``nc -C 127.0.0.1 4444``. ``continue`` or ``quit`` emits ``debugger-done``.
   The parent pauses the run's time limits between the two events, up to the debug limit.
   A host that is not a loopback address is refused unless ``request.debug_allow_remote``.
+  Configure runs the roots of every host of the environment; a breakpoint reached while
+  another host's root is configured is skipped with a warning (only this host's components,
+  and what they run, may wait for a debugger).
 * **Otherwise** the breakpoint is skipped: a ``log`` warning names the file and line and says how
   to debug, and the run continues. A forgotten ``breakpoint()`` never hangs a fleet.
 
@@ -25,6 +28,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from components_runtime.engine import FOREIGN_HOST
 from components_runtime.errors import DeploymentError
 from components_runtime.protocol import WorkerRequest, is_loopback, make_event
 
@@ -55,6 +59,14 @@ class BreakpointHook:
         request = self.request
         if not request.debug:
             self._warn(f"breakpoint() at {where} skipped: not in debug mode; {DEBUG_HINT}")
+            return
+        foreign = FOREIGN_HOST.get()
+        if foreign is not None:
+            self._warn(
+                f"breakpoint() at {where} skipped: it was reached while configuring host "
+                f"{foreign}, not this host; only this host's components stop in the debugger "
+                f"(debug on {foreign} itself, see docs/debugging.md)"
+            )
             return
         if not (is_loopback(request.debug_host) or request.debug_allow_remote):
             self._warn(

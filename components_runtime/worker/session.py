@@ -143,7 +143,7 @@ def _run(
     secrets = _read_secrets(request, base_dir, config, selected, warnings)
     errors.extend(secrets.errors)
     environment = _build_environment(request, config, loaded, secrets, selected, errors)
-    configured = configure_environment(environment, base_dir)
+    configured = configure_environment(environment, base_dir, getattr(selected, "name", None))
     errors.extend(configured.errors)
     warnings.extend(configured.warnings)
     shown = {host.name for host in checked}

@@ -11,6 +11,7 @@ from daemon.config.limits import Limits
 from daemon.runs.one_shot import attach_instructions
 from daemon.worker.spawn import run_worker
 from tests.support.debug_client import BREAKS, next_event, read_until, start_run
+from tests.support.helpers import make_repo
 from tests.support.worker_repos import repo, request
 
 
@@ -132,3 +133,39 @@ def test_the_run_limit_stands_still_while_a_debugger_is_attached(tmp_path: Path)
         connection.sendall(b"c\r\n")
     thread.join(timeout=30)
     assert done[0].outcome == "succeeded", done[0].errors
+
+
+CONFIGURE_BREAKS = """\
+from batou.component import Component
+
+
+class Paused(Component):
+    def configure(self):
+        breakpoint()
+"""
+
+
+def test_a_breakpoint_in_another_hosts_component_never_stops_this_host(tmp_path: Path) -> None:
+    """Configure runs every host's roots: only this host's may wait for a debugger."""
+    checkout = make_repo(tmp_path / "repo", {
+        ".batou.json": '{"migration": {"version": 2400}}\n',
+        "environments/test/environment.cfg": "[hosts]\nlocalhost = hello\nother = paused\n",
+        "components/hello/component.py": CONFIGURE_BREAKS.replace("Paused", "Hello").replace(
+            "breakpoint()", "pass"
+        ),
+        "components/paused/component.py": CONFIGURE_BREAKS,
+    })  # fmt: skip
+    events: list[dict[str, Any]] = []
+    done = run_worker(
+        request(checkout, tmp_path, debug=True, debug_port=0),
+        events.append,
+        limits=Limits(debug=5, grace=1),
+    )
+    assert not any(e["event"] == "debugger-waiting" for e in events), events
+    assert done.outcome == "succeeded", done.errors
+    assert done.result is not None
+    assert any(
+        "breakpoint() at components/paused/component.py:6 skipped" in w
+        and "configuring host other, not this host" in w
+        for w in done.result.warnings
+    ), done.result.warnings
