@@ -17,7 +17,11 @@ class SessionPdb(RemotePdb):
     before blocking), telling the parent when the user lets the code run again."""
 
     def __init__(
-        self, listener: socket.socket, on_attach: Callable[[], None], on_done: Callable[[], None]
+        self,
+        listener: socket.socket,
+        on_attach: Callable[[], None],
+        on_done: Callable[[], None],
+        on_quit: Callable[[], None] = lambda: None,
     ) -> None:
         connection, _ = listener.accept()
         listener.close()
@@ -26,6 +30,7 @@ class SessionPdb(RemotePdb):
         self.handle = LF2CRLF_FileWrapper(connection)
         self._on_attach = on_attach
         self._on_done = on_done
+        self._on_quit = on_quit
         self._running = False
         Pdb.__init__(
             self,
@@ -50,6 +55,7 @@ class SessionPdb(RemotePdb):
     do_c = do_cont = do_continue
 
     def do_quit(self, arg: str) -> bool | None:
+        self._on_quit()  # before BdbQuit unwinds: nothing after this may stop again
         self._release(close=False)  # RemotePdb.do_quit closes the connection itself
         quit_answer: bool | None = RemotePdb.do_quit(self, arg)
         return quit_answer

@@ -8,6 +8,9 @@ not consulted: the request decides).
   ``deployd apply --debug`` from ``REMOTE_PDB_HOST`` / ``REMOTE_PDB_PORT``), emits a
   ``debugger-waiting`` event with the real port (so port 0 works), and blocks until a client
   attaches, e.g. ``nc -C 127.0.0.1 4444``. ``continue`` or ``quit`` emits ``debugger-done``.
+  ``quit`` ends the run: the component fails with ``BdbQuit``, every later breakpoint raises
+  ``BdbQuit`` at once (configure retries a failed root, which would reach it again) and no
+  further root starts.
   The parent pauses the run's time limits between the two events, up to the debug limit.
   A host that is not a loopback address is refused unless ``request.debug_allow_remote``.
   Configure runs the roots of every host of the environment; a breakpoint reached while
@@ -52,11 +55,16 @@ class BreakpointHook:
         self.request = request
         self.emit = emit
         self.skipped: list[str] = []  # the warnings, for the run's result (and its record)
+        self.quit = False  # `q` in the debugger: the run ends (worker.entry's should_stop)
 
     def __call__(self, *args: Any, **kwargs: Any) -> None:
         frame = sys._getframe(1)
         where = f"{self._display(frame.f_code.co_filename)}:{frame.f_lineno}"
         request = self.request
+        if self.quit:  # configure retries a failed root: it fails again, no debugger reopens
+            import bdb
+
+            raise bdb.BdbQuit
         if not request.debug:
             self._warn(f"breakpoint() at {where} skipped: not in debug mode; {DEBUG_HINT}")
             return
@@ -114,8 +122,11 @@ class BreakpointHook:
         )
         from components_runtime.worker.debug_session import SessionPdb  # pdb: only when debugging
 
-        debugger = SessionPdb(listener, lambda: self.emit(waiting), self._done)
+        debugger = SessionPdb(listener, lambda: self.emit(waiting), self._done, self._quit)
         debugger.set_trace(frame)
+
+    def _quit(self) -> None:
+        self.quit = True
 
     def _done(self) -> None:
         self.emit(make_event("debugger-done"))

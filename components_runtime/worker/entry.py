@@ -123,7 +123,7 @@ def main() -> int:
 
     hook = install_breakpoint_hook(request, emit)
     aliases.install()
-    result = run_request(request, emit, stop.is_set)
+    result = run_request(request, emit, lambda: stop.is_set() or hook.quit)
     if hook.skipped:  # in the result too: the run record keeps what the log said
         result = replace(result, warnings=(*result.warnings, *hook.skipped))
     emit(result.to_event())

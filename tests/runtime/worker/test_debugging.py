@@ -169,3 +169,48 @@ def test_a_breakpoint_in_another_hosts_component_never_stops_this_host(tmp_path:
         and "configuring host other, not this host" in w
         for w in done.result.warnings
     ), done.result.warnings
+
+
+LATER = """\
+from batou.component import Component
+from batou.lib.file import File
+
+
+class Later(Component):
+    def configure(self):
+        self += File("later.txt", content="ran")
+"""
+
+
+def _quit_at_the_breakpoint(events: Any) -> None:
+    waiting = next_event(events, "debugger-waiting")
+    with socket.create_connection(("127.0.0.1", waiting["port"]), timeout=30) as connection:
+        read_until(connection, b"(Pdb) ")
+        connection.sendall(b"q\r\n")
+    next_event(events, "debugger-done")
+
+
+def test_quit_in_configure_ends_the_run_without_reopening(tmp_path: Path) -> None:
+    """configure retries a failed root: after `q` its breakpoint must not wait again."""
+    checkout = repo(tmp_path / "repo", {"paused": CONFIGURE_BREAKS, "later": LATER})
+    thread, events, done = start_run(
+        checkout, tmp_path, Limits(debug=5, grace=1), debug=True, debug_port=0
+    )
+    _quit_at_the_breakpoint(events)
+    thread.join(timeout=30)
+    seen = [events.get_nowait()["event"] for _ in range(events.qsize())]
+    assert "debugger-waiting" not in seen, seen
+    assert done[0].outcome == "failed", done[0]
+    assert any("BdbQuit" in e.message for e in done[0].errors), done[0].errors
+    assert not (tmp_path / "root/work/later/later.txt").exists()
+
+
+def test_quit_in_verify_ends_the_run_at_once(tmp_path: Path) -> None:
+    checkout = repo(tmp_path / "repo", {"paused": BREAKS, "later": LATER})
+    thread, events, done = start_run(checkout, tmp_path, Limits(grace=1), debug=True, debug_port=0)
+    _quit_at_the_breakpoint(events)
+    thread.join(timeout=30)
+    assert done[0].result is not None, done[0]
+    outcomes = [(c.component, c.outcome) for c in done[0].result.components]
+    assert outcomes == [("paused", "failed"), ("later", "skipped")], outcomes
+    assert not (tmp_path / "root/work/later/later.txt").exists()
