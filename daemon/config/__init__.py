@@ -26,14 +26,13 @@ if TYPE_CHECKING:  # the export table: imported on first use (see lazy_exports)
         parse_duration,
     )
     from daemon.config.settings import (
-        SSH_UNQUOTABLE,
         RolloutSettings,
         Settings,
-        SettingsError,
         WebhookSettings,
         load_settings,
         parse_settings,
     )
+    from daemon.config.settings_errors import SSH_UNQUOTABLE, SettingsError
     from daemon.config.settings_file import read_key, settings_path
     from daemon.config.template import holds_settings, settings_text, template_text
     from daemon.config.trust import (

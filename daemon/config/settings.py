@@ -11,21 +11,18 @@ from __future__ import annotations
 import difflib
 import math
 import os
-import re
 import socket
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from daemon.config.addresses import debug_endpoint, parse_listen
+from daemon.config.addresses import debug_endpoint
 from daemon.config.checks import (
     branch_problem,
     directory_problem,
     duration_problem,
-    url_problem,
 )
 from daemon.config.defaults import (
     DEBUG_PORT,
@@ -36,12 +33,17 @@ from daemon.config.defaults import (
     STATE_DIR,
 )
 from daemon.config.limits import Limits, LimitsError
+from daemon.config.settings_errors import (
+    SettingsError,
+    check_listen,
+    check_path_list,
+    check_ssh_file,
+    check_url,
+    check_wheelhouse,
+    line_of,
+)
 from daemon.config.settings_file import UnreadableSettings, read_settings_text
 from daemon.config.trust import TrustError, TrustPolicy, parse_trust
-
-# ssh reads ``${NAME}`` in a file name as an environment variable and has no escape for it:
-# a path that holds it is refused.
-SSH_UNQUOTABLE = "${"
 
 # (key, type, default, check) per table; None as default means "required" for repository and
 # environment, "not set" for the others.
@@ -115,15 +117,6 @@ _OPTIONAL_PATHS = {"inbox", "wheelhouse", "ssh_key", "ssh_known_hosts", "gnupg_h
 _PATHS = {"root", "state_dir", "socket", *_OPTIONAL_PATHS}
 _SECONDS = {"poll_interval", "converge_interval", "splay", "retry_max", "shutdown_grace"}
 _POSITIVE = {"poll_interval", "converge_interval", "keep_runs", "retry_max", "port", "rate_limit"}
-
-
-class SettingsError(Exception):
-    """A bad configuration file: ``str()`` names the file, line and key."""
-
-    def __init__(self, path: Path, message: str, key: str | None = None, line: int | None = None):
-        self.path, self.key, self.line = path, key, line
-        where = f"{path}:{line}" if line else str(path)
-        super().__init__(f"{where}: {f'{key}: ' if key else ''}{message}")
 
 
 @dataclass(frozen=True)
@@ -223,14 +216,14 @@ def parse_settings(text: str, path: Path) -> Settings:
     for table, options in OPTIONS.items():
         section = data if not table else data.get(table, {})
         if table and not isinstance(section, dict):
-            raise SettingsError(path, "must be a table", table, _line_of(text, table, ""))
+            raise SettingsError(path, "must be a table", table, line_of(text, table, ""))
         for key, value in section.items():
             if not table and key in OPTIONS and key:
                 continue
             name = f"{table}.{key}" if table else key
             if key not in options:
                 message = _unknown(key, table, options)
-                raise SettingsError(path, message, name, _line_of(text, key, table))
+                raise SettingsError(path, message, name, line_of(text, key, table))
             values[name] = _check(path, text, table, key, value, options[key][0])
     return _build(path, text, values)
 
@@ -246,7 +239,7 @@ def _unknown(key: str, table: str, options: Mapping[str, Any]) -> str:
 
 def _check(path: Path, text: str, table: str, key: str, value: Any, kind: Any) -> Any:
     name = f"{table}.{key}" if table else key
-    line = _line_of(text, key, table)
+    line = line_of(text, key, table)
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
         raise SettingsError(path, f"must be {_kind_names(kinds)}, not {value!r}", name, line)
@@ -265,7 +258,7 @@ def _check(path: Path, text: str, table: str, key: str, value: Any, kind: Any) -
             message = f"must be an absolute path, not {value!r}"
             raise SettingsError(path, message, name, line)
     if key == "secrets_identities":
-        _check_path_list(path, value, name, line)
+        check_path_list(path, value, name, line)
     problem = None
     if key == "branch":
         problem = branch_problem(value)
@@ -276,7 +269,7 @@ def _check(path: Path, text: str, table: str, key: str, value: Any, kind: Any) -
     if key in ("repository", "environment") and not value.strip():
         raise SettingsError(path, "must not be empty", name, line)
     if key == "repository":
-        _check_url(path, value, name, line)
+        check_url(path, value, name, line)
     return value
 
 
@@ -290,36 +283,10 @@ _KIND_NAMES = {
 }
 
 
-def _check_path_list(path: Path, value: list[Any], name: str, line: int | None) -> None:
-    for item in value:
-        if not isinstance(item, str) or not os.path.isabs(item):
-            message = f"every entry must be an absolute path (a string), not {item!r}"
-            raise SettingsError(path, message, name, line)
-
-
 def _kind_names(kinds: tuple[type, ...]) -> str:
     """``(int, float)`` -> "a number"; ``(str,)`` -> "a string" (TOML's words, not Python's)."""
     names = [_KIND_NAMES[kind] for kind in kinds if not (kind is int and float in kinds)]
     return " or ".join(names)
-
-
-def _check_url(path: Path, url: str, name: str, line: int | None) -> None:
-    """A URL that Python's parser refuses would break every git call (the URL is not echoed:
-    it may hold a token)."""
-    problem = url_problem(url)
-    if problem:
-        raise SettingsError(path, problem, name, line)
-    if "://" not in url:
-        return
-    try:
-        parts = urlsplit(url)
-        _ = parts.port  # reading the port checks it too
-    except ValueError as error:
-        raise SettingsError(path, f"not a valid URL: {error}", name, line) from None
-    if parts.password is not None and parts.scheme.lower() not in ("http", "https"):
-        # ssh takes no password from a URL, and git would put it on ssh's command line (`ps`)
-        message = f"a password in a {parts.scheme}:// URL is not used (for ssh: ssh_key)"
-        raise SettingsError(path, message, name, line)
 
 
 def _build(path: Path, text: str, values: dict[str, Any]) -> Settings:
@@ -334,11 +301,11 @@ def _build(path: Path, text: str, values: dict[str, Any]) -> Settings:
         limits = Limits().overlay(raw_limits, source=str(path))
     except LimitsError as error:
         message = str(error).split(": ", 2)[-1]
-        line = _line_of(text, error.key, "limits")
+        line = line_of(text, error.key, "limits")
         raise SettingsError(path, message, f"limits.{error.key}", line) from None
     hook = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("webhook.")}
     if hook.get("enabled") and not hook.get("secret_file"):
-        line = _line_of(text, "enabled", "webhook")
+        line = line_of(text, "enabled", "webhook")
         message = "an enabled webhook needs a secret_file (add one, or set enabled = false)"
         raise SettingsError(path, message, "webhook.secret_file", line)
     rollout = _rollout(path, text, values)
@@ -347,16 +314,16 @@ def _build(path: Path, text: str, values: dict[str, Any]) -> Settings:
         if key in top:
             top[key] = Path(top[key])
     if top.get("wheelhouse"):
-        top["wheelhouse"] = _check_wheelhouse(path, text, top["wheelhouse"])
+        top["wheelhouse"] = check_wheelhouse(path, text, top["wheelhouse"])
     else:
         top.pop("wheelhouse", None)
     for key in ("ssh_key", "ssh_known_hosts"):
-        top[key] = _check_ssh_file(path, text, key, top[key]) if top.get(key) else None
+        top[key] = check_ssh_file(path, text, key, top[key]) if top.get(key) else None
     if "secrets_identities" in top:
         top["secrets_identities"] = tuple(Path(p) for p in top["secrets_identities"])
     top["gnupg_home"] = Path(top["gnupg_home"]) if top.get("gnupg_home") else None
     if top.get("metrics_listen"):
-        _check_listen(path, text, top["metrics_listen"])
+        check_listen(path, text, top["metrics_listen"])
     for key in ("poll_interval", "converge_interval", "splay", "retry_max", "shutdown_grace"):
         if key in top:
             top[key] = float(top[key])
@@ -379,12 +346,12 @@ def _rollout(path: Path, text: str, values: dict[str, Any]) -> RolloutSettings:
     for key in ("windows", "freezes"):
         if key in raw:
             if not all(isinstance(item, str) for item in raw[key]):
-                line = _line_of(text, key, "rollout")
+                line = line_of(text, key, "rollout")
                 raise SettingsError(path, "must be a list of strings", f"rollout.{key}", line)
             raw[key] = tuple(raw[key])
     url = raw.get("prometheus_url", "")
     if url and not url.startswith(("http://", "https://")):
-        line = _line_of(text, "prometheus_url", "rollout")
+        line = line_of(text, "prometheus_url", "rollout")
         message = f"must be an http:// or https:// URL, not {url!r}"
         raise SettingsError(path, message, "rollout.prometheus_url", line)
     return RolloutSettings(**raw)
@@ -396,69 +363,5 @@ def _trust(path: Path, text: str, values: dict[str, Any]) -> TrustPolicy:
         return parse_trust(raw)
     except TrustError as error:
         sub, nested, key = error.key.partition(".")  # groups.NAME, paths.PATTERN
-        line = _line_of(text, key, f"trust.{sub}") if nested else _line_of(text, sub, "trust")
+        line = line_of(text, key, f"trust.{sub}") if nested else line_of(text, sub, "trust")
         raise SettingsError(path, str(error), f"trust.{error.key}", line) from None
-
-
-def _check_wheelhouse(path: Path, text: str, value: str) -> Path:
-    wheelhouse = Path(value)  # absolute: checked with the other paths (_PATHS)
-    line = _line_of(text, "wheelhouse", "")
-    if not wheelhouse.is_dir():
-        message = f"{value} is not a directory (create it, or leave wheelhouse empty)"
-        raise SettingsError(path, message, "wheelhouse", line)
-    return wheelhouse
-
-
-def _check_ssh_file(path: Path, text: str, key: str, value: str) -> Path:
-    """An ssh file (an absolute path: see _PATHS) must be a readable file; a key others can
-    read is refused up front (ssh would ignore it and every fetch would fail)."""
-    line = _line_of(text, key, "")
-    file = Path(value)
-    if SSH_UNQUOTABLE in value:
-        message = (
-            f"ssh would read {SSH_UNQUOTABLE!r} in {value} as a variable: move or link the file"
-        )
-        raise SettingsError(path, message, key, line)
-    try:
-        info = file.stat()
-        if not file.is_file():
-            raise SettingsError(path, f"{value} is not a file", key, line)
-        with file.open("rb"):
-            pass
-    except OSError as error:
-        message = f"cannot read {value}: {error.strerror} (create it, or leave {key} empty)"
-        raise SettingsError(path, message, key, line) from None
-    if key == "ssh_key" and info.st_uid == os.getuid() and info.st_mode & 0o077:
-        message = f"{value} is readable by others, so ssh would ignore it: chmod 600 {value}"
-        raise SettingsError(path, message, key, line)
-    return file
-
-
-def _check_listen(path: Path, text: str, value: str) -> None:
-    try:
-        parse_listen(value)
-    except ValueError as error:
-        line = _line_of(text, "metrics_listen", "")
-        raise SettingsError(path, str(error), "metrics_listen", line) from None
-
-
-def _line_of(text: str, key: str, table: str) -> int | None:
-    """The line where ``key`` is set inside ``[table]``, or as ``table.key`` at the top
-    (tomllib keeps no positions)."""
-    current = ""
-    name = rf"(\"{re.escape(key)}\"|'{re.escape(key)}'|{re.escape(key)})"
-    pattern = re.compile(rf"^\s*{name}\s*=")
-    dotted = re.compile(rf"^\s*{re.escape(table)}\s*\.\s*{name}\s*=") if table else None
-    header = re.compile(r"^\s*\[\s*([^\]]+?)\s*\]")
-    for number, line in enumerate(text.splitlines(), start=1):
-        match = header.match(line)
-        if match:
-            current = match.group(1).strip("\"'")
-            if not table and current == key:
-                return number
-            continue
-        if current == table and pattern.match(line):
-            return number
-        if current == "" and dotted and dotted.match(line):
-            return number
-    return None
