@@ -14,7 +14,6 @@ downloaded once into the test cache, next to the batou reference venv.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import http.server
 import os
@@ -31,8 +30,8 @@ from typing import Any
 from tests.support.parity_helpers import (
     BATOU_VERSION,
     batou_venv,
-    cache_dir,
     deployd_command,
+    downloaded_wheels,
     snapshot,
     write_repo,
 )
@@ -53,25 +52,7 @@ PYTHON = f"{sys.version_info.major}.{sys.version_info.minor}"
 
 def wheelhouse() -> Path:
     """Every wheel the repositories install, downloaded once (PyPI, through pip's cache)."""
-    house = cache_dir() / f"batou-lib-wheelhouse-{BATOU_VERSION}"
-    marker = house / ".complete"
-    if marker.exists():
-        return house
-    house.parent.mkdir(parents=True, exist_ok=True)
-    with open(house.parent / ".batou-lib-wheelhouse.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if marker.exists():
-            return house
-        shutil.rmtree(house, ignore_errors=True)
-        done = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
-             "-d", str(house), *WHEELS],
-            capture_output=True, text=True,
-        )  # fmt: skip
-        if done.returncode != 0:
-            raise RuntimeError(f"cannot fill the wheelhouse:\n{done.stdout}\n{done.stderr}")
-        marker.touch()
-    return house
+    return downloaded_wheels(f"batou-lib-wheelhouse-{BATOU_VERSION}", WHEELS)
 
 
 def offline_environment() -> dict[str, str]:

@@ -13,6 +13,7 @@ import shutil
 import stat
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,31 @@ REPO_ROOT = REPO_ROOT
 def cache_dir() -> Path:
     default = Path.home() / ".cache" / "deployd-tests"
     return Path(os.environ.get("DEPLOYD_TEST_CACHE", default))
+
+
+def downloaded_wheels(name: str, requirements: Sequence[str], *pip_options: str) -> Path:
+    """``cache_dir()/name`` filled once with ``pip download`` of ``requirements`` (PyPI through
+    pip's cache); a lock keeps parallel test runs from filling it twice, and a marker written
+    last means a half-filled directory is filled again."""
+    house = cache_dir() / name
+    marker = house / ".complete"
+    if marker.exists():
+        return house
+    house.parent.mkdir(parents=True, exist_ok=True)
+    with open(house.parent / f".{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if marker.exists():
+            return house
+        shutil.rmtree(house, ignore_errors=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
+             *pip_options, "-d", str(house), *requirements],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"cannot fill the wheelhouse:\n{done.stdout}\n{done.stderr}")
+        marker.touch()
+    return house
 
 
 def batou_venv() -> Path:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.batou_lib_parity import wheelhouse
-from tests.support.parity_helpers import cache_dir
+from tests.support.parity_helpers import cache_dir, downloaded_wheels
 
 ADMIN_PASSWORD = "admin-secret"
 
@@ -196,25 +196,7 @@ SUPERVISOR_WHEELS = (
 
 def supervisor_wheelhouse() -> Path:
     """The distributions batou's ``Supervisor`` installs, downloaded once (PyPI, via pip)."""
-    house = cache_dir() / "supervisor-wheelhouse"
-    marker = house / ".complete"
-    if marker.exists():
-        return house
-    house.parent.mkdir(parents=True, exist_ok=True)
-    with open(house.parent / ".supervisor-wheelhouse.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if marker.exists():
-            return house
-        shutil.rmtree(house, ignore_errors=True)
-        done = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "-q", "--no-deps",
-             "--disable-pip-version-check", "-d", str(house), *SUPERVISOR_WHEELS],
-            capture_output=True, text=True,
-        )  # fmt: skip
-        if done.returncode != 0:
-            raise RuntimeError(f"cannot fill the wheelhouse:\n{done.stdout}\n{done.stderr}")
-        marker.touch()
-    return house
+    return downloaded_wheels("supervisor-wheelhouse", SUPERVISOR_WHEELS, "--no-deps")
 
 
 def offline_buildout(directory: Path) -> dict[str, str]:
@@ -243,22 +225,7 @@ def batou_ext_environment() -> dict[str, str]:
     """pip installs only from the wheelhouses: batou's (parity tests) and batou_ext 2.5.5 with
     its dependencies and the extras some of its modules import (boto3, passlib), downloaded
     once (PyPI, through pip)."""
-    house = cache_dir() / "batou-ext-wheelhouse"
-    marker = house / ".complete"
-    if not marker.exists():
-        house.parent.mkdir(parents=True, exist_ok=True)
-        with open(house.parent / ".batou-ext-wheelhouse.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            if not marker.exists():
-                shutil.rmtree(house, ignore_errors=True)
-                done = subprocess.run(
-                    [sys.executable, "-m", "pip", "download", "-q",
-                     "--disable-pip-version-check", "-d", str(house), *EXTENSION_WHEELS],
-                    capture_output=True, text=True,
-                )  # fmt: skip
-                if done.returncode != 0:
-                    raise RuntimeError(f"cannot fill the wheelhouse:\n{done.stdout}\n{done.stderr}")
-                marker.touch()
+    house = downloaded_wheels("batou-ext-wheelhouse", EXTENSION_WHEELS)
     return {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": f"{wheelhouse()} {house}"}
 
 
