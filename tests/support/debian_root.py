@@ -66,7 +66,7 @@ FAKE_SYSTEMCTL = """#!/bin/sh
 echo "$*" >> /var/log/systemctl-calls
 case "$*" in
 *is-enabled*) echo enabled ;;
-*"start deployd"*|*"--now deployd"*)
+*" start deployd"*|*"--now deployd"*)
     deployd configured --config /etc/deployd/deployd.toml 2>>/var/log/systemctl-calls || exit 0
     setsid deployd run --config /etc/deployd/deployd.toml >/var/log/deployd.log 2>&1 </dev/null &
     echo $! > /run/deployd-test.pid
