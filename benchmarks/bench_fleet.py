@@ -5,9 +5,9 @@
 Each daemon has its own host name (``host-000`` ...), state dir, deployment root, API socket and
 metrics port, and pulls over smart HTTP from one ``git http-backend`` server on 127.0.0.1 (its own
 process, so its CPU is measured apart; each host clones its own alias of the repository, so the
-server's request log names the host). Prometheus scrapes every daemon each second; the hosts
-have it as ``prometheus_url``. The repository declares a health check and three waves:
-``host-000`` (canary), 10 %, the rest.
+server's request log names the host). Prometheus scrapes every daemon every ``poll/6`` seconds
+(a real 10 s, compressed like the polls); the hosts have it as ``prometheus_url``. The
+repository declares a health check and three waves: ``host-000`` (canary), 10 %, the rest.
 
 Time is compressed: ``--poll`` seconds stand for the default 60 (10x with the default 6), and
 converge interval and splay shrink by the same factor. Phases:
@@ -32,6 +32,7 @@ import math
 import os
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -50,7 +51,7 @@ import httpx  # noqa: E402
 from daemon.rollout.waves import poll_phase  # noqa: E402
 from tests.support.daemon_helpers import Daemon, run_daemon  # noqa: E402
 from tests.support.helpers import commit, make_repo, wait_for  # noqa: E402
-from tests.support.metrics_store import free_port, start_prometheus  # noqa: E402
+from tests.support.metrics_store import start_prometheus  # noqa: E402
 
 COMPONENT = """\
 from batou.component import Component
@@ -215,6 +216,25 @@ def lateness(requests: list[tuple[float, str]], hosts: list[str], poll: float) -
     return late
 
 
+def ports_below_ephemeral(count: int) -> list[int]:
+    """Metrics ports picked before the daemons start, below the kernel's range for outgoing
+    connections: a port from ``free_port()`` may be taken by one of the fleet's own git or
+    HTTP clients before its daemon binds it (seen at 200 hosts)."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports, candidate = [], 20000
+    while len(ports) < count and candidate < low:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", candidate))
+                ports.append(candidate)
+            except OSError:
+                pass
+        candidate += 1
+    if len(ports) < count:
+        raise SystemExit(f"not enough free ports between 20000 and {low}")
+    return ports
+
+
 def start_git_server(base: Path) -> tuple[subprocess.Popen[bytes], int, Path]:
     port_file, log = base / "git-port", base / "git-requests.log"
     process = subprocess.Popen(
@@ -238,13 +258,15 @@ def run(args: argparse.Namespace, base: Path) -> dict[str, Any]:
         (base / "served" / host).symlink_to(repo)
     server, port, log = start_git_server(base)
     results: dict[str, Any] = {"hosts": args.hosts, "poll": args.poll}
-    ports = {host: free_port() for host in hosts}
+    ports = dict(zip(hosts, ports_below_ephemeral(len(hosts)), strict=True))
     prometheus_dir = base / "prometheus"
     prometheus_dir.mkdir()
     targets = [f"127.0.0.1:{p}" for p in ports.values()]
     try:
         with ExitStack() as stack:
-            prometheus = stack.enter_context(start_prometheus(prometheus_dir, targets))
+            scrape = args.scrape or args.poll / 6  # 10 s at the real 60 s poll
+            results["scrape"] = scrape
+            prometheus = stack.enter_context(start_prometheus(prometheus_dir, targets, scrape))
             started = time.time()
             fleet = {
                 host: stack.enter_context(
@@ -382,8 +404,14 @@ def main() -> int:
     parser.add_argument("--hosts", type=int, default=50)
     parser.add_argument("--poll", type=float, default=6.0, help="poll interval (stands for 60 s)")
     parser.add_argument("--idle", type=float, default=360.0, help="idle seconds to measure")
+    parser.add_argument(
+        "--scrape", type=float, help="Prometheus scrape interval (default: poll/6, a real 10 s)"
+    )
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
+    # SIGTERM unwinds like Ctrl-C, so the fleet, Prometheus and the git server are stopped
+    # (the default action would leave N daemons running)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     base = Path(tempfile.mkdtemp(prefix="bench-fleet-"))
     try:
         results = run(args, base)

@@ -204,25 +204,33 @@ def _limits(request: WorkerRequest) -> tuple[Any, list[ErrorInfo]]:
 
 def _rollout_errors(section: Any) -> list[ErrorInfo]:
     """Every mistake in the rollout keys of ``[deployd]`` (checks, windows, waves)."""
-    from components_runtime.protocol import ErrorInfo
     from daemon.rollout import read_policy
 
     _, problems = read_policy(section)
-    errors = []
-    for problem in problems:
-        # the origin reads "environments/ENV/environment.cfg:LINE [deployd]"
-        where = re.match(r"^(.*?):(\d+)(?: \[.*\])?$", problem.origin)
-        errors.append(
-            ErrorInfo(
-                kind="RolloutPolicyError",
-                message=f"{problem.key}: {problem.message}",
-                file=where.group(1) if where else None,
-                line=int(where.group(2)) if where else None,
-                section="deployd",
-                hint=f"the rollout policy: {problem.hint}",
-            )
-        )
-    return errors
+    return [_policy_finding("RolloutPolicyError", problem) for problem in problems]
+
+
+def _wave_warnings(request: WorkerRequest) -> list[ErrorInfo]:
+    """Wave members that name no host (``deployd check`` passes, but says so)."""
+    from daemon.rollout import wave_warnings_of_checkout
+
+    warnings = wave_warnings_of_checkout(Path(request.repository), request.environment)
+    return [_policy_finding("RolloutPolicyWarning", warning) for warning in warnings]
+
+
+def _policy_finding(kind: str, problem: Any) -> ErrorInfo:
+    from components_runtime.protocol import ErrorInfo
+
+    # the origin reads "environments/ENV/environment.cfg:LINE [deployd]"
+    where = re.match(r"^(.*?):(\d+)(?: \[.*\])?$", problem.origin)
+    return ErrorInfo(
+        kind=kind,
+        message=f"{problem.key}: {problem.message}",
+        file=where.group(1) if where else None,
+        line=int(where.group(2)) if where else None,
+        section="deployd",
+        hint=f"the rollout policy: {problem.hint}",
+    )
 
 
 def _limits_error(error: Any, origin: Any) -> ErrorInfo:
@@ -383,6 +391,9 @@ def _run(request: WorkerRequest, args: argparse.Namespace) -> int:
         return 2 if any(e.kind == "RequirementsError" for e in errors) else 1
     components = run.components
     if request.mode == "check":
+        warnings = _wave_warnings(request)
+        if warnings:
+            _say("\n" + "\n".join(render.warning_report(warnings)))
         host = (run.result and run.result.host) or request.host or "this machine"
         hosts = "all hosts" if request.all_hosts else host
         verdict = "passed" if run.outcome == "succeeded" and not early_errors else "FAILED"

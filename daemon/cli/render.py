@@ -54,8 +54,8 @@ def location(error: ErrorInfo) -> str | None:
     return f"{error.file}:{error.line}" if error.line else error.file
 
 
-def error_block(error: ErrorInfo) -> list[str]:
-    lines = [f"Error: {error.kind}: {error.message}"]
+def error_block(error: ErrorInfo, label: str = "Error") -> list[str]:
+    lines = [f"{label}: {error.kind}: {error.message}"]
     fields = (
         ("location", location(error)),
         ("section", f"[{error.section}]" if error.section else None),
@@ -79,6 +79,11 @@ def error_report(errors: Sequence[ErrorInfo]) -> list[str]:
         lines.append("")
     lines.append(plural(len(errors), "error"))
     return lines
+
+
+def warning_report(warnings: Sequence[ErrorInfo]) -> list[str]:
+    """Findings that do not fail a check, each laid out as an error is."""
+    return [line for warning in warnings for line in (*error_block(warning, "WARNING"), "")]
 
 
 def summary_line(

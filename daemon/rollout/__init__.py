@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # the export table: imported on first use (see lazy_exports)
     from daemon.rollout.gate import Gate, Verdict, host_schedule
     from daemon.rollout.guard import guard
     from daemon.rollout.marks import apply_rollout_record
-    from daemon.rollout.policy import Policy, PolicyProblem, read_policy
+    from daemon.rollout.policy import Policy, PolicyProblem, read_policy, wave_warnings_of_checkout
 
 __all__ = [
     "apply_rollout_record",
@@ -25,6 +25,7 @@ __all__ = [
     "PolicyProblem",
     "read_policy",
     "Verdict",
+    "wave_warnings_of_checkout",
 ]
 
 __getattr__ = lazy_exports(__name__, __file__)

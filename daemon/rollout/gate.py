@@ -23,7 +23,7 @@ from daemon.git import Mirror
 from daemon.records import CommitInfo, HoldInfo, HostState
 from daemon.rollout import fleet_view
 from daemon.rollout.policy import CommitPolicy, Policy, policy_at_commit
-from daemon.rollout.waves import place, poll_phase
+from daemon.rollout.waves import place, poll_phase, wave_warnings
 from daemon.rollout.windows import Schedule, WindowError, parse_freeze, parse_window
 
 log = logging.getLogger(__name__)
@@ -187,9 +187,10 @@ class Gate:
 
     def policy(self, sha: str) -> CommitPolicy:
         if sha not in self._policies:
-            self._policies = {  # one commit at a time is enough: the head
-                sha: policy_at_commit(self.mirror, sha, self.settings.environment, self.scratch)
-            }
+            commit = policy_at_commit(self.mirror, sha, self.settings.environment, self.scratch)
+            for warning in wave_warnings(commit.policy.waves, commit.hosts):
+                log.warning("rollout policy of %s: %s (%s)", sha[:7], warning, warning.hint)
+            self._policies = {sha: commit}  # one commit at a time is enough: the head
         return self._policies[sha]
 
     def _schedule(self, policy: Policy) -> tuple[Schedule, bool]:

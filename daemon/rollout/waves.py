@@ -17,7 +17,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from daemon.rollout.policy import Wave
+from daemon.rollout.policy import PolicyProblem, Wave
 
 _PERCENT = re.compile(r"^(\d{1,3})%$")
 
@@ -77,6 +77,24 @@ def unassigned_names(waves: tuple[Wave, ...], hosts: tuple[str, ...]) -> list[st
         for member in wave.members
         if member != "*" and not _PERCENT.match(member) and member not in hosts
     ]
+
+
+def wave_warnings(waves: tuple[Wave, ...], hosts: tuple[str, ...]) -> list[PolicyProblem]:
+    """Names in the waves that are no host of the environment. Not an error (a host may be
+    named before it is added), but a typo in the canary's name leaves the canary wave empty,
+    and a wave with nobody in it gates nothing: the next wave starts at once."""
+    warnings = []
+    for wave in waves:
+        unknown = unassigned_names((wave,), hosts)
+        if not unknown:
+            continue
+        effect = "the wave goes on without it"
+        if len(unknown) == len(wave.members):
+            effect = "the wave has no host, so it gates nothing"
+        message = f"{', '.join(unknown)}: no host of this environment ({effect})"
+        hint = "a typo? name hosts of [hosts] or [host:NAME], a share like 10%, or *"
+        warnings.append(PolicyProblem(message, f"wave.{wave.name}", wave.origin, hint))
+    return warnings
 
 
 def _stable_order(host: str) -> bytes:

@@ -223,6 +223,23 @@ def test_environment_time_limits_are_checked_with_every_other_error(tmp_path: Pa
     assert not root.exists()
 
 
+def test_check_warns_about_a_wave_that_names_no_host(tmp_path: Path) -> None:
+    section = "\n[deployd]\nwave.canary = wbe\nwave.rest = web other\n"
+    typo = make_repo(tmp_path / "repo", {
+        "components/hello/component.py": COMPONENT,
+        "environments/prod/environment.cfg": ENVIRONMENT + section,
+    })  # fmt: skip
+    done = deployd("check", str(typo), "-e", "prod", "--all-hosts")
+    assert done.returncode == 0, done.stdout  # a warning: the check still passes
+    assert (
+        "WARNING: RolloutPolicyWarning: wave.canary: wbe: no host of this environment (the wave "
+        "has no host, so it gates nothing)\n    location:  environments/prod/environment.cfg:11\n"
+        "    section:   [deployd]\n"
+    ) in done.stdout
+    assert done.stdout.splitlines()[-1].startswith("check passed: environment prod, all hosts")
+    assert deployd("check", str(typo), "-e", "prod", "--host", "web").stdout.count("WARNING") == 1
+
+
 def test_an_unusable_state_dir_is_a_clear_error(repo: Path, tmp_path: Path) -> None:
     (tmp_path / "file").write_text("")
     args = ["check", str(repo), "-e", "prod", "--all-hosts"]

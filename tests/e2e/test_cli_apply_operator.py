@@ -97,7 +97,7 @@ def test_ctrl_c_stops_the_worker_and_says_where(
             return True
         return False
 
-    wait_for(gone, timeout=10)  # stopped, not left running behind the operator's back
+    wait_for(gone, timeout=30)  # stopped, not left running behind the operator's back
 
 
 @pytest.mark.parametrize("root", ["/etc/hostname", "/proc/deployd-cannot-be-here"])

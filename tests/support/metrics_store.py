@@ -176,11 +176,14 @@ class Prometheus:
 
 
 @contextmanager
-def start_prometheus(directory: Path, targets: list[str]) -> Iterator[Prometheus]:
-    """Prometheus on 127.0.0.1 scraping ``targets`` (job ``deployd``) every second and
-    evaluating the real ``docs/monitoring/alerts.yml`` every second."""
+def start_prometheus(
+    directory: Path, targets: list[str], interval: float = 1.0
+) -> Iterator[Prometheus]:
+    """Prometheus on 127.0.0.1 scraping ``targets`` (job ``deployd``) and evaluating the real
+    ``docs/monitoring/alerts.yml`` every ``interval`` seconds."""
+    every = f"{round(interval * 1000)}ms"
     config = {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "global": {"scrape_interval": every, "evaluation_interval": every},
         "rule_files": [str(MONITORING / "alerts.yml")],
         "scrape_configs": [{"job_name": "deployd", "static_configs": [{"targets": targets}]}],
     }

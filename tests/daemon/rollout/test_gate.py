@@ -110,3 +110,18 @@ def test_a_policy_with_errors_holds_the_commit(tmp_path: Path) -> None:
     verdict = gate.judge("poll", new, state, MONDAY_NOON)
     assert verdict.commit is None and verdict.hold and verdict.hold.reason == "bad-policy"
     assert "has errors" in verdict.hold.message
+
+
+def test_a_wave_naming_no_host_is_logged_once_per_commit(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    gate, state, _, new = gate_on(tmp_path, "wave.canary = canry\nwave.rest = *\n")
+    with caplog.at_level("WARNING", logger="daemon.rollout.gate"):
+        first = gate.judge("poll", new, state, MONDAY_NOON)
+        gate.judge("poll", new, state, MONDAY_NOON)
+    warnings = [r.getMessage() for r in caplog.records if "no host" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "wave.canary: canry: no host of this environment (the wave has no host" in warnings[0]
+    assert f"{ENV}:" in warnings[0]
+    # an empty canary gates nothing: the host of the last wave goes at once
+    assert first.commit == new and first.hold is None

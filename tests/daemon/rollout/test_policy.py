@@ -7,7 +7,7 @@ import pytest
 from daemon.config import Limits
 from daemon.rollout import read_policy
 from daemon.rollout.policy import HealthCheck, Wave
-from daemon.rollout.waves import assign_waves, place, unassigned_names
+from daemon.rollout.waves import assign_waves, place, unassigned_names, wave_warnings
 
 
 def test_checks_in_both_spellings_with_their_options() -> None:
@@ -113,3 +113,16 @@ def test_hosts_in_no_wave_join_the_last_and_typos_are_found() -> None:
     assert assigned == {"h00": 0, "h01": 1, "h02": 1, "h03": 1}
     assert unassigned_names(waves, HOSTS[:4]) == ["web99"]
     assert place((), HOSTS, "h00") is None
+
+
+def test_wave_names_that_are_no_host_are_warnings_with_their_place() -> None:
+    origin = "environments/prod/environment.cfg:9 [deployd]"
+    waves = (Wave("canary", ("web99",), 0, origin), Wave("rest", ("h01", "db7", "*"), 0, origin))
+    first, second = wave_warnings(waves, HOSTS[:4])
+    assert (first.key, first.origin) == ("wave.canary", origin)
+    assert first.message == (
+        "web99: no host of this environment (the wave has no host, so it gates nothing)"
+    )
+    assert second.message == "db7: no host of this environment (the wave goes on without it)"
+    assert "a typo?" in first.hint
+    assert wave_warnings((Wave("canary", ("h00",)), Wave("rest", ("10%", "*"))), HOSTS) == []

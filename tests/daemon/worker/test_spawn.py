@@ -178,7 +178,7 @@ def test_component_over_its_own_limit_is_killed_with_its_children(tmp_path: Path
     assert done.error and done.error.kind == "Timeout"
     assert done.error.message == "component 'slow' exceeded its time limit of 1s"
     sleep_pid = int(pidfile.read_text())
-    wait_for(lambda: dead(sleep_pid), timeout=5)
+    wait_for(lambda: dead(sleep_pid), timeout=30)
     started = [e["component"] for e in events if e["event"] == "component-started"]
     assert started == ["slow"]
 
@@ -192,7 +192,7 @@ def test_run_over_its_limit_names_the_running_component(tmp_path: Path) -> None:
         "the run exceeded its time limit of 1.5s while component 'slow' was running"
     )
     sleep_pid = int(pidfile.read_text())
-    wait_for(lambda: dead(sleep_pid), timeout=5)
+    wait_for(lambda: dead(sleep_pid), timeout=30)
 
 
 def test_sigterm_ignored_by_worker_and_grandchild_ends_in_sigkill_after_the_grace(
@@ -212,7 +212,7 @@ def test_sigterm_ignored_by_worker_and_grandchild_ends_in_sigkill_after_the_grac
     assert done.signal == 9  # SIGTERM was ignored: the group's SIGKILL ended the worker
     assert done.duration >= 2.0  # the grace was granted before the SIGKILL
     grandchild = int(pidfile.read_text())
-    wait_for(lambda: dead(grandchild), timeout=5)
+    wait_for(lambda: dead(grandchild), timeout=30)
 
 
 WAIT_FOR_USR1 = """\
@@ -341,7 +341,7 @@ def test_abort_stops_the_worker_and_its_children_now(tmp_path: Path) -> None:
     done = run_worker(request(checkout, tmp_path), on_event, limits=QUICK, abort=abort)
     assert (done.outcome, done.result) == ("cancelled", None)
     assert done.error and (done.error.kind, done.error.component) == ("Aborted", "slow")
-    wait_for(lambda: dead(children[0]), timeout=5)
+    wait_for(lambda: dead(children[0]), timeout=30)
 
 
 def test_a_worker_that_cannot_start_is_a_crash_not_an_exception(tmp_path: Path) -> None:
@@ -369,7 +369,7 @@ def test_worker_and_its_children_die_with_the_runner(tmp_path: Path) -> None:
     finally:
         daemon.kill()  # kill -9 of the daemon: no chance to clean up
         daemon.wait()
-    wait_for(lambda: dead(worker_pid) and dead(sleep_pid), timeout=10)
+    wait_for(lambda: dead(worker_pid) and dead(sleep_pid), timeout=30)
 
 
 def test_a_process_a_component_left_behind_is_ended_and_named(tmp_path: Path) -> None:

@@ -169,7 +169,7 @@ def _remove(group: MemoryCgroup) -> None:
             return False
         return True
 
-    wait_for(removed, timeout=10)
+    wait_for(removed, timeout=30)
 
 
 def deploy_repo(path: Path, components: tuple[str, ...]) -> Path:
