@@ -138,7 +138,7 @@ class Mirror:
         except git.GitCommandError as error:
             if self._stopping:
                 raise FetchError(f"git {args[0]}: stopped, the daemon is stopping", True) from None
-            text = (error.stderr or str(error)).strip().removeprefix("stderr:").strip(" '")
+            text = _printable((error.stderr or str(error)).strip().removeprefix("stderr:"))
             damage = damage_in(text, self.path)
             if damage:
                 raise self._damaged(damage) from None
@@ -309,6 +309,18 @@ class Mirror:
         write_manifest(tmp)
         (tmp / COMMIT_MARKER).write_text(sha + "\n")
         return tmp
+
+
+def _printable(text: str) -> str:
+    """git's message as text every log handler, the state file and the API can carry. GitPython
+    decodes stderr with surrogate escapes, so a byte that is not UTF-8 (a damaged bundle's
+    header, a ref name) would stay a lone surrogate and break the encoders down the line; it
+    is shown as ``\\xff`` instead."""
+    text = text.strip(" '")
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no decoder made: escape it as it is
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _extract_all(tar: tarfile.TarFile, target: Path) -> None:

@@ -171,6 +171,7 @@ def test_mutated_bundles_are_refused_and_filed_away(tmp_path: Path) -> None:
         assert list((inbox / filed).glob(f"*-{bundle.name}")), shown + f"not in {filed}/"
         if error:
             assert bundle.name in error or "bundle" in error, shown + error
+            error.encode("utf-8")  # strict: what git echoed of the bundle is escaped text
     bundle = inbox / "good.bundle"
     bundle.write_bytes(data)
     state, error = import_bundle(HostState(), mirror, str(bundle), state_dir)

@@ -288,3 +288,21 @@ def test_a_symlink_to_a_host_file_is_never_checked_out(tmp_path: Path) -> None:
     with pytest.raises(FetchError, match=r"components/hello/key is a symbolic link to /"):
         mirror.checkout(mirror.fetch(), tmp_path / "checkouts")
     assert not list((tmp_path / "checkouts").glob(".*.tmp")), "no half-made checkout left"
+
+
+def test_a_git_message_with_bytes_that_are_not_utf8_is_shown_escaped(tmp_path: Path) -> None:
+    """git echoes a damaged bundle's header byte for byte; the error must still be text every
+    log handler, the state file and the API can encode (a lone surrogate is not)."""
+    repo = make_deploy_repo(tmp_path / "repo")
+    git("bundle", "create", str(tmp_path / "good.bundle"), "main", cwd=repo)
+    data = (tmp_path / "good.bundle").read_bytes()
+    sha_end = data.index(b" refs/heads/main")
+    bad = tmp_path / "bad.bundle"
+    bad.write_bytes(data[:sha_end] + b"\xff" + data[sha_end:])
+    mirror = Mirror(tmp_path / "mirror.git", str(repo), "main", timeout=30)
+    with pytest.raises(FetchError) as raised:
+        mirror.fetch_bundle(bad)
+    message = str(raised.value)
+    message.encode("utf-8")  # strict: no surrogates left
+    assert message.startswith("bundle bad.bundle is not valid: git bundle: ")
+    assert "\\xff refs/heads/main" in message
