@@ -25,8 +25,12 @@ demo: $(STAMP)
 demo-apply: $(STAMP)
 	bash docs/examples/demo.sh
 
+# Four test processes, one test module each at a time (module fixtures are built once): most
+# tests wait on real servers, daemons and workers rather than on the CPU, so four pay off even
+# on two cores. TEST_PROCESSES=0 runs them in this one process.
+TEST_PROCESSES ?= 4
 test: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist loadfile tests
 
 # The fuzzers of tests/fuzz/ on 20 times as many inputs as `make test` gives them (a few
 # minutes); DEPLOYD_FUZZ_SEED=N explores other inputs, and a failure names its seed.

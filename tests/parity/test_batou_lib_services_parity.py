@@ -171,9 +171,19 @@ def installed(spools: tuple[Path, Path], pair: Pair) -> list[str]:
     ]
 
 
-def test_cron_logrotate_nagios_and_the_debian_platform(tmp_path: Path, state: Path) -> None:
-    spools = (cron_spool(tmp_path / "spool-batou"), cron_spool(tmp_path / "spool-deployd"))
-    pair = Pair(tmp_path / "pair", CRON_FILES, state,
+@pytest.fixture
+def short_path() -> Iterator[Path]:
+    """A work tree with a short path, whatever pytest's base directory: supervisord's socket
+    lives in it (AF_UNIX allows 108 bytes), and Debian's ``crontab FILE`` cuts a file name
+    at 100 bytes (``.../work/crontab/cro: No such file or directory``)."""
+    path = Path(tempfile.mkdtemp(prefix="sv-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_cron_logrotate_nagios_and_the_debian_platform(short_path: Path, state: Path) -> None:
+    spools = (cron_spool(short_path / "spool-batou"), cron_spool(short_path / "spool-deployd"))
+    pair = Pair(short_path / "pair", CRON_FILES, state,
                 wrappers=(cron_namespace(spools[0]), cron_namespace(spools[1])))  # fmt: skip
     pair.converge()
     first = installed(spools, pair)
@@ -319,14 +329,6 @@ class App(Component):
         # superlance's memmon, from the supervisor's own buildout
         self += Eventlistener("memmon", command="bin/memmon", args="-p sleeper=1GB")
 """
-
-
-@pytest.fixture
-def short_path() -> Iterator[Path]:
-    """supervisord's socket lives in the work tree: its path must fit AF_UNIX's 108 bytes."""
-    path = Path(tempfile.mkdtemp(prefix="sv-", dir="/tmp"))
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def test_supervisor_programs_and_an_eventlistener(short_path: Path, state: Path) -> None:
