@@ -14,9 +14,16 @@ import hashlib
 import os
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 _STAMP = ".keyring-sha256"
+# Without /run/user/UID, gpg looks for its agent's sockets in the home directory, and a socket
+# path has room for 107 bytes: with a longer home, gpg fails ("can't connect to the agent: File
+# name too long"), --no-autostart or not.
+_SOCKET_ROOM = 107 - len("/S.gpg-agent.browser")
 
 
 class KeyringError(Exception):
@@ -52,6 +59,22 @@ def gnupg_home(state_dir: Path, keyring: Path | None, timeout: float = 60.0) -> 
     return home
 
 
+@contextmanager
+def within_reach(home: Path) -> Iterator[Path]:
+    """``home``, or, when its path is too long for gpg's sockets, a short path to it: a symbolic
+    link in a private temporary directory of /tmp, removed afterwards."""
+    if len(os.fsencode(home.absolute())) <= _SOCKET_ROOM:
+        yield home
+        return
+    short = Path(tempfile.mkdtemp(prefix="deployd-gpg-", dir="/tmp"))
+    try:
+        link = short / "home"
+        link.symlink_to(home.resolve())
+        yield link
+    finally:
+        shutil.rmtree(short, ignore_errors=True)
+
+
 def _import(home: Path, keyring: Path, timeout: float) -> None:
     _gpg(home, timeout, "--import", str(keyring))
     listing = _gpg(home, timeout, "--with-colons", "--fingerprint", "--list-keys")
@@ -71,14 +94,15 @@ def _import(home: Path, keyring: Path, timeout: float) -> None:
 
 def _gpg(home: Path, timeout: float, *args: str, stdin: str = "") -> str:
     # --no-autostart: public keys need no gpg-agent, and one started here would outlive us
-    command = ["gpg", "--batch", "--no-tty", "--quiet", "--no-autostart", "--homedir", str(home)]
-    command += args
-    try:
-        done = subprocess.run(
-            command, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise KeyringError(f"gpg {args[0]}: {error}") from None
+    with within_reach(home) as reachable:
+        command = ["gpg", "--batch", "--no-tty", "--quiet", "--no-autostart"]
+        command += ["--homedir", str(reachable), *args]
+        try:
+            done = subprocess.run(
+                command, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise KeyringError(f"gpg {args[0]}: {error}") from None
     if done.returncode != 0:
         raise KeyringError(f"gpg {args[0]}: {done.stderr.strip() or done.returncode}")
     return done.stdout

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from daemon.config import TrustPolicy, normalise_member
-from daemon.git.gnupg import gnupg_home
+from daemon.git.gnupg import gnupg_home, within_reach
 from daemon.records import SignatureRefusal
 
 # git's %G? letters -> our refusal reason. G is the only good one: a good signature by a key
@@ -237,10 +237,11 @@ def check_commits(
     with no history) the head alone, with the paths it changes itself. Raises SignatureError
     or KeyringError when git or gpg cannot run: nothing is admitted then either."""
     home = gnupg_home(state_dir, policy.gpg_keyring, timeout)
-    verifier = Verifier(git_dir, policy.allowed_signers, home, timeout)
-    with_paths = bool(policy.paths)
-    if base is None or policy.verify == "head":
-        commits = read_signatures(verifier, None, head, with_paths and base is None)
-        paths = changed_paths(verifier, base, head) if base and with_paths else None
-        return judge(commits, policy, head, paths)
-    return judge(read_signatures(verifier, base, head, with_paths), policy, head)
+    with within_reach(home) as reachable:  # a deep state dir: gpg's sockets need a short path
+        verifier = Verifier(git_dir, policy.allowed_signers, reachable, timeout)
+        with_paths = bool(policy.paths)
+        if base is None or policy.verify == "head":
+            commits = read_signatures(verifier, None, head, with_paths and base is None)
+            paths = changed_paths(verifier, base, head) if base and with_paths else None
+            return judge(commits, policy, head, paths)
+        return judge(read_signatures(verifier, base, head, with_paths), policy, head)

@@ -127,7 +127,16 @@ class Daemon:
                     return dict(run)
             return None
 
-        return wait_for(find, timeout=timeout)
+        try:
+            return wait_for(find, timeout=timeout)
+        except AssertionError:
+            # say what the daemon did instead: the runs it recorded and its log
+            runs = sorted((self.state_dir / "runs").glob("*.json"))
+            seen = [_run_brief(path) for path in runs[-5:]]
+            raise AssertionError(
+                f"no run with {fields} within {timeout}s; the last runs: {seen}\n"
+                f"the daemon's log:\n{self.output()[-6000:]}"
+            ) from None
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -143,6 +152,15 @@ class Daemon:
         except subprocess.TimeoutExpired:
             self.process.kill()
             return self.process.wait(10)
+
+
+def _run_brief(path: Path) -> str:
+    try:
+        run = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        return f"{path.name}: unreadable ({error})"
+    sha = str((run.get("commit") or {}).get("sha") or "")[:7]
+    return f"{run.get('id')} {run.get('trigger')} {sha} {run.get('outcome')}"
 
 
 def _get(run: dict[str, Any], key: str) -> Any:

@@ -216,6 +216,21 @@ def test_a_key_taken_out_of_the_keyring_is_no_longer_allowed(
     assert gpg_keys["olga"].fingerprint.endswith(refusal.key)  # an unknown key: its id
 
 
+def test_a_state_dir_too_deep_for_gpgs_sockets_still_verifies(
+    repo: Path, tmp_path: Path, gpg_keys: dict[str, GpgKey]
+) -> None:
+    """gpg wants its agent's sockets in its home when /run/user/UID is missing, and a socket
+    path has room for 107 bytes: a deep state dir must not break importing or verifying."""
+    base = base_of(repo)
+    deep = tmp_path / ("state-" + "d" * 60) / ("x" * 40)
+    rules = parse_trust({"gpg_keyring": str(gpg_keys["olga"].public)})
+    signed_commit(repo, gpg_keys["olga"], {"a": "olga\n"}, "olga")
+    assert check(repo, deep, rules, base) is None
+    bad = signed_commit(repo, gpg_keys["eve"], {"a": "eve\n"}, "eve")
+    refusal = check(repo, deep, rules, base)
+    assert refusal is not None and (refusal.reason, refusal.commit) == ("signer-not-allowed", bad)
+
+
 def test_fresh_host_checks_the_head_alone(tmp_path: Path, keys: dict[str, SshKey]) -> None:
     repo = make_repo(tmp_path / "fresh", {"README": "unsigned history\n"})
     signed_commit(repo, keys["alice"], {"a": "1\n"}, "signed head")
