@@ -214,9 +214,14 @@ class ApiServer:
     ) -> None:
         self.path = path
         created = _prepare_socket_path(path)
+        # Bound under a temporary name, given its group, then renamed into place: the socket
+        # appears only once the group can reach it (a listening socket keeps working when
+        # renamed), so a client never meets a socket it may not use yet.
+        unready = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        unready.unlink(missing_ok=True)
         old_umask = os.umask(0o117)  # the socket is born 0660: no window where others connect
         try:
-            self._server = _Server(str(path), _Handler)
+            self._server = _Server(str(unready), _Handler)
         except OSError as error:
             raise ApiError(f"cannot listen on {path}: {error.strerror}") from error
         finally:
@@ -225,9 +230,15 @@ class ApiServer:
         self._server.extra_routes = dict(extra_routes or {})
         self._server.access = Access.for_groups(group, control_group)
         self._server.groups = (group, control_group)
-        # The group must reach the socket too: systemd makes RuntimeDirectory= root:root 0750.
-        ours = created or str(path.parent) in _runtime_directories()
-        _set_group([path, path.parent] if ours else [path], group)
+        try:
+            # The group must reach the socket too: systemd makes RuntimeDirectory= root:root 0750.
+            ours = created or str(path.parent) in _runtime_directories()
+            _set_group([unready, path.parent] if ours else [unready], group, path)
+            os.replace(unready, path)
+        except OSError as error:
+            self._server.server_close()
+            unready.unlink(missing_ok=True)
+            raise ApiError(f"cannot listen on {path}: {error.strerror}") from error
         self._thread = threading.Thread(target=self._server.serve_forever, name="api", daemon=True)
 
     def start(self) -> ApiServer:
@@ -268,11 +279,13 @@ def _runtime_directories() -> list[str]:
     return [p.rstrip("/") for p in os.environ.get("RUNTIME_DIRECTORY", "").split(":") if p]
 
 
-def _set_group(paths: list[Path], group: str) -> None:
+def _set_group(paths: list[Path], group: str, socket_path: Path) -> None:
     try:
         gid = grp.getgrnam(group).gr_gid
     except KeyError:
-        log.warning("api: group %r does not exist; %s stays owned by root's group", group, paths[0])
+        log.warning(
+            "api: group %r does not exist; %s stays owned by root's group", group, socket_path
+        )
         return
     for path in paths:
         os.chown(path, -1, gid)

@@ -79,7 +79,10 @@ def test_members_of_the_socket_group_reach_the_socket(
         sock = run_dir / "api.sock"
         repo = make_deploy_repo(tmp_path / "repo")
         with run_daemon(tmp_path, repo, socket=str(sock), socket_group=group.gr_name, env=env):
+            # the socket appears (renamed into place) only once it has its group: the daemon
+            # set no race against this first look
             assert run_dir.stat().st_gid == sock.stat().st_gid == group.gr_gid
+            assert [p.name for p in run_dir.iterdir()] == ["api.sock"]  # no temporary left
             member = _as_nobody([group.gr_gid], "status", "--oneline", "--socket", str(sock))
             assert member.returncode in (0, 1) and "testhost" in member.stdout, member.stderr
             other = _as_nobody([], "status", "--socket", str(sock))
