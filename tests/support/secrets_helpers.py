@@ -134,10 +134,15 @@ def batou_deploy(
 
 
 def deployd_secrets(
-    repo: Path, *args: str, content: str | None = None, seen: Path | None = None
+    repo: Path,
+    *args: str,
+    content: str | None = None,
+    seen: Path | None = None,
+    shown_at: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """``deployd secrets ARGS`` in ``repo``; with ``content``, the editor saves that text
-    (and first copies what it was shown to ``seen``)."""
+    (and first copies what it was shown to ``seen``, and writes the path of the file it was
+    given to ``shown_at``)."""
     import sys
 
     from tests.support.paths import REPO_ROOT
@@ -148,6 +153,7 @@ def deployd_secrets(
         source.write_text(content)
         editor = repo.parent / ".deployd-editor.sh"
         keep = f'cp "$1" "{seen}"\n' if seen else ""
+        keep += f'printf %s "$1" > "{shown_at}"\n' if shown_at else ""
         editor.write_text(f'#!/bin/sh\n{keep}cp "{source}" "$1"\n')
         editor.chmod(0o755)
         extra = ["--editor", str(editor)]
