@@ -175,11 +175,16 @@ def test_converge_lines_reach_the_journal_with_run_commit_and_component(
         return  # ran and passed inside a private mount namespace
     repo = make_deploy_repo(tmp_path / "repo")
     with listening() as journal, run_daemon(tmp_path, repo, stderr_is_journal=True) as daemon:
-        run = daemon.wait_run(outcome="succeeded")
+        # the start-up run changed hello (a later run of the same commit would not)
+        run = daemon.wait_run(outcome="succeeded", trigger="startup")
         sha = run["commit"]["sha"]
-        converge = wait_for(
-            lambda: journal.find("converge: hello changed (", DEPLOYD_RUN=run["id"])
-        )
+        try:
+            converge = wait_for(
+                lambda: journal.find("converge: hello changed (", DEPLOYD_RUN=run["id"])
+            )
+        except AssertionError:
+            seen = [(e.get("DEPLOYD_RUN"), e.get("MESSAGE")) for e in journal.entries]
+            raise AssertionError(f"not in the journal; it has: {seen}\n{daemon.output()}") from None
         finished = wait_for(lambda: journal.find(MESSAGE=f"run {run['id']}: succeeded"))
         output = daemon.output()
     assert converge["DEPLOYD_COMMIT"] == sha and converge["DEPLOYD_COMPONENT"] == "hello"
