@@ -33,14 +33,15 @@ class ToolRun:
     updated: tuple[str, ...]
 
 
-_SCHEDULING = re.compile(r"\N{MEDIUM WHITE CIRCLE} \S+: Scheduling component \S+ \.\.\.\n?")
+_SCHEDULING = re.compile(r"\N{MEDIUM WHITE CIRCLE} \S+: Scheduling component \S+ \.\.\.")
 
 
 def _updated(output: str, prefix: str) -> tuple[str, ...]:
     """The component paths after ``prefix``. batou's main process prints its "Scheduling
     component" lines (and its error reports) while the deployment prints, so one may land
     inside another line: those are taken out, and batou's lines are found wherever they
-    start; deployd's are whole lines."""
+    start; deployd's are whole lines. A scheduling line's own newline is kept: the line it
+    interrupted may get its newline only later, and an empty line costs nothing."""
     if prefix != BATOU_UPDATE:
         return tuple(line[len(prefix) :] for line in output.splitlines() if line.startswith(prefix))
     return tuple(re.findall(re.escape(prefix) + r"([^\n]*)", _SCHEDULING.sub("", output)))

@@ -3,13 +3,19 @@ native-protocol datagrams to /run/systemd/journal/socket, where the test listens
 AF_UNIX socket and reads the fields; without systemd-python the same fields are in plain lines.
 
 On a host without journald (this machine, CI) the socket path does not exist: the test creates
-what is missing and removes only that. Where the path exists (a real systemd host, or another run
-of this test), the test runs itself again inside ``unshare --mount`` with a tmpfs on
-/run/systemd/journal, so the real journal is neither hidden nor written to.
+what is missing and removes only that. Where the path exists (a real systemd host), the test runs
+itself again inside ``unshare --mount`` with a tmpfs on /run/systemd/journal, so the real journal
+is neither hidden nor written to.
+
+The path belongs to the whole machine, so a lock (``LOCK``) keeps a second test run away from it
+while one uses it. Without it, one run's clean-up removed the directory the other run had mounted
+its private tmpfs on, and since Linux 3.18 that detaches the mount in every namespace: the other
+run's daemon lost its journal halfway through.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import struct
@@ -29,6 +35,9 @@ from tests.support.paths import REPO_ROOT
 JOURNAL_DIR = Path("/run/systemd/journal")
 SOCKET = JOURNAL_DIR / "socket"
 PRIVATE_MARK = "DEPLOYD_TEST_PRIVATE_JOURNAL"
+# Machine-wide on purpose (not in a run's own temporary directory): every test run on this machine
+# shares /run/systemd/journal.
+LOCK = Path("/tmp/deployd-tests-journal.lock")
 
 Entry = dict[str, str]
 
@@ -121,24 +130,35 @@ def run_in_private_namespace(request: pytest.FixtureRequest) -> None:
 def journal_dir(request: pytest.FixtureRequest) -> Iterator[Path | None]:
     """/run/systemd/journal with no socket in it, for this test alone; ``None`` when the test
     has already run (and passed) in a private namespace: the test then returns at once."""
-    if os.path.lexists(SOCKET):
-        assert not os.environ.get(PRIVATE_MARK), f"{SOCKET} exists inside the private namespace"
-        run_in_private_namespace(request)
-        yield None
+    if os.environ.get(PRIVATE_MARK):  # the tmpfs on JOURNAL_DIR is this namespace's own
+        assert not os.path.lexists(SOCKET), f"{SOCKET} exists inside the private namespace"
+        yield from _socket_removed_after(JOURNAL_DIR)
         return
-    created = [p for p in (JOURNAL_DIR.parent, JOURNAL_DIR) if not p.exists()]
+    with open(LOCK, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # held until the path is as it was, and the mount gone
+        if os.path.lexists(SOCKET):
+            run_in_private_namespace(request)
+            yield None
+            return
+        created = [p for p in (JOURNAL_DIR.parent, JOURNAL_DIR) if not p.exists()]
+        try:
+            for path in created:
+                path.mkdir(mode=0o755)
+        except PermissionError as error:
+            pytest.skip(f"cannot create {error.filename} to stand in for journald (not root)")
+        try:
+            yield from _socket_removed_after(JOURNAL_DIR)
+        finally:
+            for path in reversed(created):
+                path.rmdir()
+
+
+def _socket_removed_after(journal_dir: Path) -> Iterator[Path]:
     try:
-        for path in created:
-            path.mkdir(mode=0o755)
-    except PermissionError as error:
-        pytest.skip(f"cannot create {error.filename} to stand in for journald (not root)")
-    try:
-        yield JOURNAL_DIR
+        yield journal_dir
     finally:
         if SOCKET.is_socket():
             SOCKET.unlink()
-        for path in reversed(created):
-            path.rmdir()
 
 
 @contextmanager
