@@ -13,7 +13,7 @@ import shutil
 import stat
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,61 +28,60 @@ def cache_dir() -> Path:
     return Path(os.environ.get("DEPLOYD_TEST_CACHE", default))
 
 
-def downloaded_wheels(name: str, requirements: Sequence[str], *pip_options: str) -> Path:
-    """``cache_dir()/name`` filled once with ``pip download`` of ``requirements`` (PyPI through
-    pip's cache); a lock keeps parallel test runs from filling it twice, and a marker written
-    last means a half-filled directory is filled again."""
-    house = cache_dir() / name
-    marker = house / ".complete"
+def filled_once(directory: Path, fill: Callable[[Path], None]) -> Path:
+    """``directory``, made by ``fill(directory)`` on first use and then reused. A lock keeps
+    parallel test runs from filling it twice, and a marker written last means a half-filled
+    directory (a run killed while filling) is emptied and filled again."""
+    marker = directory / ".complete"
     if marker.exists():
-        return house
-    house.parent.mkdir(parents=True, exist_ok=True)
-    with open(house.parent / f".{name}.lock", "w") as lock:
+        return directory
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with open(directory.parent / f".{directory.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if marker.exists():
-            return house
-        shutil.rmtree(house, ignore_errors=True)
-        done = subprocess.run(
+            return directory
+        shutil.rmtree(directory, ignore_errors=True)
+        fill(directory)
+        marker.touch()
+    return directory
+
+
+def run_or_raise(command: Sequence[str], what: str, env: dict[str, str] | None = None) -> None:
+    """Run ``command``; raise ``RuntimeError`` saying ``what`` could not be done, with its
+    output, when it fails: the tests that need it fail rather than skip."""
+    done = subprocess.run(list(command), capture_output=True, text=True, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"{what} ({' '.join(command)}):\n{done.stdout}\n{done.stderr}")
+
+
+def downloaded_wheels(name: str, requirements: Sequence[str], *pip_options: str) -> Path:
+    """``cache_dir()/name`` filled once with ``pip download`` of ``requirements`` (PyPI through
+    pip's cache)."""
+
+    def download(house: Path) -> None:
+        run_or_raise(
             [sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
              *pip_options, "-d", str(house), *requirements],
-            capture_output=True, text=True,
+            "cannot fill the wheelhouse",
         )  # fmt: skip
-        if done.returncode != 0:
-            raise RuntimeError(f"cannot fill the wheelhouse:\n{done.stdout}\n{done.stderr}")
-        marker.touch()
-    return house
+
+    return filled_once(cache_dir() / name, download)
 
 
 def batou_venv() -> Path:
-    """The venv holding batou 2.7.1, built on first use (a lock keeps parallel builders apart).
+    """The venv holding batou 2.7.1, built on first use.
 
     Raises ``RuntimeError`` with pip's output when it cannot be built: the parity tests fail
     rather than skip.
     """
-    venv = cache_dir() / f"batou-{BATOU_VERSION}"
-    marker = venv / ".complete"
-    if marker.exists():
-        return venv
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with open(venv.parent / f".batou-{BATOU_VERSION}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if marker.exists():
-            return venv
-        shutil.rmtree(venv, ignore_errors=True)
+
+    def build(venv: Path) -> None:
         base_python = getattr(sys, "_base_executable", sys.executable)
-        steps = [
-            [base_python, "-m", "venv", str(venv)],
-            [str(venv / "bin" / "pip"), "install", "-q", f"batou=={BATOU_VERSION}"],
-        ]
-        for step in steps:
-            done = subprocess.run(step, capture_output=True, text=True)
-            if done.returncode != 0:
-                raise RuntimeError(
-                    f"cannot build the batou reference venv ({' '.join(step)}):\n"
-                    f"{done.stdout}\n{done.stderr}"
-                )
-        marker.touch()
-    return venv
+        what = "cannot build the batou reference venv"
+        run_or_raise([base_python, "-m", "venv", str(venv)], what)
+        run_or_raise([str(venv / "bin" / "pip"), "install", "-q", f"batou=={BATOU_VERSION}"], what)
+
+    return filled_once(cache_dir() / f"batou-{BATOU_VERSION}", build)
 
 
 def write_repo(path: Path, files: dict[str, str | bytes]) -> Path:

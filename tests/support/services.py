@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
 import shutil
@@ -31,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.batou_lib_parity import wheelhouse
-from tests.support.parity_helpers import cache_dir, downloaded_wheels
+from tests.support.parity_helpers import cache_dir, downloaded_wheels, filled_once, run_or_raise
 
 ADMIN_PASSWORD = "admin-secret"
 
@@ -232,26 +231,17 @@ def batou_ext_environment() -> dict[str, str]:
 def batou_ext_site() -> Path:
     """batou_ext 2.5.5 and what it needs besides batou, installed once into a directory that
     batou 2.7.1's reference venv reads through ``PYTHONPATH`` (batou itself stays pristine)."""
-    site = cache_dir() / "batou-ext-site"
-    marker = site / ".complete"
-    if marker.exists():
-        return site
-    env = {**os.environ, **batou_ext_environment()}
-    with open(site.parent / ".batou-ext-site.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if marker.exists():
-            return site
-        shutil.rmtree(site, ignore_errors=True)
-        done = subprocess.run(
+
+    def install(site: Path) -> None:
+        run_or_raise(
             [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check",
              "--target", str(site), "batou_ext==2.5.5", "configupdater", "pyaml", "six",
              "InquirerPy", "--no-deps"],
-            capture_output=True, text=True, env=env,
+            "cannot install batou_ext",
+            env={**os.environ, **batou_ext_environment()},
         )  # fmt: skip
-        if done.returncode != 0:
-            raise RuntimeError(f"cannot install batou_ext:\n{done.stdout}\n{done.stderr}")
-        marker.touch()
-    return site
+
+    return filled_once(cache_dir() / "batou-ext-site", install)
 
 
 def stop_supervisor(workdir: Path) -> None:
