@@ -31,12 +31,12 @@ from daemon.loop.messages import Control, RunDone, RunEvent, Trigger
 from daemon.loop.polling import poll
 from daemon.loop.rebuild import rebuild_if_lost
 from daemon.loop.recovery import recover
+from daemon.loop.run_start import mark_running, plan_run
 from daemon.loop.run_thread import RunThread
 from daemon.loop.schedule import PollSchedule, splay_offset
 from daemon.observe import Notifier, log_run_outcome, log_worker_event, watchdog_interval
 from daemon.records import CommitInfo, LiveStatus, RunRecord, StatusSnapshot, status_line
 from daemon.rollout import Gate, apply_rollout_record
-from daemon.runs import RunPlan
 from daemon.state import StateStore
 
 log = logging.getLogger(__name__)
@@ -323,19 +323,7 @@ class Loop:
                 return
         else:  # the head is held: converge the deployed commit again (drift correction)
             commit = verdict.commit
-        keep = self.state.last_good.sha if self.state.last_good else None
-        plan = RunPlan(
-            run_id,
-            trigger,
-            commit,
-            self.settings,
-            self.store.checkouts_dir,
-            self.store.venvs_dir,
-            keep_checkout=keep,
-            keep_venv=self._last_good_venv(),
-            rollback_to=self.state.last_good,
-            trusted=transitions.trusted_for(self.state, commit.sha),
-        )
+        plan = plan_run(self.settings, self.store, self.state, run_id, trigger, commit)
         self._running = RunThread(plan, self.mirror, self.store.state_dir, self.queue)
         self.live = replace(
             self.live,
@@ -378,24 +366,7 @@ class Loop:
         return admission.commit
 
     def _mark_running(self, running: RunThread) -> None:
-        plan = running.plan
-        self.store.mark_running(
-            id=plan.run_id,
-            trigger=plan.trigger,
-            commit=plan.commit.sha,
-            subject=plan.commit.subject,
-            environment=self.settings.environment,
-            host=self.settings.host_name,
-            started_at=self.live.running_since,
-            seen_at=time.time(),  # the last sign of life: a crashed run ends here
-            worker_pid=running.worker_pid,
-            components=running.finished,
-        )
-
-    def _last_good_venv(self) -> str | None:
-        run_id = self.state.last_good_run
-        record = self.store.get_run(run_id) if run_id else None
-        return record.venv if record else None
+        mark_running(self.store, self.settings, running, self.live.running_since or time.time())
 
     # -- helpers ---------------------------------------------------------------------------
     def _answer(self, answer: dict[str, Any]) -> None:
