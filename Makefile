@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-apply test check install clean bench fuzz package zipapp
+.PHONY: demo demo-apply test check install clean bench fuzz package zipapp docs-serve
 
 $(STAMP): pyproject.toml .ci/install-system
 	bash .ci/install-system
@@ -42,7 +42,11 @@ check: $(STAMP)
 	$(BIN)/ruff format --check daemon components_runtime tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet -f packaging/mkdocs.yml
+
+# The documentation site on http://127.0.0.1:8000, rebuilt on every change.
+docs-serve: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve -f packaging/mkdocs.yml
 
 # dist/deployd_VERSION_ARCH.deb: a self-contained venv in /opt/deployd (docs/packaging.md).
 package:
