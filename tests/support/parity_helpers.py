@@ -7,16 +7,15 @@ dependency: it is the reference the file library is measured against.
 
 from __future__ import annotations
 
-import fcntl
 import os
-import shutil
 import stat
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tests.support.made_once import filled_once
 from tests.support.paths import REPO_ROOT
 
 BATOU_VERSION = "2.7.1"
@@ -26,24 +25,6 @@ REPO_ROOT = REPO_ROOT
 def cache_dir() -> Path:
     default = Path.home() / ".cache" / "deployd-tests"
     return Path(os.environ.get("DEPLOYD_TEST_CACHE", default))
-
-
-def filled_once(directory: Path, fill: Callable[[Path], None]) -> Path:
-    """``directory``, made by ``fill(directory)`` on first use and then reused. A lock keeps
-    parallel test runs from filling it twice, and a marker written last means a half-filled
-    directory (a run killed while filling) is emptied and filled again."""
-    marker = directory / ".complete"
-    if marker.exists():
-        return directory
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    with open(directory.parent / f".{directory.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if marker.exists():
-            return directory
-        shutil.rmtree(directory, ignore_errors=True)
-        fill(directory)
-        marker.touch()
-    return directory
 
 
 def run_or_raise(command: Sequence[str], what: str, env: dict[str, str] | None = None) -> None:

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.support.batou_lib_parity import wheelhouse
-from tests.support.parity_helpers import cache_dir, downloaded_wheels, filled_once, run_or_raise
+from tests.support.made_once import filled_once
+from tests.support.parity_helpers import cache_dir, downloaded_wheels, run_or_raise
 
 ADMIN_PASSWORD = "admin-secret"
 
