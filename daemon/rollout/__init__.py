@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 from daemon import lazy_exports
 
 if TYPE_CHECKING:  # the export table: imported on first use (see lazy_exports)
+    from daemon.rollout.check import wave_warnings_of_checkout
     from daemon.rollout.gate import Gate, Verdict, host_schedule
     from daemon.rollout.guard import guard
     from daemon.rollout.marks import apply_rollout_record
-    from daemon.rollout.policy import Policy, PolicyProblem, read_policy, wave_warnings_of_checkout
+    from daemon.rollout.policy import Policy, PolicyProblem, read_policy
 
 __all__ = [
     "apply_rollout_record",

@@ -270,19 +270,6 @@ def policy_of_checkout(checkout: Path, environment: str) -> tuple[Policy, list[P
     return read_policy(environment_section(checkout, environment))
 
 
-def wave_warnings_of_checkout(checkout: Path, environment: str) -> list[PolicyProblem]:
-    """``deployd check``'s warnings about the waves of a checkout (see ``waves.wave_warnings``);
-    none when the environment cannot be read (the check reports that itself)."""
-    from daemon.rollout.waves import wave_warnings  # waves imports this module
-
-    try:
-        config = load_environment_config(checkout, environment)
-    except DeploydError:
-        return []
-    policy, _ = read_policy(dict(config.deployd))
-    return wave_warnings(policy.waves, tuple(config.hosts))
-
-
 @dataclass(frozen=True)
 class CommitPolicy:
     """What the gate needs of one commit: its policy and its environment's host names."""
