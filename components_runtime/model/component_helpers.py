@@ -26,6 +26,7 @@ from components_runtime.support import cmd as run_command
 from components_runtime.support import expand as expand_template
 from components_runtime.support import generated_header, library_prefixes
 from components_runtime.support import render_file as render_template_file
+from components_runtime.support.tracebacks import STDLIB_DIR
 
 
 class AmbiguousResource(ConfigurationError, KeyError):
@@ -47,15 +48,33 @@ def calling_site() -> tuple[str, int] | None:
     ``self.provide(...)``, or ``self += Build(...)`` for the ``Download`` that ``Build`` adds),
     for errors that are found only later.
 
+    Code of an installed package (batou_ext, from the venv's site-packages) is passed over
+    too when the user's own code called it: the ``self += Redis()`` in the repository says
+    more than the line inside batou_ext that added a ``File``. A package's frame is kept only
+    when no frame of the user's follows (a batou_ext component used as a root).
+
     A short walk up the stack, once per call; no traceback objects, no source lines read."""
     library = (_RUNTIME_PREFIX, "<", *library_prefixes())
+    first: tuple[str, int] | None = None
     frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         file = frame.f_code.co_filename
         if not file.startswith(library):
-            return file, frame.f_lineno
+            if not _is_installed(file):
+                return file, frame.f_lineno
+            first = first or (file, frame.f_lineno)
         frame = frame.f_back
-    return None
+    return first
+
+
+def _is_installed(file: str) -> bool:
+    """Python's own library, or a package installed into an environment: not the repository's
+    code, nor an extension installed from it with ``-e ./myext`` (which stays where it is)."""
+    return (
+        file.startswith(STDLIB_DIR)
+        or f"{os.sep}site-packages{os.sep}" in file
+        or f"{os.sep}dist-packages{os.sep}" in file
+    )
 
 
 @contextlib.contextmanager

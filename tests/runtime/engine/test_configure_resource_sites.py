@@ -6,6 +6,8 @@ and the line marked with the comment named in each test.
 
 from __future__ import annotations
 
+import importlib.util
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +108,45 @@ def test_the_calling_site_is_the_first_frame_outside_the_runtime() -> None:
         return calling_site()  # calling-site
 
     assert from_user_code() == (__file__, line_of("calling-site"))
+
+
+INSTALLED_EXTENSION = """\
+from components_runtime.model.component_helpers import calling_site
+
+
+def add_a_file():
+    return calling_site()  # line 5, inside the installed package
+
+
+def add_into(found):
+    found.append(calling_site())  # line 9
+"""
+
+
+def _installed_extension(tmp_path: Path) -> Any:
+    """A module of an installed package (as batou_ext is, in the venv's site-packages)."""
+    path = tmp_path / "lib" / "python3.11" / "site-packages" / "fake_ext.py"
+    path.parent.mkdir(parents=True)
+    path.write_text(INSTALLED_EXTENSION)
+    spec = importlib.util.spec_from_file_location("fake_ext", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_an_installed_package_called_by_user_code_is_passed_over(tmp_path: Path) -> None:
+    extension = _installed_extension(tmp_path)
+    site = extension.add_a_file()  # the user's line
+    assert site == (__file__, line_of("the user's line"))
+
+
+def test_an_installed_package_is_named_when_no_user_code_called_it(tmp_path: Path) -> None:
+    # A thread runs the package's function directly: above it is only Python's own library.
+    extension = _installed_extension(tmp_path)
+    found: list[Any] = []
+    thread = threading.Thread(target=extension.add_into, args=(found,))
+    thread.start()
+    thread.join()
+    file, line = found[0]
+    assert file.endswith("site-packages/fake_ext.py") and line == 9

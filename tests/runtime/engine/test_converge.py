@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,44 @@ def test_a_failure_names_the_users_frame_and_the_run_goes_on(tmp_path: Path) -> 
         ("lone", "changed"),
     ]
     assert LOG == ["verify lone", "update lone"]
+
+
+INSTALLED_EXTENSION = """\
+from components_runtime.lib.file import File
+from components_runtime.model.component import Component
+
+
+class Ext(Component):
+    def configure(self):
+        self += File("/nowhere-deployd-test/config", content="x")
+"""
+
+
+def test_a_library_failure_inside_an_installed_package_names_the_users_line(
+    tmp_path: Path,
+) -> None:
+    # batou_ext's components live in the venv's site-packages: the File one of them added
+    # fails, and the error names the user's `self += Ext()`, not the line inside the package.
+    installed = tmp_path / "venv" / "lib" / "python3.11" / "site-packages" / "fake_ext.py"
+    installed.parent.mkdir(parents=True)
+    installed.write_text(INSTALLED_EXTENSION)
+    spec = importlib.util.spec_from_file_location("fake_ext", installed)
+    assert spec is not None and spec.loader is not None
+    extension = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(extension)
+
+    class UsesExt(Component):
+        def configure(self) -> None:
+            self += extension.Ext()
+
+    env, result = setup(tmp_path, UsesExt)
+    outcome, _ = converge(env, result, base_dir=Path(__file__).parent)
+    [error] = outcome.errors
+    assert error.file == "test_converge.py"
+    assert error.line == UsesExt.configure.__code__.co_firstlineno + 1
+    assert error.details[0].startswith(
+        "in: here > UsesExt > Ext > File('/nowhere-deployd-test/config')"
+    )
 
 
 class FailingFirst(Component):
