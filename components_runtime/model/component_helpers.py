@@ -24,9 +24,8 @@ from components_runtime.errors import (
 )
 from components_runtime.support import cmd as run_command
 from components_runtime.support import expand as expand_template
-from components_runtime.support import generated_header, library_prefixes
+from components_runtime.support import generated_header, is_installed_code, library_prefixes
 from components_runtime.support import render_file as render_template_file
-from components_runtime.support.tracebacks import STDLIB_DIR
 
 
 class AmbiguousResource(ConfigurationError, KeyError):
@@ -60,21 +59,11 @@ def calling_site() -> tuple[str, int] | None:
     while frame is not None:
         file = frame.f_code.co_filename
         if not file.startswith(library):
-            if not _is_installed(file):
+            if not is_installed_code(file):
                 return file, frame.f_lineno
             first = first or (file, frame.f_lineno)
         frame = frame.f_back
     return first
-
-
-def _is_installed(file: str) -> bool:
-    """Python's own library, or a package installed into an environment: not the repository's
-    code, nor an extension installed from it with ``-e ./myext`` (which stays where it is)."""
-    return (
-        file.startswith(STDLIB_DIR)
-        or f"{os.sep}site-packages{os.sep}" in file
-        or f"{os.sep}dist-packages{os.sep}" in file
-    )
 
 
 @contextlib.contextmanager

@@ -30,6 +30,7 @@ from components_runtime.support.template import expand, generated_header, render
 from components_runtime.support.tracebacks import (
     frame_in_file,
     import_chain,
+    is_installed_code,
     relative,
     user_frame,
     user_traceback_lines,
@@ -47,6 +48,7 @@ __all__ = [
     "batou_names",
     "batou_package_dir",
     "forget_batou_distribution",
+    "is_installed_code",
     "is_served_module",
     "library_prefixes",
     "missing_batou_module_hint",

@@ -60,6 +60,17 @@ def frame_in_file(tb: TracebackType | None, filename: str) -> int | None:
     return lines[-1] if lines else None
 
 
+def is_installed_code(file: str) -> bool:
+    """Python's own library, or a package installed into an environment (batou_ext in the
+    venv's site-packages): not the repository's code, nor an extension installed from it with
+    ``-e ./myext``, which stays where it is."""
+    return (
+        file.startswith(STDLIB_DIR)
+        or f"{os.sep}site-packages{os.sep}" in file
+        or f"{os.sep}dist-packages{os.sep}" in file
+    )
+
+
 def user_frame(
     tb: TracebackType | None, base_dir: Path | str | None
 ) -> tuple[str | None, int | None]:
