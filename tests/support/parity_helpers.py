@@ -27,10 +27,15 @@ def cache_dir() -> Path:
     return Path(os.environ.get("DEPLOYD_TEST_CACHE", default))
 
 
-def run_or_raise(command: Sequence[str], what: str, env: dict[str, str] | None = None) -> None:
+def run_or_raise(
+    command: Sequence[str],
+    what: str,
+    env: dict[str, str] | None = None,
+    timeout: float | None = None,
+) -> None:
     """Run ``command``; raise ``RuntimeError`` saying ``what`` could not be done, with its
     output, when it fails: the tests that need it fail rather than skip."""
-    done = subprocess.run(list(command), capture_output=True, text=True, env=env)
+    done = subprocess.run(list(command), capture_output=True, text=True, env=env, timeout=timeout)
     if done.returncode != 0:
         raise RuntimeError(f"{what} ({' '.join(command)}):\n{done.stdout}\n{done.stderr}")
 

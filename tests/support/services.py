@@ -71,18 +71,21 @@ def mariadb(directory: Path) -> Iterator[MariaDB]:
     """A MariaDB server of its own under ``directory`` (root's password: ADMIN_PASSWORD)."""
     from tests.support.helpers import wait_for
 
-    directory.mkdir(parents=True, exist_ok=True)
     data, sock, port = directory / "data", directory / "mysqld.sock", _free_port()
-    subprocess.run(
+    # A temporary directory of its own: two bootstraps at once (a second test run) in the
+    # shared /tmp failed now and then with "Could not remove temporary table".
+    tmp = directory / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    run_or_raise(
         ["mariadb-install-db", "--no-defaults", f"--datadir={data}", "--user=root",
-         "--auth-root-authentication-method=normal", "--skip-test-db"],
-        capture_output=True, check=True, timeout=120,
+         "--auth-root-authentication-method=normal", "--skip-test-db", f"--tmpdir={tmp}"],
+        "cannot make a MariaDB data directory", timeout=120,
     )  # fmt: skip
     log = open(directory / "server.log", "wb")
     server = subprocess.Popen(
         ["mariadbd", "--no-defaults", f"--datadir={data}", f"--socket={sock}", f"--port={port}",
          "--bind-address=127.0.0.1", "--user=root", f"--pid-file={directory / 'mysqld.pid'}",
-         "--skip-log-bin", "--innodb-buffer-pool-size=16M"],
+         f"--tmpdir={tmp}", "--skip-log-bin", "--innodb-buffer-pool-size=16M"],
         stdout=log, stderr=log,
     )  # fmt: skip
     try:
