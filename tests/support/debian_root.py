@@ -14,7 +14,6 @@ with it, so the cached root stays pristine and nothing reaches this machine's fi
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import os
 import shutil
@@ -22,6 +21,7 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+from tests.support.made_once import filled_once
 from tests.support.paths import REPO_ROOT
 
 SUITE = "bookworm"
@@ -117,31 +117,19 @@ def depends(deb: Path, *fields: str) -> list[str]:
 def base_root(packages: list[str]) -> Path:
     """A minimal Debian root with ``packages``, made once and then reused."""
     key = hashlib.sha256(f"{SUITE} {MIRROR} {' '.join(sorted(packages))}".encode()).hexdigest()
-    target = CACHE / f"debian-{SUITE}-{key[:12]}"
-    ready = target.with_name(target.name + ".ready")
-    if ready.exists():
-        return target
-    CACHE.mkdir(parents=True, exist_ok=True)
-    with open(target.with_name(target.name + ".lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # another test run may be making it right now
-        if ready.exists():
-            return target
-        partial = target.with_name(target.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        shutil.rmtree(target, ignore_errors=True)
+
+    def debootstrap(target: Path) -> None:
         command = ["debootstrap", "--variant=minbase", f"--include={','.join(packages)}"]
         done = subprocess.run(
-            [*command, SUITE, str(partial), MIRROR], capture_output=True, text=True, timeout=1200
+            [*command, SUITE, str(target), MIRROR], capture_output=True, text=True, timeout=1200
         )
         if done.returncode != 0:
-            shutil.rmtree(partial, ignore_errors=True)
             raise AssertionError(f"debootstrap from {MIRROR} failed:\n{done.stdout[-3000:]}")
-        (partial / "var" / "cache" / "apt" / "archives").mkdir(parents=True, exist_ok=True)
-        for deb in (partial / "var" / "cache" / "apt" / "archives").glob("*.deb"):
+        (target / "var" / "cache" / "apt" / "archives").mkdir(parents=True, exist_ok=True)
+        for deb in (target / "var" / "cache" / "apt" / "archives").glob("*.deb"):
             deb.unlink()  # downloaded packages: not needed any more
-        os.rename(partial, target)
-        ready.touch()
-    return target
+
+    return filled_once(CACHE / f"debian-{SUITE}-{key[:12]}", debootstrap)
 
 
 @contextlib.contextmanager

@@ -20,12 +20,14 @@ import pytest
 def filled_once(directory: Path, fill: Callable[[Path], None]) -> Path:
     """``directory``, made by ``fill(directory)`` on first use and then reused. A lock keeps
     parallel test runs from filling it twice, and a marker written last means a half-filled
-    directory (a run killed while filling) is emptied and filled again."""
-    marker = directory / ".complete"
+    directory (a run killed while filling) is emptied and filled again. The marker and the
+    lock lie beside the directory, so what it holds is only what ``fill`` put there (a Debian
+    root stays a clean file system)."""
+    marker = directory.with_name(f"{directory.name}.complete")
     if marker.exists():
         return directory
     directory.parent.mkdir(parents=True, exist_ok=True)
-    with open(directory.parent / f".{directory.name}.lock", "w") as lock:
+    with open(directory.with_name(f"{directory.name}.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if marker.exists():
             return directory

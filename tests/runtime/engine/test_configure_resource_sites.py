@@ -6,7 +6,6 @@ and the line marked with the comment named in each test.
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from components_runtime.engine.testing import add_root, make_environment
 from components_runtime.errors import DeploydError
 from components_runtime.model.component import Component
 from components_runtime.model.component_helpers import calling_site
+from tests.support.helpers import import_as_installed
 
 SOURCE = Path(__file__).read_text().splitlines()
 
@@ -123,27 +123,15 @@ def add_into(found):
 """
 
 
-def _installed_extension(tmp_path: Path) -> Any:
-    """A module of an installed package (as batou_ext is, in the venv's site-packages)."""
-    path = tmp_path / "lib" / "python3.11" / "site-packages" / "fake_ext.py"
-    path.parent.mkdir(parents=True)
-    path.write_text(INSTALLED_EXTENSION)
-    spec = importlib.util.spec_from_file_location("fake_ext", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_an_installed_package_called_by_user_code_is_passed_over(tmp_path: Path) -> None:
-    extension = _installed_extension(tmp_path)
+    extension = import_as_installed(tmp_path, "fake_ext", INSTALLED_EXTENSION)
     site = extension.add_a_file()  # the user's line
     assert site == (__file__, line_of("the user's line"))
 
 
 def test_an_installed_package_is_named_when_no_user_code_called_it(tmp_path: Path) -> None:
     # A thread runs the package's function directly: above it is only Python's own library.
-    extension = _installed_extension(tmp_path)
+    extension = import_as_installed(tmp_path, "fake_ext", INSTALLED_EXTENSION)
     found: list[Any] = []
     thread = threading.Thread(target=extension.add_into, args=(found,))
     thread.start()

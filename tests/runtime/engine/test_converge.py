@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from components_runtime.engine.testing import add_root, make_environment
 from components_runtime.errors import UpdateNeeded
 from components_runtime.model.component import Component
 from components_runtime.support.output import output
+from tests.support.helpers import import_as_installed
 
 LOG: list[str] = []
 
@@ -134,13 +134,7 @@ def test_a_library_failure_inside_an_installed_package_names_the_users_line(
 ) -> None:
     # batou_ext's components live in the venv's site-packages: the File one of them added
     # fails, and the error names the user's `self += Ext()`, not the line inside the package.
-    installed = tmp_path / "venv" / "lib" / "python3.11" / "site-packages" / "fake_ext.py"
-    installed.parent.mkdir(parents=True)
-    installed.write_text(INSTALLED_EXTENSION)
-    spec = importlib.util.spec_from_file_location("fake_ext", installed)
-    assert spec is not None and spec.loader is not None
-    extension = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(extension)
+    extension = import_as_installed(tmp_path, "fake_ext", INSTALLED_EXTENSION)
 
     class UsesExt(Component):
         def configure(self) -> None:
